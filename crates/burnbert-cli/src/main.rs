@@ -1,0 +1,270 @@
+//! `burnbert`: inspect, encode with and predict with HF BERT models from the command line.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use burnbert::burn::tensor::Device;
+use burnbert::data::PaddedBatch;
+use burnbert::model::weights::HfModel;
+use burnbert::{
+    BertConfig, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertModel,
+    Pretrained, from_pretrained, predict,
+};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(name = "burnbert", version, about = "Fine-tune and run BERT encoders on Burn")]
+struct Cli {
+    /// Device: flex, ndarray, wgpu, wgpu:cpu, vulkan, metal, cuda[:N], tch[:cpu|:cuda:N].
+    /// Defaults to BURN_DEVICE, else the first backend this build has.
+    #[arg(long, global = true)]
+    device: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Config, parameter count, head and load report of a model folder or hub id.
+    Inspect {
+        /// HF folder or hub model id.
+        model: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Token ids, pooled output and mean-pooled embedding of a text.
+    Encode {
+        /// HF folder or hub model id.
+        model: String,
+        /// The text.
+        #[arg(long)]
+        text: String,
+        /// A second text (segment B).
+        #[arg(long)]
+        text_pair: Option<String>,
+        /// Truncate to this many tokens (default: the model's limit).
+        #[arg(long)]
+        max_length: Option<usize>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Predict with a fine-tuned head: label, tags or answer.
+    Predict {
+        /// HF folder or hub model id.
+        model: String,
+        /// The text (classification, tagging).
+        #[arg(long)]
+        text: Option<String>,
+        /// A second text (sentence-pair classification).
+        #[arg(long)]
+        text_pair: Option<String>,
+        /// The question (question answering).
+        #[arg(long)]
+        question: Option<String>,
+        /// The context (question answering).
+        #[arg(long)]
+        context: Option<String>,
+        /// The head, when `architectures` in config.json does not say.
+        #[arg(long, value_enum)]
+        task: Option<Task>,
+        /// Truncate to this many tokens (default: the model's limit).
+        #[arg(long)]
+        max_length: Option<usize>,
+        /// Longest answer, in tokens.
+        #[arg(long, default_value_t = 30)]
+        max_answer_length: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Task {
+    SequenceClassification,
+    TokenClassification,
+    QuestionAnswering,
+}
+
+impl Task {
+    fn of(config: &BertConfig) -> Option<Task> {
+        let arch = config.architectures.as_ref()?.first()?;
+        if arch.ends_with("ForSequenceClassification") {
+            Some(Task::SequenceClassification)
+        } else if arch.ends_with("ForTokenClassification") {
+            Some(Task::TokenClassification)
+        } else if arch.ends_with("ForQuestionAnswering") {
+            Some(Task::QuestionAnswering)
+        } else {
+            None
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let device = burnbert::device::resolve(cli.device.as_deref())?;
+    match cli.command {
+        Command::Inspect { model, json } => inspect(&model, json, &device),
+        Command::Encode { model, text, text_pair, max_length, json } => {
+            encode(&model, &text, text_pair.as_deref(), max_length, json, &device)
+        }
+        Command::Predict { model, text, text_pair, question, context, task, max_length, max_answer_length, json } => {
+            let folder = burnbert::source::resolve(&model)?;
+            let config = BertConfig::from_file(folder.join("config.json"))?;
+            let task = task.or_else(|| Task::of(&config)).with_context(|| {
+                format!("{}: config.json names no task head in `architectures`; pass --task", folder.display())
+            })?;
+            let model = folder.to_string_lossy().to_string();
+            let out = match task {
+                Task::SequenceClassification => {
+                    let text = text.context("--text is required for sequence classification")?;
+                    let bert = load::<BertForSequenceClassification>(&model, &device)?;
+                    let max = max_length.unwrap_or(bert.max_length());
+                    let p = predict::classify(&bert.model, &bert.config, &bert.tokenizer, &[(text, text_pair)], max, &device)?;
+                    let p = &p[0];
+                    (json!(p), format!("{} ({:.4})", p.label, p.probabilities.iter().cloned().fold(f32::MIN, f32::max)))
+                }
+                Task::TokenClassification => {
+                    let text = text.context("--text is required for token classification")?;
+                    let bert = load::<BertForTokenClassification>(&model, &device)?;
+                    let max = max_length.unwrap_or(bert.max_length());
+                    let tags = predict::tag(&bert.model, &bert.config, &bert.tokenizer, &text, max, &device)?;
+                    let plain = tags.iter().map(|t| format!("{}\t{}\t{:.4}", t.token, t.label, t.score)).collect::<Vec<_>>().join("\n");
+                    (json!({ "tokens": tags }), plain)
+                }
+                Task::QuestionAnswering => {
+                    let (Some(question), Some(context)) = (question, context) else {
+                        bail!("--question and --context are required for question answering");
+                    };
+                    let bert = load::<BertForQuestionAnswering>(&model, &device)?;
+                    let max = max_length.unwrap_or(bert.max_length().min(384));
+                    let a = predict::answer(&bert.model, &bert.tokenizer, &question, &context, max, max_answer_length, &device)?;
+                    let plain = format!("{} [{}..{}] ({:.4})", a.text, a.start, a.end, a.score);
+                    (json!(a), plain)
+                }
+            };
+            print(json, &out.0, &out.1);
+            Ok(())
+        }
+    }
+}
+
+fn print(json: bool, value: &serde_json::Value, plain: &str) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{plain}");
+    }
+}
+
+fn load<M: HfModel>(model: &str, device: &Device) -> Result<Pretrained<M>> {
+    let bert = from_pretrained::<M>(model, device)?;
+    if let Some(warning) = bert.report.warning() {
+        eprintln!("warning: {warning}");
+    }
+    Ok(bert)
+}
+
+fn inspect(model: &str, json: bool, device: &Device) -> Result<()> {
+    let folder = burnbert::source::resolve(model)?;
+    let config = BertConfig::from_file(folder.join("config.json"))?;
+    let task = Task::of(&config);
+    let (params, report) = match task {
+        Some(Task::SequenceClassification) => counted::<BertForSequenceClassification>(model, device)?,
+        Some(Task::TokenClassification) => counted::<BertForTokenClassification>(model, device)?,
+        Some(Task::QuestionAnswering) => counted::<BertForQuestionAnswering>(model, device)?,
+        None => counted::<BertModel>(model, device)?,
+    };
+    let head = match task {
+        Some(t) => t.to_possible_value().unwrap().get_name().to_string(),
+        None => "none (encoder only)".into(),
+    };
+    let value = json!({
+        "folder": folder,
+        "architecture": config.architectures.as_ref().and_then(|a| a.first()).cloned(),
+        "head": head,
+        "parameters": params,
+        "vocab_size": config.vocab_size,
+        "hidden_size": config.hidden_size,
+        "num_hidden_layers": config.num_hidden_layers,
+        "num_attention_heads": config.num_attention_heads,
+        "intermediate_size": config.intermediate_size,
+        "hidden_act": config.hidden_act.hf_name(),
+        "max_position_embeddings": config.max_position_embeddings,
+        "type_vocab_size": config.type_vocab_size,
+        "labels": task.map(|_| config.labels()),
+        "weights": report.path,
+        "missing_tensors": report.missing,
+        "unused_tensors": report.unused,
+    });
+    let plain = format!(
+        "{}\n  architecture  {}\n  head          {head}\n  parameters    {params}\n  layers        {} x hidden {} x heads {} (ffn {}, {})\n  vocab         {}  positions {}  token types {}\n  labels        {}\n  weights       {}",
+        folder.display(),
+        value["architecture"].as_str().unwrap_or("-"),
+        config.num_hidden_layers,
+        config.hidden_size,
+        config.num_attention_heads,
+        config.intermediate_size,
+        config.hidden_act.hf_name(),
+        config.vocab_size,
+        config.max_position_embeddings,
+        config.type_vocab_size,
+        if task.is_some() { config.labels().join(", ") } else { "-".into() },
+        report.path.display(),
+    );
+    print(json, &value, &plain);
+    Ok(())
+}
+
+fn counted<M: HfModel>(model: &str, device: &Device) -> Result<(usize, burnbert::model::weights::LoadReport)> {
+    let bert = load::<M>(model, device)?;
+    Ok((bert.model.num_params(), bert.report))
+}
+
+fn encode(model: &str, text: &str, pair: Option<&str>, max_length: Option<usize>, json: bool, device: &Device) -> Result<()> {
+    let bert = load::<BertModel>(model, device)?;
+    let max = max_length.unwrap_or(bert.max_length());
+    let encoding = bert.tokenizer.encode(text, pair, max)?;
+    let batch = PaddedBatch::new(std::slice::from_ref(&encoding), bert.tokenizer.pad_id())?;
+    let input = batch.to_input(device);
+    let mask = input.attention_mask.clone().expect("a padded batch has a mask");
+    let out = bert.model.forward(input);
+    let vec = |t: burnbert::burn::tensor::Tensor<2>| -> Vec<f32> {
+        t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 data")
+    };
+    let mean = burnbert::encode::mean_pooled(out.last_hidden_state.clone(), mask.clone());
+    let normalized = burnbert::encode::mean_pooled_normalized(out.last_hidden_state, mask);
+    let value = json!({
+        "input_ids": encoding.input_ids,
+        "token_type_ids": encoding.token_type_ids,
+        "tokens": encoding.tokens,
+        "truncated": encoding.truncated,
+        "pooler_output": out.pooler_output.map(vec),
+        "mean_pooled": vec(mean),
+        "mean_pooled_normalized": vec(normalized.clone()),
+    });
+    let head: Vec<String> = value["mean_pooled_normalized"].as_array().unwrap().iter().take(5).map(|v| format!("{:.5}", v.as_f64().unwrap())).collect();
+    let plain = format!(
+        "tokens     {}\ninput_ids  {:?}\nembedding  [{}, ...] ({} dims, mean-pooled, L2-normalised)",
+        encoding.tokens.join(" "),
+        encoding.input_ids,
+        head.join(", "),
+        value["mean_pooled"].as_array().unwrap().len()
+    );
+    print(json, &value, &plain);
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! Dynamic padding: a batch is padded to its own longest sequence, not to `max_length`.
+
+use burn::prelude::*;
+use burnbert_model::BertInput;
+
+use crate::{DataError, Encoding};
+
+/// Encodings padded to a common length, row-major `[batch, seq]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaddedBatch {
+    /// Number of sequences.
+    pub batch_size: usize,
+    /// Length of the longest sequence.
+    pub seq_len: usize,
+    /// Token ids, `[PAD]` after each sequence.
+    pub input_ids: Vec<i64>,
+    /// 1 for tokens, 0 for padding.
+    pub attention_mask: Vec<i64>,
+    /// Segment ids, 0 on padding.
+    pub token_type_ids: Vec<i64>,
+}
+
+impl PaddedBatch {
+    /// Pads `encodings` to the longest one with `pad_id`.
+    pub fn new(encodings: &[Encoding], pad_id: u32) -> Result<Self, DataError> {
+        let seq_len = encodings.iter().map(Encoding::len).max().ok_or(DataError::EmptyBatch)?;
+        let batch_size = encodings.len();
+        let mut batch = Self {
+            batch_size,
+            seq_len,
+            input_ids: vec![pad_id as i64; batch_size * seq_len],
+            attention_mask: vec![0; batch_size * seq_len],
+            token_type_ids: vec![0; batch_size * seq_len],
+        };
+        for (row, e) in encodings.iter().enumerate() {
+            let start = row * seq_len;
+            for (i, (&id, &ty)) in e.input_ids.iter().zip(&e.token_type_ids).enumerate() {
+                batch.input_ids[start + i] = id as i64;
+                batch.token_type_ids[start + i] = ty as i64;
+                batch.attention_mask[start + i] = 1;
+            }
+        }
+        Ok(batch)
+    }
+
+    /// The batch as model input on `device`.
+    pub fn to_input(&self, device: &Device) -> BertInput {
+        let shape = [self.batch_size, self.seq_len];
+        let tensor = |v: &Vec<i64>| Tensor::<2, Int>::from_data(TensorData::new(v.clone(), shape), device);
+        BertInput::new(tensor(&self.input_ids))
+            .with_attention_mask(tensor(&self.attention_mask))
+            .with_token_type_ids(tensor(&self.token_type_ids))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoding(ids: &[u32], types: &[u32]) -> Encoding {
+        Encoding {
+            input_ids: ids.to_vec(),
+            token_type_ids: types.to_vec(),
+            tokens: vec![],
+            offsets: vec![],
+            word_ids: vec![],
+            sequence_ids: vec![],
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn pads_to_the_longest_in_the_batch() {
+        let batch = PaddedBatch::new(&[encoding(&[2, 7, 3], &[0, 0, 0]), encoding(&[2, 3, 9, 3], &[0, 0, 1, 1])], 0).unwrap();
+        assert_eq!(batch.seq_len, 4);
+        assert_eq!(batch.input_ids, [2, 7, 3, 0, 2, 3, 9, 3]);
+        assert_eq!(batch.attention_mask, [1, 1, 1, 0, 1, 1, 1, 1]);
+        assert_eq!(batch.token_type_ids, [0, 0, 0, 0, 0, 0, 1, 1]);
+        assert!(matches!(PaddedBatch::new(&[], 0), Err(DataError::EmptyBatch)));
+    }
+}

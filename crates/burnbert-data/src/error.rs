@@ -1,0 +1,46 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong turning text into model inputs.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No tokenizer file in a model folder.
+    #[error("no tokenizer in {folder}: looked for tokenizer.json and vocab.txt")]
+    NoTokenizer {
+        /// The folder searched.
+        folder: PathBuf,
+    },
+    /// A tokenizer file could not be parsed.
+    #[error("{path}: invalid tokenizer: {message}")]
+    Tokenizer {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A special token the BERT input format needs is not in the vocabulary.
+    #[error("{path}: the vocabulary has no {token} token")]
+    MissingSpecialToken {
+        /// The vocabulary or tokenizer file.
+        path: PathBuf,
+        /// The token.
+        token: String,
+    },
+    /// Text given to the tokenizer is empty (or only white space).
+    #[error("empty text: nothing to encode")]
+    EmptyText,
+    /// Tokenization failed (for instance `max_length` too small for the special tokens).
+    #[error("cannot encode text: {0}")]
+    Encode(String),
+    /// A batch was asked for with no example in it.
+    #[error("empty batch")]
+    EmptyBatch,
+}

@@ -1,0 +1,126 @@
+//! `BertModel`: embeddings, encoder and pooler.
+
+use burn::prelude::*;
+
+use crate::{BertConfig, BertEmbeddings, BertEncoder, BertPooler};
+
+/// A batch of encoded inputs, as the tokenizer gives them.
+#[derive(Debug, Clone)]
+pub struct BertInput {
+    /// WordPiece ids, `[batch, seq]`.
+    pub input_ids: Tensor<2, Int>,
+    /// 1 for tokens to attend to, 0 for padding, `[batch, seq]`; all ones when `None`.
+    pub attention_mask: Option<Tensor<2, Int>>,
+    /// Segment ids (0 for the first text, 1 for the pair), `[batch, seq]`; zeros when `None`.
+    pub token_type_ids: Option<Tensor<2, Int>>,
+}
+
+impl BertInput {
+    /// Input ids only: no padding, one segment.
+    pub fn new(input_ids: Tensor<2, Int>) -> Self {
+        Self { input_ids, attention_mask: None, token_type_ids: None }
+    }
+
+    /// Sets the attention mask.
+    pub fn with_attention_mask(mut self, mask: Tensor<2, Int>) -> Self {
+        self.attention_mask = Some(mask);
+        self
+    }
+
+    /// Sets the token type ids.
+    pub fn with_token_type_ids(mut self, ids: Tensor<2, Int>) -> Self {
+        self.token_type_ids = Some(ids);
+        self
+    }
+}
+
+/// The outputs of [`BertModel`], named as in HF.
+#[derive(Debug, Clone)]
+pub struct BertModelOutput {
+    /// The top layer's hidden states, `[batch, seq, hidden]`.
+    pub last_hidden_state: Tensor<3>,
+    /// `tanh(Dense(h_[CLS]))`, `[batch, hidden]`; `None` for a model built without pooler.
+    pub pooler_output: Option<Tensor<2>>,
+}
+
+/// The BERT encoder: `embeddings`, `encoder`, `pooler` (HF's `BertModel`).
+#[derive(Module, Debug)]
+pub struct BertModel {
+    /// Input representation.
+    pub embeddings: BertEmbeddings,
+    /// The `L` Transformer layers.
+    pub encoder: BertEncoder,
+    /// The `[CLS]` pooler (absent in HF's token-classification and QA models).
+    pub pooler: Option<BertPooler>,
+    /// Number of attention heads, to shape the mask.
+    pub num_attention_heads: usize,
+}
+
+impl BertConfig {
+    /// Initializes a BERT encoder, with pooler when `add_pooling_layer`.
+    pub fn init_model(&self, add_pooling_layer: bool, device: &Device) -> BertModel {
+        BertModel {
+            embeddings: self.init_embeddings(device),
+            encoder: self.init_encoder(device),
+            pooler: add_pooling_layer.then(|| self.init_pooler(device)),
+            num_attention_heads: self.num_attention_heads,
+        }
+    }
+
+    /// Initializes a BERT encoder with its pooler.
+    pub fn init(&self, device: &Device) -> BertModel {
+        self.init_model(true, device)
+    }
+}
+
+impl BertModel {
+    /// Encodes a batch.
+    ///
+    /// The padding mask is built once here (`true` where `attention_mask` is 0) and shared by
+    /// every layer.
+    ///
+    /// # Shapes
+    /// - input_ids, attention_mask, token_type_ids: `[batch, seq]`
+    /// - last_hidden_state: `[batch, seq, hidden]`
+    /// - pooler_output: `[batch, hidden]`
+    pub fn forward(&self, input: BertInput) -> BertModelOutput {
+        let [batch, seq] = input.input_ids.dims();
+        let device = input.input_ids.device();
+        let padding = match input.attention_mask {
+            Some(mask) => mask.equal_elem(0),
+            None => Tensor::<2, Int>::ones([batch, seq], &device).equal_elem(0),
+        };
+        let mask = padding
+            .reshape([batch, 1, 1, seq])
+            .expand([batch, self.num_attention_heads, seq, seq]);
+
+        let embeddings = self.embeddings.forward(input.input_ids, input.token_type_ids);
+        let last_hidden_state = self.encoder.forward(embeddings, mask);
+        let pooler_output = self.pooler.as_ref().map(|p| p.forward(last_hidden_state.clone()));
+        BertModelOutput { last_hidden_state, pooler_output }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_does_not_change_unpadded_positions() {
+        let device = Device::flex();
+        let model = BertConfig::new(20, 8, 2, 2, 16).init(&device);
+        let short = model.forward(BertInput::new(Tensor::from_data([[1, 5, 7, 2]], &device)));
+        let padded = model.forward(
+            BertInput::new(Tensor::from_data([[1, 5, 7, 2, 0, 0]], &device))
+                .with_attention_mask(Tensor::from_data([[1, 1, 1, 1, 0, 0]], &device)),
+        );
+        padded.last_hidden_state.slice([0..1, 0..4]).into_data().assert_approx_eq::<f32>(
+            &short.last_hidden_state.into_data(),
+            burn::tensor::Tolerance::absolute(1e-5),
+        );
+        padded.pooler_output.unwrap().into_data().assert_approx_eq::<f32>(
+            &short.pooler_output.unwrap().into_data(),
+            burn::tensor::Tolerance::absolute(1e-5),
+        );
+    }
+}

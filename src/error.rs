@@ -1,0 +1,50 @@
+pub use crate::device::DeviceError;
+pub use burnbert_data::DataError;
+pub use burnbert_model::ModelError;
+
+/// Any burnbert error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Config, weights, shapes.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Tokenizer and inputs.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// Device selection.
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    /// A file the model needs is not where it was looked for.
+    #[error("missing {file}: looked in {looked_in}")]
+    MissingFile {
+        /// The file (or alternatives).
+        file: String,
+        /// Where it was looked for.
+        looked_in: String,
+    },
+    /// The hub could not give a file.
+    #[error("cannot fetch {file} of '{model_id}' from the Hugging Face hub: {message}")]
+    Hub {
+        /// The model id.
+        model_id: String,
+        /// The file.
+        file: String,
+        /// The client's message.
+        message: String,
+    },
+    /// A file or folder could not be written or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+}

@@ -1,0 +1,193 @@
+//! Inference with a fine-tuned head: labels and probabilities, tags per token, answer spans.
+//! Shared by the CLI and by library users.
+
+use burn::prelude::*;
+use burn::tensor::activation::{sigmoid, softmax};
+use burnbert_data::{BertTokenizer, Encoding, PaddedBatch, Truncation};
+use burnbert_model::{
+    BertConfig, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, ProblemType,
+};
+use serde::Serialize;
+
+use crate::Error;
+
+/// The prediction of a sequence classifier for one input.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SequencePrediction {
+    /// The most probable label (for multi-label: the labels above 0.5, comma-separated).
+    pub label: String,
+    /// Probability of each label, in id order (softmax; sigmoid for multi-label; the raw score
+    /// for regression).
+    pub probabilities: Vec<f32>,
+    /// The logits, in id order.
+    pub logits: Vec<f32>,
+}
+
+/// The prediction of a tagger for one token.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenPrediction {
+    /// The WordPiece token.
+    pub token: String,
+    /// Start of the token in the text, in characters (as Python counts them).
+    pub start: usize,
+    /// End of the token in the text, in characters (exclusive).
+    pub end: usize,
+    /// Index of the word the token belongs to.
+    pub word: u32,
+    /// The most probable label.
+    pub label: String,
+    /// Its probability.
+    pub score: f32,
+}
+
+/// An answer span found in a context.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Answer {
+    /// The answer, as it appears in the context.
+    pub text: String,
+    /// Start of the answer in the context, in characters (as Python counts them).
+    pub start: usize,
+    /// End of the answer in the context, in characters (exclusive).
+    pub end: usize,
+    /// `p(start) · p(end)` under the softmax over the context's tokens.
+    pub score: f32,
+}
+
+fn rows(tensor: Tensor<2>) -> Vec<Vec<f32>> {
+    let [_, cols] = tensor.dims();
+    let data: Vec<f32> = tensor.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 data");
+    data.chunks(cols.max(1)).map(<[f32]>::to_vec).collect()
+}
+
+fn encode_all(
+    tokenizer: &BertTokenizer,
+    inputs: &[(String, Option<String>)],
+    max_length: usize,
+) -> Result<Vec<Encoding>, Error> {
+    inputs.iter().map(|(t, p)| Ok(tokenizer.encode(t, p.as_deref(), max_length)?)).collect()
+}
+
+/// Classifies texts (or text pairs).
+pub fn classify(
+    model: &BertForSequenceClassification,
+    config: &BertConfig,
+    tokenizer: &BertTokenizer,
+    inputs: &[(String, Option<String>)],
+    max_length: usize,
+    device: &Device,
+) -> Result<Vec<SequencePrediction>, Error> {
+    let encodings = encode_all(tokenizer, inputs, max_length)?;
+    let batch = PaddedBatch::new(&encodings, tokenizer.pad_id())?;
+    let logits = model.forward(batch.to_input(device));
+    let labels = config.labels();
+    let problem = config.problem_type.unwrap_or(if labels.len() == 1 {
+        ProblemType::Regression
+    } else {
+        ProblemType::SingleLabelClassification
+    });
+    let probabilities = match problem {
+        ProblemType::SingleLabelClassification => softmax(logits.clone(), 1),
+        ProblemType::MultiLabelClassification => sigmoid(logits.clone()),
+        ProblemType::Regression => logits.clone(),
+    };
+    Ok(rows(logits)
+        .into_iter()
+        .zip(rows(probabilities))
+        .map(|(logits, probabilities)| {
+            let label = match problem {
+                ProblemType::MultiLabelClassification => labels
+                    .iter()
+                    .zip(&probabilities)
+                    .filter(|(_, p)| **p > 0.5)
+                    .map(|(l, _)| l.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => labels[argmax(&probabilities)].clone(),
+            };
+            SequencePrediction { label, probabilities, logits }
+        })
+        .collect())
+}
+
+/// Tags every token of a text (special tokens left out).
+pub fn tag(
+    model: &BertForTokenClassification,
+    config: &BertConfig,
+    tokenizer: &BertTokenizer,
+    text: &str,
+    max_length: usize,
+    device: &Device,
+) -> Result<Vec<TokenPrediction>, Error> {
+    let encoding = tokenizer.encode(text, None, max_length)?;
+    let batch = PaddedBatch::new(std::slice::from_ref(&encoding), tokenizer.pad_id())?;
+    let logits = model.forward(batch.to_input(device));
+    let [_, seq, num_labels] = logits.dims();
+    let probabilities = rows(softmax(logits.reshape([seq, num_labels]), 1));
+    let labels = config.labels();
+    Ok((0..seq)
+        .filter_map(|i| {
+            let word = encoding.word_ids[i]?;
+            let best = argmax(&probabilities[i]);
+            Some(TokenPrediction {
+                token: encoding.tokens[i].clone(),
+                start: char_index(text, encoding.offsets[i].0),
+                end: char_index(text, encoding.offsets[i].1),
+                word,
+                label: labels[best].clone(),
+                score: probabilities[i][best],
+            })
+        })
+        .collect())
+}
+
+/// The best answer span to `question` in `context`: the pair is encoded with the context
+/// truncated (`only_second`) to `max_length`, and the span of highest start + end logit among
+/// context tokens, `start <= end`, at most `max_answer_length` tokens, is returned.
+pub fn answer(
+    model: &BertForQuestionAnswering,
+    tokenizer: &BertTokenizer,
+    question: &str,
+    context: &str,
+    max_length: usize,
+    max_answer_length: usize,
+    device: &Device,
+) -> Result<Answer, Error> {
+    let encoding = tokenizer.encode_with(question, Some(context), max_length, Truncation::OnlySecond)?;
+    let batch = PaddedBatch::new(std::slice::from_ref(&encoding), tokenizer.pad_id())?;
+    let (start_logits, end_logits) = model.forward(batch.to_input(device));
+    let in_context: Vec<bool> = encoding.sequence_ids.iter().map(|s| *s == Some(1)).collect();
+    let masked = |logits: Tensor<2>| {
+        let mask = Tensor::<2, Bool>::from_data(
+            TensorData::new(in_context.iter().map(|c| !c).collect::<Vec<_>>(), [1, in_context.len()]),
+            device,
+        );
+        rows(softmax(logits.mask_fill(mask, f32::NEG_INFINITY), 1)).remove(0)
+    };
+    let (p_start, p_end) = (masked(start_logits), masked(end_logits));
+    let mut best: Option<(usize, usize, f32)> = None;
+    for s in (0..encoding.len()).filter(|&i| in_context[i]) {
+        for e in (s..encoding.len().min(s + max_answer_length)).filter(|&i| in_context[i]) {
+            let score = p_start[s] * p_end[e];
+            if best.is_none_or(|(_, _, b)| score > b) {
+                best = Some((s, e, score));
+            }
+        }
+    }
+    let (s, e, score) = best.ok_or_else(|| crate::DataError::Encode("the context has no token".into()))?;
+    let (start, end) = (encoding.offsets[s].0, encoding.offsets[e].1);
+    Ok(Answer {
+        text: context[start..end].to_string(),
+        start: char_index(context, start),
+        end: char_index(context, end),
+        score,
+    })
+}
+
+/// The character index of a byte offset (the tokenizer's offsets are bytes of the UTF-8 text).
+fn char_index(text: &str, byte: usize) -> usize {
+    text[..byte].chars().count()
+}
+
+fn argmax(values: &[f32]) -> usize {
+    values.iter().enumerate().fold(0, |best, (i, v)| if *v > values[best] { i } else { best })
+}

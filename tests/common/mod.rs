@@ -1,0 +1,84 @@
+//! Shared helpers of the integration tests: fixtures, PyTorch references, the backend under test.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use burnbert::burn::prelude::*;
+use serde_json::Value;
+
+/// `assets/` of the repository.
+pub fn assets(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join(name)
+}
+
+/// A reference file of `assets/reference/`.
+pub fn reference(name: &str) -> Value {
+    let path = assets("reference").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The device under test: `BURN_DEVICE`, else the build's default backend.
+pub fn device() -> Device {
+    burnbert::device::resolve(None).unwrap()
+}
+
+/// The backend's name, as `BURN_DEVICE` or the build's default gives it.
+pub fn backend() -> String {
+    std::env::var("BURN_DEVICE")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| burnbert::device::compiled_backends()[0].to_string())
+}
+
+/// Max abs difference allowed against PyTorch, per backend. flex, ndarray, LibTorch CPU and wgpu
+/// on lavapipe meet the 1e-4 bar (largest seen: 6.0e-5, MiniLM's last hidden state on wgpu).
+/// GPU backends not run here (CUDA, Metal, native Vulkan) may use reduced-precision matmul
+/// paths and are held to 1e-3 until measured.
+pub fn tolerance() -> f32 {
+    match backend().split(':').next().unwrap() {
+        "cuda" | "metal" | "vulkan" => 1e-3,
+        _ => 1e-4,
+    }
+}
+
+/// A `[batch, seq]` integer input of a reference record.
+pub fn int_input(record: &Value, key: &str, device: &Device) -> Tensor<2, Int> {
+    let rows: Vec<Vec<i64>> = serde_json::from_value(record["inputs"][key].clone()).unwrap();
+    let shape = [rows.len(), rows[0].len()];
+    Tensor::from_data(TensorData::new(rows.concat(), shape), device)
+}
+
+/// The reference inputs as model input.
+pub fn bert_input(record: &Value, device: &Device) -> burnbert::BertInput {
+    burnbert::BertInput::new(int_input(record, "input_ids", device))
+        .with_attention_mask(int_input(record, "attention_mask", device))
+        .with_token_type_ids(int_input(record, "token_type_ids", device))
+}
+
+/// Shape and data of a reference tensor.
+pub fn expected(value: &Value) -> (Vec<usize>, Vec<f32>) {
+    let shape: Vec<usize> = serde_json::from_value(value["shape"].clone()).unwrap();
+    let data: Vec<f32> = serde_json::from_value(value["data"].clone()).unwrap();
+    (shape, data)
+}
+
+/// Max abs difference of a tensor from a reference tensor; panics on a shape mismatch.
+pub fn max_abs_diff<const D: usize>(actual: Tensor<D>, reference: &Value) -> f32 {
+    let (shape, data) = expected(reference);
+    assert_eq!(actual.dims().to_vec(), shape, "shape");
+    let actual: Vec<f32> = actual.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+    actual.iter().zip(&data).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+}
+
+/// Asserts a tensor is within [`tolerance`] of a reference tensor, and prints the difference.
+pub fn assert_close<const D: usize>(what: &str, actual: Tensor<D>, reference: &Value) {
+    let diff = max_abs_diff(actual, reference);
+    println!("{what}: max abs diff {diff:.3e} on {}", backend());
+    assert!(diff <= tolerance(), "{what}: max abs diff {diff} > {} on {}", tolerance(), backend());
+}
+
+/// Whether a test that needs a fetched asset or Python must fail rather than skip when it is
+/// absent: CI sets `BURNBERT_REQUIRE_ASSETS=1`.
+pub fn required() -> bool {
+    std::env::var("BURNBERT_REQUIRE_ASSETS").is_ok_and(|v| v == "1")
+}

@@ -5,13 +5,14 @@
 //! on CUDA, wgpu or the CPU, picked by a Cargo feature.
 //!
 //! ```no_run
-//! use burnbert::{BertForSequenceClassification, device, from_pretrained};
+//! use burnbert::{BertForSequenceClassification, device, from_pretrained, predict};
 //!
-//! let device = device::resolve(None)?; // --device / BURN_DEVICE / the compiled default
+//! let device = device::resolve(None)?; // --device / BURN_DEVICE / the build's default
 //! let bert = from_pretrained::<BertForSequenceClassification>("path/to/hf-folder", &device)?;
-//! let encoding = bert.tokenizer.encode("A great film", None, bert.max_length())?;
-//! let batch = burnbert::data::PaddedBatch::new(&[encoding], bert.tokenizer.pad_id())?;
-//! let logits = bert.model.forward(batch.to_input(&device));
+//! let inputs = [("A great film".to_string(), None)];
+//! let out = predict::classify(&bert.model, &bert.config, &bert.tokenizer, &inputs, bert.max_length(), &device)?;
+//! println!("{} {:?}", out[0].label, out[0].probabilities);
+//! burnbert::save_pretrained(&bert.model, &bert.config, &bert.folder, std::path::Path::new("exported"))?; // an HF folder
 //! # Ok::<(), burnbert::Error>(())
 //! ```
 

@@ -40,6 +40,46 @@ pub enum DataError {
     /// Tokenization failed (for instance `max_length` too small for the special tokens).
     #[error("cannot encode text: {0}")]
     Encode(String),
+    /// A data file has a malformed line (bad CSV/JSON, invalid UTF-8, an empty text).
+    #[error("{}:{line}: {message}", file.display())]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A column the task needs is not in the data.
+    #[error("{}:{line}: no column {column} (found: {found})", file.display())]
+    MissingColumn {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The column asked for.
+        column: String,
+        /// What the file has.
+        found: String,
+    },
+    /// A label that is not in the training set's label set.
+    #[error("{}:{line}: label '{label}' is not in the label set ({known})", file.display())]
+    UnknownLabel {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The label.
+        label: String,
+        /// The known labels.
+        known: String,
+    },
+    /// A data file or folder holds no example.
+    #[error("{}: no example in it", file.display())]
+    EmptyDataset {
+        /// The file or folder.
+        file: PathBuf,
+    },
     /// A batch was asked for with no example in it.
     #[error("empty batch")]
     EmptyBatch,

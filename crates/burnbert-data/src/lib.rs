@@ -1,8 +1,9 @@
 #![warn(missing_docs)]
-//! Text to tensors for burnbert: the WordPiece tokenizer of an HF folder, and batches with
-//! dynamic padding.
+//! Text to tensors for burnbert: the WordPiece tokenizer of an HF folder, dataset readers, and
+//! batches with dynamic padding.
 
 mod batch;
+pub mod classification;
 mod error;
 mod tokenizer;
 

@@ -11,6 +11,9 @@ pub enum Error {
     /// Tokenizer and inputs.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// Training.
+    #[error(transparent)]
+    Train(#[from] burnbert_train::TrainError),
     /// Device selection.
     #[error(transparent)]
     Device(#[from] DeviceError),
@@ -41,10 +44,4 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-}
-
-impl Error {
-    pub(crate) fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { path: path.into(), source }
-    }
 }

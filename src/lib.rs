@@ -22,6 +22,7 @@ pub mod predict;
 mod error;
 mod pretrained;
 pub mod source;
+pub mod train;
 
 pub use burnbert_data as data;
 pub use burnbert_model as model;

@@ -57,45 +57,13 @@ pub fn from_folder_with_config<M: HfModel>(
 }
 
 /// Writes an HF folder: `config.json` (with `id2label` and the architecture),
-/// `model.safetensors`, and the tokenizer files of `tokenizer_folder`.
-///
-/// The folder is written beside `out` and renamed into place: an interrupted save leaves any
-/// earlier folder at `out` whole.
+/// `model.safetensors`, and the tokenizer files of `tokenizer_folder`. Written beside `out` and
+/// renamed into place: an interrupted save leaves any earlier folder at `out` whole.
 pub fn save_pretrained<M: HfModel>(
     model: &M,
     config: &BertConfig,
     tokenizer_folder: &Path,
     out: &Path,
 ) -> Result<(), Error> {
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let name = out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "model".into());
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
-    let result = (|| {
-        let mut config = config.clone();
-        config.architectures = Some(vec![M::ARCHITECTURE.to_string()]);
-        let config_path = staging.join(source::CONFIG);
-        std::fs::write(&config_path, config.to_json_string()).map_err(|e| Error::io(&config_path, e))?;
-        weights::save_safetensors(model, &staging.join(source::WEIGHTS[0]))?;
-        for f in ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"] {
-            let from = tokenizer_folder.join(f);
-            if from.is_file() {
-                std::fs::copy(&from, staging.join(f)).map_err(|e| Error::io(&from, e))?;
-            }
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-    if out.exists() {
-        std::fs::rename(out, &old).map_err(|e| Error::io(out, e))?;
-    }
-    std::fs::rename(&staging, out).map_err(|e| Error::io(out, e))?;
-    let _ = std::fs::remove_dir_all(&old);
-    Ok(())
+    Ok(weights::save_folder(model, config, tokenizer_folder, out)?)
 }

@@ -23,8 +23,15 @@ pub struct PaddedBatch {
 impl PaddedBatch {
     /// Pads `encodings` to the longest one with `pad_id`.
     pub fn new(encodings: &[Encoding], pad_id: u32) -> Result<Self, DataError> {
-        let seq_len = encodings.iter().map(Encoding::len).max().ok_or(DataError::EmptyBatch)?;
-        let batch_size = encodings.len();
+        let rows: Vec<(&[u32], &[u32])> =
+            encodings.iter().map(|e| (e.input_ids.as_slice(), e.token_type_ids.as_slice())).collect();
+        Self::from_ids(&rows, pad_id)
+    }
+
+    /// Pads `(input_ids, token_type_ids)` rows to the longest one with `pad_id`.
+    pub fn from_ids(rows: &[(&[u32], &[u32])], pad_id: u32) -> Result<Self, DataError> {
+        let seq_len = rows.iter().map(|(ids, _)| ids.len()).max().ok_or(DataError::EmptyBatch)?;
+        let batch_size = rows.len();
         let mut batch = Self {
             batch_size,
             seq_len,
@@ -32,9 +39,9 @@ impl PaddedBatch {
             attention_mask: vec![0; batch_size * seq_len],
             token_type_ids: vec![0; batch_size * seq_len],
         };
-        for (row, e) in encodings.iter().enumerate() {
+        for (row, (ids, types)) in rows.iter().enumerate() {
             let start = row * seq_len;
-            for (i, (&id, &ty)) in e.input_ids.iter().zip(&e.token_type_ids).enumerate() {
+            for (i, (&id, &ty)) in ids.iter().zip(types.iter()).enumerate() {
                 batch.input_ids[start + i] = id as i64;
                 batch.token_type_ids[start + i] = ty as i64;
                 batch.attention_mask[start + i] = 1;

@@ -16,7 +16,7 @@ mod config;
 mod embeddings;
 mod encoder;
 mod error;
-mod heads;
+pub mod heads;
 mod layer;
 mod model;
 mod pooler;

@@ -230,6 +230,48 @@ pub fn save_safetensors<M: HfModel>(model: &M, path: &Path) -> Result<(), ModelE
         .map_err(|e| ModelError::Weights { path: path.to_path_buf(), message: e.to_string() })
 }
 
+/// Tokenizer files copied into an exported folder, when the source folder has them.
+const TOKENIZER_FILES: [&str; 4] = ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"];
+
+/// Writes an HF folder: `config.json` (with `id2label` and the architecture),
+/// `model.safetensors`, and the tokenizer files of `tokenizer_folder`.
+///
+/// The folder is written beside `out` and renamed into place: an interrupted save leaves any
+/// earlier folder at `out` whole.
+pub fn save_folder<M: HfModel>(model: &M, config: &BertConfig, tokenizer_folder: &Path, out: &Path) -> Result<(), ModelError> {
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
+    let name = out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "model".into());
+    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir(&staging).map_err(|e| ModelError::io(&staging, e))?;
+    let written = (|| {
+        let mut config = config.clone();
+        config.architectures = Some(vec![M::ARCHITECTURE.to_string()]);
+        let config_path = staging.join("config.json");
+        std::fs::write(&config_path, config.to_json_string()).map_err(|e| ModelError::io(&config_path, e))?;
+        save_safetensors(model, &staging.join("model.safetensors"))?;
+        for f in TOKENIZER_FILES {
+            let from = tokenizer_folder.join(f);
+            if from.is_file() {
+                std::fs::copy(&from, staging.join(f)).map_err(|e| ModelError::io(&from, e))?;
+            }
+        }
+        Ok(())
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    if out.exists() {
+        std::fs::rename(out, &old).map_err(|e| ModelError::io(out, e))?;
+    }
+    std::fs::rename(&staging, out).map_err(|e| ModelError::io(out, e))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,207 @@
+//! `TrainingConfig`: the recipe, with the names and defaults of `transformers.TrainingArguments`.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::TrainError;
+
+/// The learning-rate schedule after warmup (`lr_scheduler_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedulerType {
+    /// Linear decay to 0 (HF's default).
+    #[default]
+    Linear,
+    /// Half-cosine decay to 0.
+    Cosine,
+    /// Constant after warmup (`constant_with_warmup`; plain `constant` when there is no warmup).
+    #[serde(alias = "constant_with_warmup")]
+    Constant,
+}
+
+/// A fine-tuning run's settings. Names and defaults are `TrainingArguments`' where it has them;
+/// the others (`max_length`, `head_learning_rate`, freezing, ...) are burnbert's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainingConfig {
+    /// Peak learning rate of AdamW.
+    pub learning_rate: f64,
+    /// Epochs (whole epochs: Burn's learner counts whole epochs).
+    pub num_train_epochs: usize,
+    /// Stop after this many optimizer steps when set (the schedule then spans them).
+    pub max_steps: Option<usize>,
+    /// Examples per forward pass.
+    pub per_device_train_batch_size: usize,
+    /// Examples per evaluation batch.
+    pub per_device_eval_batch_size: usize,
+    /// Forward passes per optimizer step; their gradients are averaged, as HF does.
+    pub gradient_accumulation_steps: usize,
+    /// Decoupled weight decay, not applied to biases and LayerNorm weights.
+    pub weight_decay: f64,
+    /// AdamW β1.
+    pub adam_beta1: f64,
+    /// AdamW β2.
+    pub adam_beta2: f64,
+    /// AdamW ε (HF: 1e-8; Burn's default is 1e-5).
+    pub adam_epsilon: f64,
+    /// Warmup as a fraction of the optimizer steps (used when `warmup_steps` is 0).
+    pub warmup_ratio: f64,
+    /// Warmup steps, from a learning rate of 0.
+    pub warmup_steps: usize,
+    /// The schedule after warmup.
+    pub lr_scheduler_type: LrSchedulerType,
+    /// Clip the global gradient norm to this (0 turns clipping off).
+    pub max_grad_norm: f64,
+    /// Seed of head initialisation, dropout and shuffling.
+    pub seed: u64,
+    /// Checkpoints kept besides the best one.
+    pub save_total_limit: Option<usize>,
+    /// Export the best epoch's model (by `metric_for_best_model`) rather than the last one.
+    pub load_best_model_at_end: bool,
+    /// `loss` or `accuracy`.
+    pub metric_for_best_model: String,
+    /// Stop after this many epochs without improvement of `metric_for_best_model`.
+    pub early_stopping_patience: Option<usize>,
+    /// Longest input in tokens; longer texts are truncated.
+    pub max_length: usize,
+    /// Learning rate of the task head, when it differs from the encoder's.
+    pub head_learning_rate: Option<f64>,
+    /// Freeze the embeddings.
+    pub freeze_embeddings: bool,
+    /// Freeze the first N encoder layers.
+    pub freeze_layers: usize,
+    /// Data-loader worker threads.
+    pub dataloader_num_workers: usize,
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        Self {
+            learning_rate: 5e-5,
+            num_train_epochs: 3,
+            max_steps: None,
+            per_device_train_batch_size: 8,
+            per_device_eval_batch_size: 8,
+            gradient_accumulation_steps: 1,
+            weight_decay: 0.0,
+            adam_beta1: 0.9,
+            adam_beta2: 0.999,
+            adam_epsilon: 1e-8,
+            warmup_ratio: 0.0,
+            warmup_steps: 0,
+            lr_scheduler_type: LrSchedulerType::Linear,
+            max_grad_norm: 1.0,
+            seed: 42,
+            save_total_limit: None,
+            load_best_model_at_end: false,
+            metric_for_best_model: "loss".into(),
+            early_stopping_patience: None,
+            max_length: 128,
+            head_learning_rate: None,
+            freeze_embeddings: false,
+            freeze_layers: 0,
+            dataloader_num_workers: 0,
+        }
+    }
+}
+
+impl TrainingConfig {
+    /// Reads a `.toml` or `.json` settings file; absent fields keep their defaults, unknown
+    /// ones are an error (a misspelt setting must not be silently ignored).
+    pub fn from_file(path: &Path) -> Result<Self, TrainError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io { path: path.into(), source })?;
+        let config: Self = if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text).map_err(|e| TrainError::ConfigFile { path: path.into(), message: e.to_string() })?
+        } else {
+            toml::from_str(&text).map_err(|e| TrainError::ConfigFile { path: path.into(), message: e.to_string() })?
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the ranges of the settings.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |field, message: &str| Err(TrainError::Config { field, message: message.into() });
+        if self.per_device_train_batch_size == 0 {
+            return bad("per_device_train_batch_size", "must be at least 1");
+        }
+        if self.per_device_eval_batch_size == 0 {
+            return bad("per_device_eval_batch_size", "must be at least 1");
+        }
+        if self.gradient_accumulation_steps == 0 {
+            return bad("gradient_accumulation_steps", "must be at least 1");
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad("learning_rate", "must be a positive number");
+        }
+        if !(0.0..1.0).contains(&self.warmup_ratio) {
+            return bad("warmup_ratio", "must be in [0, 1)");
+        }
+        if self.max_length < 2 {
+            return bad("max_length", "must leave room for [CLS] and [SEP]");
+        }
+        if !["loss", "accuracy"].contains(&self.metric_for_best_model.as_str()) {
+            return bad("metric_for_best_model", "must be 'loss' or 'accuracy'");
+        }
+        if self.num_train_epochs == 0 && self.max_steps.is_none() {
+            return bad("num_train_epochs", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Optimizer steps of an epoch of `examples` examples.
+    pub fn steps_per_epoch(&self, examples: usize) -> usize {
+        examples.div_ceil(self.per_device_train_batch_size).div_ceil(self.gradient_accumulation_steps).max(1)
+    }
+
+    /// Optimizer steps of the whole run.
+    pub fn total_steps(&self, examples: usize) -> usize {
+        self.max_steps.unwrap_or(self.steps_per_epoch(examples) * self.num_train_epochs)
+    }
+
+    /// Epochs to run: `num_train_epochs`, or enough to reach `max_steps`.
+    pub fn epochs(&self, examples: usize) -> usize {
+        match self.max_steps {
+            Some(steps) => steps.div_ceil(self.steps_per_epoch(examples)),
+            None => self.num_train_epochs,
+        }
+    }
+
+    /// Warmup steps: `warmup_steps`, else `ceil(warmup_ratio · total)` as HF computes it.
+    pub fn warmup(&self, total_steps: usize) -> usize {
+        if self.warmup_steps > 0 { self.warmup_steps } else { (self.warmup_ratio * total_steps as f64).ceil() as usize }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_toml_with_trainingarguments_names() {
+        let dir = std::env::temp_dir().join(format!("burnbert-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("recipe.toml");
+        std::fs::write(&path, "learning_rate = 2e-5\nper_device_train_batch_size = 32\nwarmup_ratio = 0.1\nlr_scheduler_type = \"cosine\"\n").unwrap();
+        let c = TrainingConfig::from_file(&path).unwrap();
+        assert_eq!((c.learning_rate, c.per_device_train_batch_size, c.lr_scheduler_type), (2e-5, 32, LrSchedulerType::Cosine));
+        assert_eq!(c.adam_epsilon, 1e-8);
+        assert_eq!(c.steps_per_epoch(3600), 113);
+        assert_eq!(c.warmup(226), 23);
+        std::fs::write(&path, "learning_rat = 2e-5\n").unwrap();
+        let err = TrainingConfig::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("recipe.toml") && err.contains("learning_rat"), "{err}");
+        std::fs::write(&path, "per_device_train_batch_size = 0\n").unwrap();
+        let err = TrainingConfig::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("per_device_train_batch_size"), "{err}");
+    }
+
+    #[test]
+    fn accumulation_and_max_steps() {
+        let c = TrainingConfig { per_device_train_batch_size: 8, gradient_accumulation_steps: 4, ..Default::default() };
+        assert_eq!(c.steps_per_epoch(100), 4); // 13 batches -> 4 updates, the last one partial
+        let c = TrainingConfig { max_steps: Some(10), ..c };
+        assert_eq!((c.total_steps(100), c.epochs(100)), (10, 3));
+    }
+}

@@ -1,0 +1,21 @@
+#![warn(missing_docs)]
+//! The fine-tuning recipe of `transformers`' `Trainer`, on Burn's learner.
+//!
+//! - [`TrainingConfig`]: `TrainingArguments`' names and defaults, from TOML/JSON or code.
+//! - [`schedule::WarmupSchedule`]: linear / cosine / constant with a warmup that starts at 0.
+//! - [`optim`]: AdamW as HF sets it up (eps 1e-8, no decay on biases and LayerNorm weights),
+//!   a separate head learning rate, and clipping of the global gradient norm.
+//! - [`classification`]: sequence classification through Burn's `SupervisedTraining`, with its
+//!   checkpointer, metrics and dashboard, exporting the best model as an HF folder.
+//! - [`evaluate`]: accuracy, macro and per-class precision / recall / F1, confusion matrix.
+
+pub mod classification;
+mod config;
+mod error;
+pub mod evaluate;
+pub mod optim;
+mod renderer;
+pub mod schedule;
+
+pub use config::{LrSchedulerType, TrainingConfig};
+pub use error::TrainError;

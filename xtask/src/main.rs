@@ -102,7 +102,7 @@ fn test(extra: &[String]) -> ExitCode {
     let features = features.join(",");
     let cargo = |device: &str, args: &[&str]| {
         let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        c.args(["test", "--release", "--features", &features]).args(args).args(extra).env("BURN_DEVICE", device);
+        c.args(["test", "--release", "--no-fail-fast", "--features", &features]).args(args).args(extra).env("BURN_DEVICE", device);
         if let Some(lib) = &torch {
             c.env("LIBTORCH_USE_PYTORCH", "1");
             let path = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();

@@ -51,6 +51,70 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Fine-tune a model on labelled data, writing checkpoints, logs, metrics.json and the
+    /// fine-tuned HF folder (OUTPUT/model).
+    Train {
+        /// HF folder or hub model id to start from.
+        model: String,
+        /// The task.
+        #[arg(long, value_enum, default_value = "sequence-classification")]
+        task: Task,
+        /// Training data: a CSV/TSV/JSONL file, or an aclImdb folder (its train/ split).
+        #[arg(long)]
+        data: std::path::PathBuf,
+        /// Validation data; without it, a seeded --validation-split of --data.
+        #[arg(long)]
+        validation: Option<std::path::PathBuf>,
+        /// Fraction of --data held out for validation when --validation is not given.
+        #[arg(long, default_value_t = 0.1)]
+        validation_split: f64,
+        #[command(flatten)]
+        columns: DataArgs,
+        /// A recipe file (TOML or JSON) with TrainingArguments names.
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+        /// Epochs (num_train_epochs).
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Peak learning rate.
+        #[arg(long)]
+        learning_rate: Option<f64>,
+        /// Examples per step (per_device_train_batch_size).
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Longest input in tokens.
+        #[arg(long)]
+        max_length: Option<usize>,
+        /// Seed of head init, dropout, shuffling and the validation split.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder.
+        #[arg(long)]
+        output: std::path::PathBuf,
+        /// Resume an interrupted run from this epoch's checkpoint in OUTPUT.
+        #[arg(long)]
+        resume_from_epoch: Option<usize>,
+    },
+    /// Score a fine-tuned classifier on labelled data: accuracy, macro and per-class P/R/F1,
+    /// loss, confusion matrix.
+    Eval {
+        /// HF folder or hub model id of a fine-tuned classifier.
+        model: String,
+        /// Labelled data: a CSV/TSV/JSONL file, or an aclImdb folder (its test/ split).
+        #[arg(long)]
+        data: std::path::PathBuf,
+        #[command(flatten)]
+        columns: DataArgs,
+        /// Examples per batch.
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+        /// Longest input in tokens (default: the model's limit).
+        #[arg(long)]
+        max_length: Option<usize>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Predict with a fine-tuned head: label, tags or answer.
     Predict {
         /// HF folder or hub model id.
@@ -80,6 +144,44 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Where labelled data comes from, and which columns hold what.
+#[derive(clap::Args, Debug, Clone)]
+struct DataArgs {
+    /// Column of the text (a header name, or a 0-based index).
+    #[arg(long, default_value = "text")]
+    text_column: String,
+    /// Column of the second text, for sentence-pair tasks.
+    #[arg(long)]
+    text_pair_column: Option<String>,
+    /// Column of the label.
+    #[arg(long, default_value = "label")]
+    label_column: String,
+    /// The CSV/TSV has no header row (columns are then indices).
+    #[arg(long)]
+    no_header: bool,
+}
+
+impl DataArgs {
+    fn columns(&self) -> burnbert::data::classification::Columns {
+        let column = |s: &str| s.parse::<burnbert::data::classification::Column>().expect("infallible");
+        burnbert::data::classification::Columns {
+            text: column(&self.text_column),
+            text_pair: self.text_pair_column.as_deref().map(column),
+            label: column(&self.label_column),
+            has_header: !self.no_header,
+        }
+    }
+
+    /// A CSV/TSV/JSONL file, or an aclImdb folder (`split` of it).
+    fn read(&self, path: &std::path::Path, split: &str) -> Result<Vec<burnbert::data::classification::TextExample>> {
+        Ok(if path.is_dir() {
+            burnbert::data::classification::read_aclimdb(path, split)?
+        } else {
+            burnbert::data::classification::read_file(path, &self.columns())?
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -121,6 +223,77 @@ fn run(cli: Cli) -> Result<()> {
         Command::Inspect { model, json } => inspect(&model, json, &device),
         Command::Encode { model, text, text_pair, max_length, json } => {
             encode(&model, &text, text_pair.as_deref(), max_length, json, &device)
+        }
+        Command::Train {
+            model,
+            task,
+            data,
+            validation,
+            validation_split,
+            columns,
+            config,
+            epochs,
+            learning_rate,
+            batch_size,
+            max_length,
+            seed,
+            output,
+            resume_from_epoch,
+        } => {
+            if task != Task::SequenceClassification {
+                bail!("--task {task:?} is not trainable yet: only sequence-classification is");
+            }
+            let mut args = match &config {
+                Some(path) => burnbert::train::TrainingConfig::from_file(path)?,
+                None => burnbert::train::TrainingConfig::default(),
+            };
+            args.num_train_epochs = epochs.unwrap_or(args.num_train_epochs);
+            args.learning_rate = learning_rate.unwrap_or(args.learning_rate);
+            args.per_device_train_batch_size = batch_size.unwrap_or(args.per_device_train_batch_size);
+            args.max_length = max_length.unwrap_or(args.max_length);
+            args.seed = seed.unwrap_or(args.seed);
+            args.validate()?;
+            let examples = columns.read(&data, "train")?;
+            let (train, valid) = match &validation {
+                Some(path) => (examples, columns.read(path, "test")?),
+                None => burnbert::data::classification::split(examples, validation_split, args.seed),
+            };
+            eprintln!("training on {} examples, validating on {}", train.len(), valid.len());
+            let trained =
+                burnbert::train::fine_tune_classifier(&model, &args, &train, &valid, &output, resume_from_epoch, &device)?;
+            let r = &trained.report;
+            println!(
+                "epoch {}: valid accuracy {:.4}, macro F1 {:.4}, loss {:.4}; model saved to {}",
+                trained.epoch,
+                r.accuracy,
+                r.macro_f1,
+                r.loss.unwrap_or(f64::NAN),
+                trained.exported.display()
+            );
+            Ok(())
+        }
+        Command::Eval { model, data, columns, batch_size, max_length, json } => {
+            let bert = load::<BertForSequenceClassification>(&model, &device)?;
+            let labels = burnbert::data::classification::LabelSet::from_names(bert.config.labels());
+            let examples = columns.read(&data, "test")?;
+            let max = max_length.unwrap_or(bert.max_length());
+            let encoded = burnbert::train::classification::encode_examples(&bert.tokenizer, &examples, &labels, max)?;
+            let batcher = burnbert::train::classification::ClassificationBatcher { pad_id: bert.tokenizer.pad_id() };
+            let report = burnbert::train::classification::evaluate(&bert.model, &batcher, &encoded, &labels, batch_size, &device)?;
+            let mut plain = format!(
+                "accuracy {:.4}  macro P {:.4} R {:.4} F1 {:.4}  loss {:.4}  ({} examples)\n",
+                report.accuracy,
+                report.macro_precision,
+                report.macro_recall,
+                report.macro_f1,
+                report.loss.unwrap_or(f64::NAN),
+                encoded.len()
+            );
+            for c in &report.per_class {
+                plain += &format!("  {:<12} P {:.4} R {:.4} F1 {:.4} support {}\n", c.label, c.precision, c.recall, c.f1, c.support);
+            }
+            print(json, &json!(report), plain.trim_end());
+            Ok(())
         }
         Command::Predict { model, text, text_pair, question, context, task, max_length, max_answer_length, json } => {
             let folder = burnbert::source::resolve(&model)?;

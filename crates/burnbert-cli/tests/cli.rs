@@ -139,3 +139,78 @@ fn minilm_sentence_embedding_is_the_published_one() {
         assert!((a - b).abs() < 1e-5, "{:?}", &embedding[..5]);
     }
 }
+
+#[test]
+fn train_then_eval_a_classifier_from_csv() {
+    let dir = std::env::temp_dir().join(format!("burnbert-cli-train-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rows = [("the movie was great", "positive"), ("a bad boring film", "negative"), ("it was a film", "neutral")];
+    let mut csv = String::from("review,sentiment\n");
+    for i in 0..24 {
+        let (text, label) = rows[i % 3];
+        csv += &format!("\"{text}\",{label}\n");
+    }
+    std::fs::write(dir.join("train.csv"), &csv).unwrap();
+    std::fs::write(dir.join("dev.csv"), "review,sentiment\ngreat film,positive\nbad movie,negative\na film,neutral\n").unwrap();
+    let output = dir.join("run");
+    let out = burnbert(&[
+        "train",
+        assets("tiny-bert-seqcls").to_str().unwrap(),
+        "--data",
+        dir.join("train.csv").to_str().unwrap(),
+        "--validation",
+        dir.join("dev.csv").to_str().unwrap(),
+        "--text-column",
+        "review",
+        "--label-column",
+        "sentiment",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--learning-rate",
+        "1e-3",
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("valid accuracy"), "{stdout}");
+    for f in ["model/config.json", "model/model.safetensors", "metrics.json", "training_config.json", "checkpoint/model-2.bpk"] {
+        assert!(output.join(f).is_file(), "{f}");
+    }
+    let report = json(&[
+        "eval",
+        output.join("model").to_str().unwrap(),
+        "--data",
+        dir.join("dev.csv").to_str().unwrap(),
+        "--text-column",
+        "review",
+        "--label-column",
+        "sentiment",
+        "--json",
+    ]);
+    assert_eq!(report["confusion_matrix"].as_array().unwrap().len(), 3);
+    assert_eq!(report["per_class"][0]["label"], "negative");
+    let total: u64 = report["per_class"].as_array().unwrap().iter().map(|c| c["support"].as_u64().unwrap()).sum();
+    assert_eq!(total, 3);
+
+    // A label the model does not know is an error naming file and line.
+    std::fs::write(dir.join("bad.csv"), "review,sentiment\ngreat film,positive\nmeh,mixed\n").unwrap();
+    let out = burnbert(&[
+        "eval",
+        output.join("model").to_str().unwrap(),
+        "--data",
+        dir.join("bad.csv").to_str().unwrap(),
+        "--text-column",
+        "review",
+        "--label-column",
+        "sentiment",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.csv:3") && stderr.contains("'mixed'"), "{stderr}");
+    // Batch size 0 is refused before anything runs.
+    let out = burnbert(&["train", assets("tiny-bert-seqcls").to_str().unwrap(), "--data", "x.csv", "--batch-size", "0", "--output", "y"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("per_device_train_batch_size"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

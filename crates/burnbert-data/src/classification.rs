@@ -335,6 +335,67 @@ pub fn split(mut examples: Vec<TextExample>, valid_fraction: f64, seed: u64) -> 
     (examples, valid)
 }
 
+/// `numpy.random.RandomState(seed).permutation(n)`: the legacy Mersenne Twister and Fisher-Yates
+/// shuffle numpy uses, so that a split made in Python (the PyTorch references' split of the
+/// Pang & Lee sentences) is made identically here.
+pub fn numpy_permutation(n: usize, seed: u32) -> Vec<usize> {
+    let mut mt = Mt19937::new(seed);
+    let mut values: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        // numpy's random_interval(i): draw masked 32-bit words until one is <= i.
+        let max = i as u32;
+        let mut mask = max;
+        for shift in [1, 2, 4, 8, 16] {
+            mask |= mask >> shift;
+        }
+        let j = loop {
+            let v = mt.next_u32() & mask;
+            if v <= max {
+                break v as usize;
+            }
+        };
+        values.swap(i, j);
+    }
+    values
+}
+
+/// MT19937, seeded as numpy's legacy `RandomState(int)` seeds it (`init_genrand`).
+struct Mt19937 {
+    state: [u32; 624],
+    index: usize,
+}
+
+impl Mt19937 {
+    fn new(seed: u32) -> Self {
+        let mut state = [0u32; 624];
+        state[0] = seed;
+        for i in 1..624 {
+            state[i] = 1_812_433_253u32.wrapping_mul(state[i - 1] ^ (state[i - 1] >> 30)).wrapping_add(i as u32);
+        }
+        Self { state, index: 624 }
+    }
+
+    fn next_u32(&mut self) -> u32 {
+        if self.index >= 624 {
+            for i in 0..624 {
+                let y = (self.state[i] & 0x8000_0000) | (self.state[(i + 1) % 624] & 0x7fff_ffff);
+                let mut next = self.state[(i + 397) % 624] ^ (y >> 1);
+                if y & 1 != 0 {
+                    next ^= 0x9908_b0df;
+                }
+                self.state[i] = next;
+            }
+            self.index = 0;
+        }
+        let mut y = self.state[self.index];
+        self.index += 1;
+        y ^= y >> 11;
+        y ^= (y << 7) & 0x9d2c_5680;
+        y ^= (y << 15) & 0xefc6_0000;
+        y ^ (y >> 18)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,6 +473,16 @@ mod tests {
         assert_eq!(examples.iter().map(|e| e.label.as_str()).collect::<Vec<_>>(), ["neg", "pos"]);
         assert_eq!(examples[1].text, "Great. Loved it");
         assert!(read_aclimdb(&dir, "test").is_err());
+    }
+
+    #[test]
+    fn numpy_permutation_matches_numpy() {
+        // numpy.random.RandomState(0).permutation(10), (4000)[:8] and [-5:], RandomState(42).permutation(7)
+        assert_eq!(numpy_permutation(10, 0), [2, 8, 4, 9, 1, 6, 7, 3, 0, 5]);
+        let p = numpy_permutation(4000, 0);
+        assert_eq!(p[..8], [2230, 668, 3616, 2363, 142, 538, 1791, 410]);
+        assert_eq!(p[3995..], [835, 3264, 1653, 2607, 2732]);
+        assert_eq!(numpy_permutation(7, 42), [0, 1, 5, 2, 4, 3, 6]);
     }
 
     #[test]

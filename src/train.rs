@@ -7,7 +7,7 @@ use burnbert_data::classification::{LabelSet, TextExample};
 use burnbert_model::BertConfig;
 pub use burnbert_train::classification::TrainedClassifier;
 pub use burnbert_train::evaluate::ClassificationReport;
-pub use burnbert_train::{LrSchedulerType, TrainingConfig, classification, evaluate, optim, schedule};
+pub use burnbert_train::{LrSchedulerType, TrainError, TrainingConfig, classification, evaluate, optim, schedule};
 
 use crate::{BertForSequenceClassification, Error, from_folder_with_config, source};
 

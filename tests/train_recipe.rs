@@ -85,3 +85,25 @@ fn the_head_learning_rate_is_the_heads() {
     assert!(encoder_change < 1e-7, "encoder moved {encoder_change}");
     assert!(head_change > 1e-3, "head moved {head_change}");
 }
+
+#[test]
+fn a_loss_gone_nan_stops_the_run_with_a_clear_error() {
+    let device = device();
+    let folder = assets("tiny-bert-seqcls");
+    let output = std::env::temp_dir().join(format!("burnbert-recipe-{}-nan", std::process::id()));
+    let args = TrainingConfig {
+        learning_rate: 1e30,
+        num_train_epochs: 3,
+        per_device_train_batch_size: 4,
+        max_grad_norm: 0.0,
+        ..TrainingConfig::default()
+    };
+    let err = fine_tune_classifier(folder.to_str().unwrap(), &args, &examples(24), &examples(6), &output, None, &device)
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, burnbert::Error::Train(burnbert::train::TrainError::NonFiniteLoss { .. })), "{message}");
+    assert!(message.contains("not finite") && message.contains("checkpoint"), "{message}");
+    // Nothing non-finite was exported.
+    assert!(!output.join("model").exists());
+    let _ = std::fs::remove_dir_all(&output);
+}

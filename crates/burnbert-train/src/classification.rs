@@ -5,6 +5,8 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
@@ -20,7 +22,7 @@ use burn::train::metric::{
     AccuracyMetric, ClassReduction, FBetaScoreMetric, LearningRateMetric, LossMetric, PrecisionMetric, RecallMetric,
 };
 use burn::train::{
-    ClassificationOutput, InferenceStep, Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
+    ClassificationOutput, InferenceStep, Interrupter, Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
     TrainOutput, TrainStep,
 };
 use burnbert_data::classification::{LabelSet, TextExample};
@@ -94,8 +96,48 @@ impl Batcher<EncodedExample, ClassificationBatch> for ClassificationBatcher {
     }
 }
 
+/// Stops a run whose gradients stop being finite (a loss of NaN or infinity): the update is
+/// skipped, so no non-finite weight reaches a checkpoint, and Burn's learner is interrupted
+/// before it checkpoints the epoch, so the last good checkpoint stays the last one.
+#[derive(Clone, Default)]
+pub struct NonFiniteGuard {
+    interrupter: Option<Interrupter>,
+    tripped: Arc<Mutex<Option<(f64, usize)>>>,
+    steps: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for NonFiniteGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NonFiniteGuard({:?})", self.tripped())
+    }
+}
+
+impl NonFiniteGuard {
+    fn new(interrupter: Interrupter) -> Self {
+        Self { interrupter: Some(interrupter), ..Self::default() }
+    }
+
+    /// The non-finite gradient norm and the optimizer step it appeared at, if any.
+    pub fn tripped(&self) -> Option<(f64, usize)> {
+        *self.tripped.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a step; false (and the run stopped) when `norm` is not finite.
+    fn check(&self, norm: f64) -> bool {
+        let step = self.steps.fetch_add(1, Ordering::Relaxed) + 1;
+        if norm.is_finite() {
+            return true;
+        }
+        self.tripped.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert((norm, step));
+        if let Some(interrupter) = &self.interrupter {
+            interrupter.stop(Some("the gradients are not finite"));
+        }
+        false
+    }
+}
+
 /// The model as Burn's learner trains it: the classifier, plus the recipe's global-norm
-/// clipping and gradient averaging over accumulation steps.
+/// clipping, gradient averaging over accumulation steps, and the stop on a non-finite loss.
 #[derive(Module, Debug)]
 pub struct SequenceClassificationTask {
     /// The classifier.
@@ -106,6 +148,9 @@ pub struct SequenceClassificationTask {
     /// Forward passes per optimizer step.
     #[module(skip)]
     pub accumulation: usize,
+    /// Watches the gradient norm.
+    #[module(skip)]
+    pub guard: NonFiniteGuard,
 }
 
 impl SequenceClassificationTask {
@@ -128,6 +173,10 @@ impl TrainStep for SequenceClassificationTask {
     }
 
     fn optimize(self, optim: &mut ModuleOptimizer, lr: ModuleLearningRate, grads: GradientsParams) -> Self {
+        // One read-back per optimizer step: the norm, to catch a loss gone NaN or infinite.
+        if !self.guard.check(optim::global_norm(&self, &grads)) {
+            return self;
+        }
         let grads =
             if self.max_grad_norm > 0.0 { optim::clip_global_norm(&self, grads, self.max_grad_norm) } else { grads };
         optim.step(lr, self, grads)
@@ -224,12 +273,6 @@ pub fn train_sequence_classification(
     for layer in model.bert.encoder.layer.iter_mut().take(args.freeze_layers) {
         *layer = layer.clone().no_grad();
     }
-    let task = SequenceClassificationTask {
-        model: model.fork(&device.clone().autodiff()),
-        max_grad_norm: args.max_grad_norm,
-        accumulation: args.gradient_accumulation_steps,
-    };
-    let learner = Learner::new(task, optim::optimizer(args), optim::scheduler(args, total_steps, r"^model\.classifier\."));
 
     let highest = args.metric_for_best_model == "accuracy";
     let best_direction = || if highest { Direction::Highest } else { Direction::Lowest };
@@ -274,7 +317,18 @@ pub fn train_sequence_classification(
     if !std::io::stdout().is_terminal() {
         training = training.renderer(Box::new(LineRenderer::new(10)));
     }
+    let guard = NonFiniteGuard::new(training.interrupter());
+    let task = SequenceClassificationTask {
+        model: model.fork(&device.clone().autodiff()),
+        max_grad_norm: args.max_grad_norm,
+        accumulation: args.gradient_accumulation_steps,
+        guard: guard.clone(),
+    };
+    let learner = Learner::new(task, optim::optimizer(args), optim::scheduler(args, total_steps, r"^model\.classifier\."));
     let result = training.launch(learner);
+    if let Some((value, step)) = guard.tripped() {
+        return Err(TrainError::NonFiniteLoss { value, step, checkpoints: output.join("checkpoint") });
+    }
     if let Some(error) = &result.error {
         return Err(TrainError::Learner(error.to_string()));
     }

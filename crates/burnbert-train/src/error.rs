@@ -35,9 +35,9 @@ pub enum TrainError {
         source: std::io::Error,
     },
     /// The loss is not a number: the run stops and the last good checkpoint stays.
-    #[error("the training loss became {value} at step {step}; the last good checkpoint is kept in {}", checkpoints.display())]
+    #[error("the gradients became {value} at optimizer step {step} (the loss is not finite: lower the learning rate?); training stopped, the last good checkpoint is kept in {}", checkpoints.display())]
     NonFiniteLoss {
-        /// The loss value.
+        /// The global gradient norm (NaN or infinite).
         value: f64,
         /// The optimizer step.
         step: usize,

@@ -12,7 +12,6 @@ use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::InMemDataset;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
-use burn::module::ParamGroup;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
@@ -408,11 +407,6 @@ fn best_epoch(values: &[Option<f64>], highest: bool) -> Option<usize> {
         .filter_map(|(i, v)| v.map(|v| (i + 1, v)))
         .reduce(|a, b| if (highest && b.1 > a.1) || (!highest && b.1 < a.1) { b } else { a })
         .map(|(epoch, _)| epoch)
-}
-
-/// The head's parameters (for a separate learning rate or freezing all but the head).
-pub fn head_group() -> ParamGroup {
-    ParamGroup::from_any_regexes(vec![r"^model\.classifier\."]).expect("valid regex")
 }
 
 #[cfg(test)]

@@ -179,17 +179,17 @@ fn train_then_eval_a_classifier_from_csv() {
     for f in ["model/config.json", "model/model.safetensors", "metrics.json", "training_config.json", "checkpoint/model-2.bpk"] {
         assert!(output.join(f).is_file(), "{f}");
     }
-    let report = json(&[
-        "eval",
-        output.join("model").to_str().unwrap(),
-        "--data",
-        dir.join("dev.csv").to_str().unwrap(),
-        "--text-column",
-        "review",
-        "--label-column",
-        "sentiment",
-        "--json",
-    ]);
+    let model = output.join("model");
+    let eval = |data: &str, extra: &[&str]| {
+        let data = dir.join(data);
+        let mut args = vec!["eval", model.to_str().unwrap(), "--data", data.to_str().unwrap()];
+        args.extend(["--text-column", "review", "--label-column", "sentiment"]);
+        args.extend(extra);
+        burnbert(&args)
+    };
+    let out = eval("dev.csv", &["--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["confusion_matrix"].as_array().unwrap().len(), 3);
     assert_eq!(report["per_class"][0]["label"], "negative");
     let total: u64 = report["per_class"].as_array().unwrap().iter().map(|c| c["support"].as_u64().unwrap()).sum();
@@ -197,16 +197,7 @@ fn train_then_eval_a_classifier_from_csv() {
 
     // A label the model does not know is an error naming file and line.
     std::fs::write(dir.join("bad.csv"), "review,sentiment\ngreat film,positive\nmeh,mixed\n").unwrap();
-    let out = burnbert(&[
-        "eval",
-        output.join("model").to_str().unwrap(),
-        "--data",
-        dir.join("bad.csv").to_str().unwrap(),
-        "--text-column",
-        "review",
-        "--label-column",
-        "sentiment",
-    ]);
+    let out = eval("bad.csv", &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.csv:3") && stderr.contains("'mixed'"), "{stderr}");
     // Batch size 0 is refused before anything runs.

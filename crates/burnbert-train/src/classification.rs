@@ -18,7 +18,8 @@ use burn::tensor::activation::softmax;
 use burn::train::checkpoint::{ComposedCheckpointingStrategy, KeepLastNCheckpoints, MetricCheckpointingStrategy};
 use burn::train::metric::store::{Aggregate, Direction, Split};
 use burn::train::metric::{
-    AccuracyMetric, ClassReduction, FBetaScoreMetric, LearningRateMetric, LossMetric, PrecisionMetric, RecallMetric,
+    AccuracyMetric, ClassReduction, FBetaScoreMetric, LearningRateMetric, LossMetric, Metric, PrecisionMetric,
+    RecallMetric,
 };
 use burn::train::{
     ClassificationOutput, InferenceStep, Interrupter, Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
@@ -274,13 +275,12 @@ pub fn train_sequence_classification(
     }
 
     let highest = args.metric_for_best_model == "accuracy";
-    let best_direction = || if highest { Direction::Highest } else { Direction::Lowest };
     let keep_last = args.save_total_limit.unwrap_or(usize::MAX);
-    let strategy = ComposedCheckpointingStrategy::builder().add(KeepLastNCheckpoints::new(keep_last));
-    let strategy = if args.metric_for_best_model == "accuracy" {
-        strategy.add(MetricCheckpointingStrategy::new(&AccuracyMetric::new(), Aggregate::Mean, best_direction(), Split::Valid))
+    let patience = args.early_stopping_patience;
+    let (strategy, early_stopping) = if highest {
+        watch_best(&AccuracyMetric::new(), true, keep_last, patience)
     } else {
-        strategy.add(MetricCheckpointingStrategy::new(&LossMetric::new(), Aggregate::Mean, best_direction(), Split::Valid))
+        watch_best(&LossMetric::new(), false, keep_last, patience)
     };
     let mut training = SupervisedTraining::new(output, loader_train, loader_valid)
         .metrics((
@@ -292,23 +292,14 @@ pub fn train_sequence_classification(
         ))
         .metric_train_numeric(LearningRateMetric::new())
         .with_default_checkpointers()
-        .with_checkpointing_strategy(strategy.build())
+        .with_checkpointing_strategy(strategy)
         .num_epochs(epochs)
         .summary();
     if args.gradient_accumulation_steps > 1 {
         training = training.grads_accumulation(args.gradient_accumulation_steps);
     }
-    if let Some(patience) = args.early_stopping_patience {
-        let condition = StoppingCondition::NoImprovementSince { n_epochs: patience };
-        training = if args.metric_for_best_model == "accuracy" {
-            training.early_stopping(MetricEarlyStoppingStrategy::new(
-                &AccuracyMetric::new(), Aggregate::Mean, best_direction(), Split::Valid, condition,
-            ))
-        } else {
-            training.early_stopping(MetricEarlyStoppingStrategy::new(
-                &LossMetric::new(), Aggregate::Mean, best_direction(), Split::Valid, condition,
-            ))
-        };
+    if let Some(early_stopping) = early_stopping {
+        training = training.early_stopping(early_stopping);
     }
     if let Some(epoch) = run.resume_from_epoch {
         training = training.checkpoint(epoch);
@@ -354,6 +345,31 @@ pub fn train_sequence_classification(
     std::fs::write(&metrics_path, serde_json::to_string_pretty(&summary).expect("serializable"))
         .map_err(|source| TrainError::Io { path: metrics_path, source })?;
     Ok(TrainedClassifier { model, config, epoch, report, exported })
+}
+
+/// Checkpoints to keep (the last `keep_last` and the best by `metric` on validation) and, with
+/// a patience, early stopping on the same metric.
+fn watch_best<M: Metric>(
+    metric: &M,
+    highest: bool,
+    keep_last: usize,
+    patience: Option<usize>,
+) -> (ComposedCheckpointingStrategy, Option<MetricEarlyStoppingStrategy>) {
+    let direction = || if highest { Direction::Highest } else { Direction::Lowest };
+    let strategy = ComposedCheckpointingStrategy::builder()
+        .add(KeepLastNCheckpoints::new(keep_last))
+        .add(MetricCheckpointingStrategy::new(metric, Aggregate::Mean, direction(), Split::Valid))
+        .build();
+    let early_stopping = patience.map(|n_epochs| {
+        MetricEarlyStoppingStrategy::new(
+            metric,
+            Aggregate::Mean,
+            direction(),
+            Split::Valid,
+            StoppingCondition::NoImprovementSince { n_epochs },
+        )
+    });
+    (strategy, early_stopping)
 }
 
 /// Scores a classifier on encoded examples: accuracy, P/R/F1, confusion matrix and mean loss.

@@ -16,10 +16,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             args.remove(i);
             args.remove(i)
         }
-        None => burnbert_assets::ensure(&burnbert_assets::MINILM)?.to_string_lossy().to_string(),
+        None => burnbert_assets::ensure(&burnbert_assets::MINILM)?
+            .to_string_lossy()
+            .to_string(),
     };
     if args.is_empty() {
-        args = vec!["A man is eating food.".into(), "A man is eating a meal.".into(), "The sky is blue.".into()];
+        args = vec![
+            "A man is eating food.".into(),
+            "A man is eating a meal.".into(),
+            "The sky is blue.".into(),
+        ];
     }
     let device = device::resolve(None)?;
     let bert = from_pretrained::<BertModel>(&model, &device)?;
@@ -28,10 +34,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|t| bert.tokenizer.encode(t, None, bert.max_length()))
         .collect::<Result<Vec<_>, _>>()?;
     let input = PaddedBatch::new(&encodings, bert.tokenizer.pad_id())?.to_input(&device);
-    let mask = input.attention_mask.clone().expect("padded batches have a mask");
-    let embeddings = encode::mean_pooled_normalized(bert.model.forward(input).last_hidden_state, mask);
+    let mask = input
+        .attention_mask
+        .clone()
+        .expect("padded batches have a mask");
+    let embeddings =
+        encode::mean_pooled_normalized(bert.model.forward(input).last_hidden_state, mask);
     let similarity = embeddings.clone().matmul(embeddings.transpose());
-    let values: Vec<f32> = similarity.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32");
+    let values: Vec<f32> = similarity
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32");
     for (i, a) in args.iter().enumerate() {
         for (j, b) in args.iter().enumerate().skip(i + 1) {
             println!("{:.4}  {a:?} ~ {b:?}", values[i * args.len() + j]);

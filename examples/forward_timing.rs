@@ -15,8 +15,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let folder = burnbert_assets::ensure(&burnbert_assets::MINILM)?;
     let bert = from_pretrained::<BertModel>(folder.to_str().unwrap(), &device)?;
     let (batch, seq) = (32, 128);
-    let ids: Vec<i64> = (0..batch * seq).map(|i| 1000 + (i as i64 * 7919) % 20000).collect();
-    let input = || BertInput::new(Tensor::<2, Int>::from_data(TensorData::new(ids.clone(), [batch, seq]), &device));
+    let ids: Vec<i64> = (0..batch * seq)
+        .map(|i| 1000 + (i as i64 * 7919) % 20000)
+        .collect();
+    let input = || {
+        BertInput::new(Tensor::<2, Int>::from_data(
+            TensorData::new(ids.clone(), [batch, seq]),
+            &device,
+        ))
+    };
     let run = || {
         let start = Instant::now();
         let out = bert.model.forward(input()).last_hidden_state;
@@ -27,6 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut times: Vec<f64> = (0..5).map(|_| run()).collect();
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
-    println!("{device:?}: {:.1} samples/s (median of 5, {:.3} s per batch of {batch}x{seq})", batch as f64 / median, median);
+    println!(
+        "{device:?}: {:.1} samples/s (median of 5, {:.3} s per batch of {batch}x{seq})",
+        batch as f64 / median,
+        median
+    );
     Ok(())
 }

@@ -25,7 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut options = std::collections::HashMap::new();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let Some(name) = flag.strip_prefix("--") else { return Err(format!("unexpected argument {flag}").into()) };
+        let Some(name) = flag.strip_prefix("--") else {
+            return Err(format!("unexpected argument {flag}").into());
+        };
         let value = args.next().ok_or(format!("--{name} needs a value"))?;
         options.insert(name.to_string(), value);
     }
@@ -38,7 +40,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(folder) => folder.to_string_lossy().to_string(),
             Err(e) => {
                 eprintln!("{HUB_MODEL} not reachable ({e}); using the asset cache");
-                burnbert_assets::ensure(&burnbert_assets::MINILM)?.to_string_lossy().to_string()
+                burnbert_assets::ensure(&burnbert_assets::MINILM)?
+                    .to_string_lossy()
+                    .to_string()
             }
         },
     };
@@ -54,7 +58,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     recipe.num_train_epochs = get("epochs").map_or(Ok(recipe.num_train_epochs), |v| v.parse())?;
     recipe.max_length = get("max-length").map_or(Ok(recipe.max_length), |v| v.parse())?;
-    recipe.per_device_train_batch_size = get("batch-size").map_or(Ok(recipe.per_device_train_batch_size), |v| v.parse())?;
+    recipe.per_device_train_batch_size =
+        get("batch-size").map_or(Ok(recipe.per_device_train_batch_size), |v| v.parse())?;
     recipe.learning_rate = get("learning-rate").map_or(Ok(recipe.learning_rate), |v| v.parse())?;
     recipe.seed = get("seed").map_or(Ok(recipe.seed), |v| v.parse())?;
 
@@ -65,7 +70,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         None => {
             let reviews = burnbert_assets::ensure(&burnbert_assets::PANG_LEE)?.join("reviews.csv");
-            split(read_file(&reviews, &Columns::label_text_no_header())?, 0.1, recipe.seed)
+            split(
+                read_file(&reviews, &Columns::label_text_no_header())?,
+                0.1,
+                recipe.seed,
+            )
         }
     };
     let output = PathBuf::from(get("output").unwrap_or_else(|| "runs/imdb".into()));

@@ -14,7 +14,12 @@ use burnbert::train::{TrainingConfig, fine_tune_classifier};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let seed: u64 = flag("--seed").map_or(Ok(0), |s| s.parse())?;
     let epochs: usize = flag("--epochs").map_or(Ok(2), |s| s.parse())?;
     let device = burnbert::device::resolve(flag("--device").as_deref())?;
@@ -22,8 +27,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = burnbert_assets::ensure(&burnbert_assets::PANG_LEE)?.join("sentences.csv");
     let rows = read_file(&data, &Columns::label_text_no_header())?;
     let permutation = numpy_permutation(rows.len(), 0);
-    let train: Vec<_> = permutation[..3600].iter().map(|&i| rows[i].clone()).collect();
-    let dev: Vec<_> = permutation[rows.len() - 400..].iter().map(|&i| rows[i].clone()).collect();
+    let train: Vec<_> = permutation[..3600]
+        .iter()
+        .map(|&i| rows[i].clone())
+        .collect();
+    let dev: Vec<_> = permutation[rows.len() - 400..]
+        .iter()
+        .map(|&i| rows[i].clone())
+        .collect();
     let recipe = TrainingConfig {
         learning_rate: 5e-5,
         weight_decay: 0.01,
@@ -36,13 +47,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         seed,
         ..TrainingConfig::default()
     };
-    let output = std::path::PathBuf::from(flag("--output").unwrap_or_else(|| format!("runs/sentiment-seed{seed}")));
+    let output = std::path::PathBuf::from(
+        flag("--output").unwrap_or_else(|| format!("runs/sentiment-seed{seed}")),
+    );
     let started = std::time::Instant::now();
-    let trained = fine_tune_classifier(model.to_str().unwrap(), &recipe, &train, &dev, &output, None, &device)?;
+    let trained = fine_tune_classifier(
+        model.to_str().unwrap(),
+        &recipe,
+        &train,
+        &dev,
+        &output,
+        None,
+        &device,
+    )?;
     let seconds = started.elapsed().as_secs_f64();
-    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(output.join("metrics.json"))?)?;
-    for (epoch, accuracy) in metrics["valid_accuracy_per_epoch"].as_array().into_iter().flatten().enumerate() {
-        println!("epoch {}: dev accuracy {:.4} (Burn's running metric, %)", epoch + 1, accuracy.as_f64().unwrap_or(f64::NAN));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(output.join("metrics.json"))?)?;
+    for (epoch, accuracy) in metrics["valid_accuracy_per_epoch"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        println!(
+            "epoch {}: dev accuracy {:.4} (Burn's running metric, %)",
+            epoch + 1,
+            accuracy.as_f64().unwrap_or(f64::NAN)
+        );
     }
     println!(
         "seed {seed}: final dev accuracy {:.4} on {} sentences; {:.0} s for {epochs} epochs ({:.0} s per epoch, with validation)",

@@ -28,7 +28,16 @@ pub enum DeviceError {
     },
 }
 
-const KNOWN: [&str; 8] = ["flex", "ndarray", "wgpu", "wgpu:cpu", "vulkan", "metal", "cuda[:N]", "tch[:cpu|:cuda:N]"];
+const KNOWN: [&str; 8] = [
+    "flex",
+    "ndarray",
+    "wgpu",
+    "wgpu:cpu",
+    "vulkan",
+    "metal",
+    "cuda[:N]",
+    "tch[:cpu|:cuda:N]",
+];
 
 /// The backends this build was compiled with, fastest CPU default first.
 pub fn compiled_backends() -> Vec<&'static str> {
@@ -65,7 +74,10 @@ pub fn resolve(name: Option<&str>) -> Result<Device, DeviceError> {
         Some(name) => parse(&name),
         None => match compiled_backends().first() {
             Some(first) => parse(first),
-            None => Err(DeviceError::NotCompiled { name: "any".into(), feature: "flex" }),
+            None => Err(DeviceError::NotCompiled {
+                name: "any".into(),
+                feature: "flex",
+            }),
         },
     }
 }
@@ -76,7 +88,12 @@ pub fn parse(name: &str) -> Result<Device, DeviceError> {
     let mut parts = lower.split(':');
     let backend = parts.next().unwrap_or_default();
     let rest: Vec<&str> = parts.collect();
-    let not_compiled = |feature| Err(DeviceError::NotCompiled { name: name.into(), feature });
+    let not_compiled = |feature| {
+        Err(DeviceError::NotCompiled {
+            name: name.into(),
+            feature,
+        })
+    };
     let unknown = || Err(DeviceError::Unknown { name: name.into() });
     let index = |s: Option<&&str>| s.map_or(Ok(0), |s| s.parse::<usize>().map_err(|_| ()));
     match (backend, rest.as_slice()) {
@@ -115,14 +132,18 @@ pub fn parse(name: &str) -> Result<Device, DeviceError> {
             not_compiled("metal")
         }
         ("cuda", [] | [_]) => {
-            let Ok(_index) = index(rest.first()) else { return unknown() };
+            let Ok(_index) = index(rest.first()) else {
+                return unknown();
+            };
             #[cfg(feature = "cuda")]
             return Ok(Device::cuda(_index));
             #[allow(unreachable_code)]
             not_compiled("cuda")
         }
         ("tch", []) | ("tch", ["cpu"]) | ("tch", ["cuda"]) | ("tch", ["cuda", _]) => {
-            let Ok(_index) = index(rest.get(1)) else { return unknown() };
+            let Ok(_index) = index(rest.get(1)) else {
+                return unknown();
+            };
             #[cfg(feature = "tch")]
             return Ok(match rest.first() {
                 Some(&"cpu") => Device::libtorch(),

@@ -9,10 +9,18 @@ use burn::prelude::*;
 /// - last_hidden_state: `[batch, seq, hidden]`
 /// - attention_mask: `[batch, seq]`
 /// - output: `[batch, hidden]`
-pub fn mean_pooled_normalized(last_hidden_state: Tensor<3>, attention_mask: Tensor<2, Int>) -> Tensor<2> {
+pub fn mean_pooled_normalized(
+    last_hidden_state: Tensor<3>,
+    attention_mask: Tensor<2, Int>,
+) -> Tensor<2> {
     let mean = mean_pooled(last_hidden_state, attention_mask);
     // F.normalize: x / max(||x||, 1e-12).
-    let norm = mean.clone().powf_scalar(2.0).sum_dim(1).sqrt().clamp_min(1e-12);
+    let norm = mean
+        .clone()
+        .powf_scalar(2.0)
+        .sum_dim(1)
+        .sqrt()
+        .clamp_min(1e-12);
     mean / norm
 }
 
@@ -25,7 +33,9 @@ pub fn mean_pooled_normalized(last_hidden_state: Tensor<3>, attention_mask: Tens
 pub fn mean_pooled(last_hidden_state: Tensor<3>, attention_mask: Tensor<2, Int>) -> Tensor<2> {
     let [batch, seq, hidden] = last_hidden_state.dims();
     let mask = attention_mask.float().reshape([batch, seq, 1]);
-    let summed = (last_hidden_state * mask.clone()).sum_dim(1).reshape([batch, hidden]);
+    let summed = (last_hidden_state * mask.clone())
+        .sum_dim(1)
+        .reshape([batch, hidden]);
     let count = mask.sum_dim(1).reshape([batch, 1]).clamp_min(1e-9);
     summed / count
 }

@@ -18,8 +18,8 @@
 
 pub mod device;
 pub mod encode;
-pub mod predict;
 mod error;
+pub mod predict;
 mod pretrained;
 pub mod source;
 pub mod train;
@@ -27,8 +27,8 @@ pub mod train;
 pub use burnbert_data as data;
 pub use burnbert_model as model;
 pub use burnbert_model::{
-    BertConfig, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertInput,
-    BertModel,
+    BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
+    BertForTokenClassification, BertInput, BertModel,
 };
 pub use error::{DataError, DeviceError, Error, ModelError};
 pub use pretrained::{Pretrained, from_folder_with_config, from_pretrained, save_pretrained};

@@ -5,7 +5,8 @@ use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softmax};
 use burnbert_data::{BertTokenizer, Encoding, PaddedBatch, Truncation};
 use burnbert_model::{
-    BertConfig, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, ProblemType,
+    BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
+    BertForTokenClassification, ProblemType,
 };
 use serde::Serialize;
 
@@ -55,7 +56,11 @@ pub struct Answer {
 
 fn rows(tensor: Tensor<2>) -> Vec<Vec<f32>> {
     let [_, cols] = tensor.dims();
-    let data: Vec<f32> = tensor.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 data");
+    let data: Vec<f32> = tensor
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 data");
     data.chunks(cols.max(1)).map(<[f32]>::to_vec).collect()
 }
 
@@ -64,7 +69,10 @@ fn encode_all(
     inputs: &[(String, Option<String>)],
     max_length: usize,
 ) -> Result<Vec<Encoding>, Error> {
-    inputs.iter().map(|(t, p)| Ok(tokenizer.encode(t, p.as_deref(), max_length)?)).collect()
+    inputs
+        .iter()
+        .map(|(t, p)| Ok(tokenizer.encode(t, p.as_deref(), max_length)?))
+        .collect()
 }
 
 /// Classifies texts (or text pairs).
@@ -104,7 +112,11 @@ pub fn classify(
                     .join(","),
                 _ => labels[argmax(&probabilities)].clone(),
             };
-            SequencePrediction { label, probabilities, logits }
+            SequencePrediction {
+                label,
+                probabilities,
+                logits,
+            }
         })
         .collect())
 }
@@ -152,13 +164,21 @@ pub fn answer(
     max_answer_length: usize,
     device: &Device,
 ) -> Result<Answer, Error> {
-    let encoding = tokenizer.encode_with(question, Some(context), max_length, Truncation::OnlySecond)?;
+    let encoding =
+        tokenizer.encode_with(question, Some(context), max_length, Truncation::OnlySecond)?;
     let batch = PaddedBatch::new(std::slice::from_ref(&encoding), tokenizer.pad_id())?;
     let (start_logits, end_logits) = model.forward(batch.to_input(device));
-    let in_context: Vec<bool> = encoding.sequence_ids.iter().map(|s| *s == Some(1)).collect();
+    let in_context: Vec<bool> = encoding
+        .sequence_ids
+        .iter()
+        .map(|s| *s == Some(1))
+        .collect();
     let masked = |logits: Tensor<2>| {
         let mask = Tensor::<2, Bool>::from_data(
-            TensorData::new(in_context.iter().map(|c| !c).collect::<Vec<_>>(), [1, in_context.len()]),
+            TensorData::new(
+                in_context.iter().map(|c| !c).collect::<Vec<_>>(),
+                [1, in_context.len()],
+            ),
             device,
         );
         rows(softmax(logits.mask_fill(mask, f32::NEG_INFINITY), 1)).remove(0)
@@ -173,7 +193,8 @@ pub fn answer(
             }
         }
     }
-    let (s, e, score) = best.ok_or_else(|| crate::DataError::Encode("the context has no token".into()))?;
+    let (s, e, score) =
+        best.ok_or_else(|| crate::DataError::Encode("the context has no token".into()))?;
     let (start, end) = (encoding.offsets[s].0, encoding.offsets[e].1);
     Ok(Answer {
         text: context[start..end].to_string(),
@@ -189,5 +210,8 @@ fn char_index(text: &str, byte: usize) -> usize {
 }
 
 fn argmax(values: &[f32]) -> usize {
-    values.iter().enumerate().fold(0, |best, (i, v)| if *v > values[best] { i } else { best })
+    values
+        .iter()
+        .enumerate()
+        .fold(0, |best, (i, v)| if *v > values[best] { i } else { best })
 }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use burnbert_data::BertTokenizer;
-use burnbert_model::weights::{self, HfModel, LoadReport};
 use burnbert_model::BertConfig;
+use burnbert_model::weights::{self, HfModel, LoadReport};
 
 use crate::{Error, source};
 
@@ -29,7 +29,9 @@ impl<M> Pretrained<M> {
     /// The longest input: `model_max_length` of the tokenizer, capped by the position embeddings.
     pub fn max_length(&self) -> usize {
         let positions = self.config.max_position_embeddings;
-        self.tokenizer.model_max_length().map_or(positions, |m| m.min(positions))
+        self.tokenizer
+            .model_max_length()
+            .map_or(positions, |m| m.min(positions))
     }
 }
 
@@ -53,7 +55,13 @@ pub fn from_folder_with_config<M: HfModel>(
     let tokenizer = BertTokenizer::from_folder(folder)?;
     let mut model = M::init(&config, device);
     let report = weights::load_weights(&mut model, &weights_path)?;
-    Ok(Pretrained { folder: folder.to_path_buf(), config, model, tokenizer, report })
+    Ok(Pretrained {
+        folder: folder.to_path_buf(),
+        config,
+        model,
+        tokenizer,
+        report,
+    })
 }
 
 /// Writes an HF folder: `config.json` (with `id2label` and the architecture),

@@ -21,30 +21,49 @@ pub fn resolve(model: &str) -> Result<PathBuf, Error> {
         require(path, &[CONFIG])?;
         return Ok(path.to_path_buf());
     }
-    if path.exists() || model.starts_with('.') || model.starts_with('/') || model.split('/').count() > 2 {
-        return Err(Error::MissingFile { file: "a model folder".into(), looked_in: path.display().to_string() });
+    if path.exists()
+        || model.starts_with('.')
+        || model.starts_with('/')
+        || model.split('/').count() > 2
+    {
+        return Err(Error::MissingFile {
+            file: "a model folder".into(),
+            looked_in: path.display().to_string(),
+        });
     }
     from_hub(model)
 }
 
 /// The first of `candidates` present in `folder`, or an error naming them all and the folder.
 pub fn require(folder: &Path, candidates: &[&str]) -> Result<PathBuf, Error> {
-    candidates.iter().map(|f| folder.join(f)).find(|p| p.is_file()).ok_or_else(|| Error::MissingFile {
-        file: candidates.join(" or "),
-        looked_in: folder.display().to_string(),
-    })
+    candidates
+        .iter()
+        .map(|f| folder.join(f))
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::MissingFile {
+            file: candidates.join(" or "),
+            looked_in: folder.display().to_string(),
+        })
 }
 
 fn from_hub(model_id: &str) -> Result<PathBuf, Error> {
     let cache = hf_hub::Cache::from_env();
     let cached = cache.model(model_id.to_string());
-    let offline = std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+    let offline =
+        std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
     let api = if offline {
         None
     } else {
-        Some(hf_hub::api::sync::ApiBuilder::from_cache(cache.clone()).with_progress(false).build().map_err(
-            |e| Error::Hub { model_id: model_id.into(), file: CONFIG.into(), message: e.to_string() },
-        )?)
+        Some(
+            hf_hub::api::sync::ApiBuilder::from_cache(cache.clone())
+                .with_progress(false)
+                .build()
+                .map_err(|e| Error::Hub {
+                    model_id: model_id.into(),
+                    file: CONFIG.into(),
+                    message: e.to_string(),
+                })?,
+        )
     };
     let fetch = |file: &str| -> Result<PathBuf, Error> {
         if let Some(path) = cached.get(file) {
@@ -53,12 +72,19 @@ fn from_hub(model_id: &str) -> Result<PathBuf, Error> {
         let Some(api) = &api else {
             return Err(Error::MissingFile {
                 file: file.into(),
-                looked_in: format!("the hub cache {} (HF_HUB_OFFLINE is set)", cache.path().display()),
+                looked_in: format!(
+                    "the hub cache {} (HF_HUB_OFFLINE is set)",
+                    cache.path().display()
+                ),
             });
         };
         api.model(model_id.to_string())
             .get(file)
-            .map_err(|e| Error::Hub { model_id: model_id.into(), file: file.into(), message: e.to_string() })
+            .map_err(|e| Error::Hub {
+                model_id: model_id.into(),
+                file: file.into(),
+                message: e.to_string(),
+            })
     };
     let first_of = |files: &[&str]| -> Result<PathBuf, Error> {
         let mut last = None;
@@ -76,7 +102,10 @@ fn from_hub(model_id: &str) -> Result<PathBuf, Error> {
     for f in OPTIONAL {
         let _ = fetch(f); // optional: absent in many repositories
     }
-    Ok(config.parent().expect("a cached file has a folder").to_path_buf())
+    Ok(config
+        .parent()
+        .expect("a cached file has a folder")
+        .to_path_buf())
 }
 
 #[cfg(test)]
@@ -89,7 +118,10 @@ mod tests {
         assert!(err.contains("/no/such/folder"), "{err}");
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
         let err = require(&dir, &WEIGHTS).unwrap_err().to_string();
-        assert!(err.contains("model.safetensors or pytorch_model.bin") && err.contains("assets"), "{err}");
+        assert!(
+            err.contains("model.safetensors or pytorch_model.bin") && err.contains("assets"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -101,6 +133,9 @@ mod tests {
             std::env::set_var("HF_HUB_OFFLINE", "1");
         }
         let err = resolve("someone/bert-tiny").unwrap_err().to_string();
-        assert!(err.contains("config.json") && err.contains("HF_HUB_OFFLINE"), "{err}");
+        assert!(
+            err.contains("config.json") && err.contains("HF_HUB_OFFLINE"),
+            "{err}"
+        );
     }
 }

@@ -7,7 +7,9 @@ use burnbert_data::classification::{LabelSet, TextExample};
 use burnbert_model::BertConfig;
 pub use burnbert_train::classification::TrainedClassifier;
 pub use burnbert_train::evaluate::ClassificationReport;
-pub use burnbert_train::{LrSchedulerType, TrainError, TrainingConfig, classification, evaluate, optim, schedule};
+pub use burnbert_train::{
+    LrSchedulerType, TrainError, TrainingConfig, classification, evaluate, optim, schedule,
+};
 
 use crate::{BertForSequenceClassification, Error, from_folder_with_config, source};
 
@@ -32,20 +34,27 @@ pub fn fine_tune_classifier(
     device.seed(args.seed);
     let autodiff = device.clone().autodiff();
     autodiff.seed(args.seed);
-    let bert = from_folder_with_config::<BertForSequenceClassification>(&folder, config, &autodiff)?;
+    let bert =
+        from_folder_with_config::<BertForSequenceClassification>(&folder, config, &autodiff)?;
     if let Some(warning) = bert.report.warning() {
         eprintln!("warning: {warning}");
     }
-    let run = burnbert_train::classification::Run { output, tokenizer_folder: &folder, resume_from_epoch };
-    Ok(burnbert_train::classification::train_sequence_classification(
-        args,
-        &bert.config,
-        bert.model,
-        &bert.tokenizer,
-        &labels,
-        train,
-        valid,
-        run,
-        device,
-    )?)
+    let run = burnbert_train::classification::Run {
+        output,
+        tokenizer_folder: &folder,
+        resume_from_epoch,
+    };
+    Ok(
+        burnbert_train::classification::train_sequence_classification(
+            args,
+            &bert.config,
+            bert.model,
+            &bert.tokenizer,
+            &labels,
+            train,
+            valid,
+            run,
+            device,
+        )?,
+    )
 }

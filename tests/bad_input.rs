@@ -27,13 +27,27 @@ fn load(folder: &Path) -> Result<burnbert::Pretrained<BertForSequenceClassificat
 #[test]
 fn malformed_config_names_the_file_and_line() {
     let dir = copy_fixture("tiny-bert-seqcls", "config");
-    std::fs::write(dir.join("config.json"), "{\n  \"hidden_size\": 12,\n  \"num_attention_heads\": 3,,\n}").unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        "{\n  \"hidden_size\": 12,\n  \"num_attention_heads\": 3,,\n}",
+    )
+    .unwrap();
     let err = load(&dir).unwrap_err().to_string();
-    assert!(err.contains("config.json") && err.contains("line 3"), "{err}");
+    assert!(
+        err.contains("config.json") && err.contains("line 3"),
+        "{err}"
+    );
 
-    std::fs::write(dir.join("config.json"), r#"{"hidden_size": 12, "num_attention_heads": 5}"#).unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        r#"{"hidden_size": 12, "num_attention_heads": 5}"#,
+    )
+    .unwrap();
     let err = load(&dir).unwrap_err().to_string();
-    assert!(err.contains("hidden_size 12 is not a multiple of num_attention_heads 5"), "{err}");
+    assert!(
+        err.contains("hidden_size 12 is not a multiple of num_attention_heads 5"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -43,12 +57,18 @@ fn truncated_safetensors_is_an_error_naming_the_file() {
     let bytes = std::fs::read(&weights).unwrap();
     std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
     let err = load(&dir).unwrap_err();
-    assert!(matches!(err, Error::Model(ModelError::Weights { .. })), "{err:?}");
+    assert!(
+        matches!(err, Error::Model(ModelError::Weights { .. })),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("model.safetensors"), "{err}");
 
     std::fs::write(&weights, b"not a safetensors file").unwrap();
     let err = load(&dir).unwrap_err().to_string();
-    assert!(err.contains("model.safetensors") && err.contains("cannot read weights"), "{err}");
+    assert!(
+        err.contains("model.safetensors") && err.contains("cannot read weights"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -56,11 +76,18 @@ fn missing_vocab_and_weights_name_what_was_looked_for() {
     let dir = copy_fixture("tiny-bert-seqcls", "novocab");
     std::fs::remove_file(dir.join("vocab.txt")).unwrap();
     let err = load(&dir).unwrap_err().to_string();
-    assert!(err.contains("tokenizer.json and vocab.txt") && err.contains(dir.to_str().unwrap()), "{err}");
+    assert!(
+        err.contains("tokenizer.json and vocab.txt") && err.contains(dir.to_str().unwrap()),
+        "{err}"
+    );
 
     std::fs::remove_file(dir.join("model.safetensors")).unwrap();
     let err = load(&dir).unwrap_err().to_string();
-    assert!(err.contains("model.safetensors or pytorch_model.bin") && err.contains(dir.to_str().unwrap()), "{err}");
+    assert!(
+        err.contains("model.safetensors or pytorch_model.bin")
+            && err.contains(dir.to_str().unwrap()),
+        "{err}"
+    );
 }
 
 #[test]
@@ -77,8 +104,16 @@ fn a_wrong_shaped_tensor_names_the_tensor_and_both_shapes() {
     )
     .unwrap_err();
     match err {
-        Error::Model(ModelError::ShapeMismatch { tensor, expected, found, .. }) => {
-            assert!(tensor == "classifier.weight" || tensor == "classifier.bias", "{tensor}");
+        Error::Model(ModelError::ShapeMismatch {
+            tensor,
+            expected,
+            found,
+            ..
+        }) => {
+            assert!(
+                tensor == "classifier.weight" || tensor == "classifier.bias",
+                "{tensor}"
+            );
             if tensor == "classifier.weight" {
                 assert_eq!((expected, found), (vec![5, 12], vec![3, 12]));
             } else {
@@ -92,7 +127,9 @@ fn a_wrong_shaped_tensor_names_the_tensor_and_both_shapes() {
 #[test]
 fn a_file_of_another_model_is_an_error() {
     let dir = copy_fixture("tiny-bert", "other");
-    let mut model = BertConfig::from_file(dir.join("config.json")).unwrap().init_model(true, &device());
+    let mut model = BertConfig::from_file(dir.join("config.json"))
+        .unwrap()
+        .init_model(true, &device());
     // A safetensors file none of whose tensors belong to BERT.
     let other = dir.join("other.safetensors");
     let header = br#"{"lm_head.weight":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#;
@@ -100,8 +137,13 @@ fn a_file_of_another_model_is_an_error() {
     bytes.extend_from_slice(header);
     bytes.extend_from_slice(&1.0f32.to_le_bytes());
     std::fs::write(&other, bytes).unwrap();
-    let err = weights::load_weights(&mut model, &other).unwrap_err().to_string();
-    assert!(err.contains("other.safetensors") && err.contains("lm_head.weight"), "{err}");
+    let err = weights::load_weights(&mut model, &other)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("other.safetensors") && err.contains("lm_head.weight"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -116,8 +158,12 @@ fn a_pickle_that_would_run_code_is_refused_and_runs_nothing() {
     pickle.extend_from_slice(b"q\x01\x85q\x02Rq\x03.");
     let bin = dir.join("pytorch_model.bin");
     std::fs::write(&bin, pickle).unwrap();
-    let mut model = BertConfig::from_file(dir.join("config.json")).unwrap().init_model(true, &device());
-    let err = weights::load_weights::<BertModel>(&mut model, &bin).unwrap_err().to_string();
+    let mut model = BertConfig::from_file(dir.join("config.json"))
+        .unwrap()
+        .init_model(true, &device());
+    let err = weights::load_weights::<BertModel>(&mut model, &bin)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("pytorch_model.bin"), "{err}");
     assert!(!marker.exists(), "the pickle's code ran");
 }
@@ -125,12 +171,26 @@ fn a_pickle_that_would_run_code_is_refused_and_runs_nothing() {
 #[test]
 fn empty_and_overlong_texts() {
     let bert = load(&assets("tiny-bert-seqcls")).unwrap();
-    let err = bert.tokenizer.encode("", None, bert.max_length()).unwrap_err().to_string();
+    let err = bert
+        .tokenizer
+        .encode("", None, bert.max_length())
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "empty text: nothing to encode");
     // 40 positions in this model: a long text is cut to 40 tokens, [SEP] last, and runs.
     let long = "the movie was very good and the story was great ".repeat(100);
-    let encoding = bert.tokenizer.encode(&long, None, bert.max_length()).unwrap();
-    assert_eq!((encoding.len(), encoding.truncated, *encoding.input_ids.last().unwrap()), (40, true, 3));
+    let encoding = bert
+        .tokenizer
+        .encode(&long, None, bert.max_length())
+        .unwrap();
+    assert_eq!(
+        (
+            encoding.len(),
+            encoding.truncated,
+            *encoding.input_ids.last().unwrap()
+        ),
+        (40, true, 3)
+    );
     let batch = burnbert::data::PaddedBatch::new(&[encoding], bert.tokenizer.pad_id()).unwrap();
     assert_eq!(bert.model.forward(batch.to_input(&device())).dims(), [1, 3]);
 }

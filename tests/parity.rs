@@ -5,9 +5,12 @@
 mod common;
 
 use burnbert::burn::prelude::*;
-use burnbert::model::weights::{self, HfModel};
 use burnbert::model::SequenceLabels;
-use burnbert::{BertConfig, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertModel};
+use burnbert::model::weights::{self, HfModel};
+use burnbert::{
+    BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
+    BertForTokenClassification, BertModel,
+};
 use common::*;
 
 fn load<M: HfModel>(folder: &str, file: &str, device: &Device) -> (M, weights::LoadReport) {
@@ -25,8 +28,16 @@ fn encoder_matches_pytorch_from_safetensors() {
     assert_eq!(report.missing, Vec::<String>::new());
     assert_eq!(report.unused, Vec::<String>::new());
     let out = model.forward(bert_input(reference, &device));
-    assert_close("last_hidden_state", out.last_hidden_state, &reference["last_hidden_state"]);
-    assert_close("pooler_output", out.pooler_output.unwrap(), &reference["pooler_output"]);
+    assert_close(
+        "last_hidden_state",
+        out.last_hidden_state,
+        &reference["last_hidden_state"],
+    );
+    assert_close(
+        "pooler_output",
+        out.pooler_output.unwrap(),
+        &reference["pooler_output"],
+    );
 }
 
 #[test]
@@ -38,8 +49,16 @@ fn encoder_matches_pytorch_from_a_legacy_pytorch_bin() {
     assert_eq!(report.loaded, 2 * 16 + 5 + 2);
     assert_eq!(report.missing, Vec::<String>::new());
     let out = model.forward(bert_input(reference, &device));
-    assert_close("last_hidden_state (.bin)", out.last_hidden_state, &reference["last_hidden_state"]);
-    assert_close("pooler_output (.bin)", out.pooler_output.unwrap(), &reference["pooler_output"]);
+    assert_close(
+        "last_hidden_state (.bin)",
+        out.last_hidden_state,
+        &reference["last_hidden_state"],
+    );
+    assert_close(
+        "pooler_output (.bin)",
+        out.pooler_output.unwrap(),
+        &reference["pooler_output"],
+    );
 }
 
 #[test]
@@ -55,18 +74,28 @@ fn sequence_classification_logits_loss_and_gradients_match_pytorch() {
 
     let labels: Vec<i64> = serde_json::from_value(reference["labels"].clone()).unwrap();
     let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [2]), &device);
-    let out = model.forward_with_labels(bert_input(reference, &device), SequenceLabels::Classes(labels));
+    let out = model.forward_with_labels(
+        bert_input(reference, &device),
+        SequenceLabels::Classes(labels),
+    );
     assert_close("logits", out.logits.clone(), &reference["logits"]);
     let loss = out.loss.unwrap();
     let loss_value = loss.clone().into_scalar::<f32>();
     let expected_loss = reference["loss"].as_f64().unwrap() as f32;
-    assert!((loss_value - expected_loss).abs() <= tolerance(), "loss {loss_value} vs {expected_loss}");
+    assert!(
+        (loss_value - expected_loss).abs() <= tolerance(),
+        "loss {loss_value} vs {expected_loss}"
+    );
 
     let grads = loss.backward();
     let grad = |p: &burnbert::burn::module::Param<Tensor<2>>| p.grad(&grads).expect("a gradient");
     let layer0 = &model.bert.encoder.layer[0];
     // Burn's Linear weights are [in, out]: transposed to PyTorch's [out, in].
-    assert_close("d loss / d classifier.weight", grad(&model.classifier.weight).transpose(), &reference["grads"]["classifier.weight"]);
+    assert_close(
+        "d loss / d classifier.weight",
+        grad(&model.classifier.weight).transpose(),
+        &reference["grads"]["classifier.weight"],
+    );
     assert_close(
         "d loss / d layer.0 query.weight",
         grad(&layer0.attention.self_attention.query.weight).transpose(),
@@ -77,19 +106,50 @@ fn sequence_classification_logits_loss_and_gradients_match_pytorch() {
         grad(&model.bert.embeddings.position_embeddings.weight),
         &reference["grads"]["bert.embeddings.position_embeddings.weight"],
     );
-    let gamma = model.bert.encoder.layer[1].output.layer_norm.gamma.grad(&grads).unwrap();
-    assert_close("d loss / d layer.1 LayerNorm.weight", gamma, &reference["grads"]["bert.encoder.layer.1.output.LayerNorm.weight"]);
-    let pooler_bias = model.bert.pooler.as_ref().unwrap().dense.bias.as_ref().unwrap().grad(&grads).unwrap();
-    assert_close("d loss / d pooler.dense.bias", pooler_bias, &reference["grads"]["bert.pooler.dense.bias"]);
+    let gamma = model.bert.encoder.layer[1]
+        .output
+        .layer_norm
+        .gamma
+        .grad(&grads)
+        .unwrap();
+    assert_close(
+        "d loss / d layer.1 LayerNorm.weight",
+        gamma,
+        &reference["grads"]["bert.encoder.layer.1.output.LayerNorm.weight"],
+    );
+    let pooler_bias = model
+        .bert
+        .pooler
+        .as_ref()
+        .unwrap()
+        .dense
+        .bias
+        .as_ref()
+        .unwrap()
+        .grad(&grads)
+        .unwrap();
+    assert_close(
+        "d loss / d pooler.dense.bias",
+        pooler_bias,
+        &reference["grads"]["bert.pooler.dense.bias"],
+    );
 }
 
 #[test]
 fn token_classification_matches_pytorch() {
     let device = device();
     let reference = &reference("tiny.json")["tiny-bert-tokcls"];
-    let (model, report) = load::<BertForTokenClassification>("tiny-bert-tokcls", "model.safetensors", &device);
-    assert!(report.missing.is_empty() && report.unused.is_empty(), "{report:?}");
-    assert_close("token logits", model.forward(bert_input(reference, &device)), &reference["logits"]);
+    let (model, report) =
+        load::<BertForTokenClassification>("tiny-bert-tokcls", "model.safetensors", &device);
+    assert!(
+        report.missing.is_empty() && report.unused.is_empty(),
+        "{report:?}"
+    );
+    assert_close(
+        "token logits",
+        model.forward(bert_input(reference, &device)),
+        &reference["logits"],
+    );
 }
 
 #[test]
@@ -107,45 +167,92 @@ fn a_bare_encoder_checkpoint_gives_a_fresh_head_and_reports_it() {
     // HF: "Some weights of BertForSequenceClassification were not initialized from the model
     // checkpoint ... and are newly initialized: ['classifier.bias', 'classifier.weight']".
     let device = device();
-    let (model, report) = load::<BertForSequenceClassification>("tiny-bert", "model.safetensors", &device);
+    let (model, report) =
+        load::<BertForSequenceClassification>("tiny-bert", "model.safetensors", &device);
     assert_eq!(report.missing, ["classifier.bias", "classifier.weight"]);
     assert!(report.unused.is_empty());
     let reference = &reference("tiny.json")["tiny-bert"];
-    let pooled = model.bert.forward(bert_input(reference, &device)).pooler_output.unwrap();
+    let pooled = model
+        .bert
+        .forward(bert_input(reference, &device))
+        .pooler_output
+        .unwrap();
     assert_close("pooler under bert.", pooled, &reference["pooler_output"]);
     // And a tagger has no pooler: the checkpoint's pooler is unused (named as the tagger would).
     let (_, report) = load::<BertForTokenClassification>("tiny-bert", "model.safetensors", &device);
-    assert_eq!(report.unused, ["bert.pooler.dense.bias", "bert.pooler.dense.weight"]);
+    assert_eq!(
+        report.unused,
+        ["bert.pooler.dense.bias", "bert.pooler.dense.weight"]
+    );
 }
 
 #[test]
 fn minilm_matches_pytorch_and_the_published_embedding() {
     let Some(folder) = burnbert_assets::cached(&burnbert_assets::MINILM) else {
-        assert!(!required(), "all-MiniLM-L6-v2 is not in the asset cache: run `cargo xtask assets`");
+        assert!(
+            !required(),
+            "all-MiniLM-L6-v2 is not in the asset cache: run `cargo xtask assets`"
+        );
         eprintln!("skipped: all-MiniLM-L6-v2 not fetched (cargo xtask assets)");
         return;
     };
     let device = device();
     let reference = reference("minilm.json");
     let bert = burnbert::from_pretrained::<BertModel>(folder.to_str().unwrap(), &device).unwrap();
-    assert!(bert.report.missing.is_empty() && bert.report.unused.is_empty(), "{:?}", bert.report);
+    assert!(
+        bert.report.missing.is_empty() && bert.report.unused.is_empty(),
+        "{:?}",
+        bert.report
+    );
 
     // The tokenizer gives transformers' ids (and ASSETS.md's known answers).
     let texts: Vec<String> = serde_json::from_value(reference["texts"].clone()).unwrap();
-    let encodings: Vec<_> = texts.iter().map(|t| bert.tokenizer.encode(t, None, 512).unwrap()).collect();
-    assert_eq!(encodings[0].input_ids, [101, 2023, 2003, 2019, 2742, 6251, 102]);
-    assert_eq!(encodings[1].input_ids, [101, 7592, 1010, 2088, 999, 14477, 20961, 3468, 102]);
+    let encodings: Vec<_> = texts
+        .iter()
+        .map(|t| bert.tokenizer.encode(t, None, 512).unwrap())
+        .collect();
+    assert_eq!(
+        encodings[0].input_ids,
+        [101, 2023, 2003, 2019, 2742, 6251, 102]
+    );
+    assert_eq!(
+        encodings[1].input_ids,
+        [101, 7592, 1010, 2088, 999, 14477, 20961, 3468, 102]
+    );
     let batch = burnbert::data::PaddedBatch::new(&encodings, bert.tokenizer.pad_id()).unwrap();
-    let expected_ids: Vec<Vec<i64>> = serde_json::from_value(reference["inputs"]["input_ids"].clone()).unwrap();
+    let expected_ids: Vec<Vec<i64>> =
+        serde_json::from_value(reference["inputs"]["input_ids"].clone()).unwrap();
     assert_eq!(batch.input_ids, expected_ids.concat());
 
     let out = bert.model.forward(batch.to_input(&device));
-    assert_close("MiniLM last_hidden_state", out.last_hidden_state.clone(), &reference["last_hidden_state"]);
-    assert_close("MiniLM pooler_output", out.pooler_output.unwrap(), &reference["pooler_output"]);
-    let embedding = burnbert::encode::mean_pooled_normalized(out.last_hidden_state, batch.to_input(&device).attention_mask.unwrap());
-    assert_close("MiniLM sentence embedding", embedding.clone(), &reference["mean_pooled_normalized"]);
-    let first: Vec<f32> = embedding.slice([0..1, 0..5]).into_data().try_to_vec::<f32>().unwrap();
-    for (a, b) in first.iter().zip([0.06766, 0.06350, 0.04871, 0.07930, 0.03745]) {
+    assert_close(
+        "MiniLM last_hidden_state",
+        out.last_hidden_state.clone(),
+        &reference["last_hidden_state"],
+    );
+    assert_close(
+        "MiniLM pooler_output",
+        out.pooler_output.unwrap(),
+        &reference["pooler_output"],
+    );
+    let embedding = burnbert::encode::mean_pooled_normalized(
+        out.last_hidden_state,
+        batch.to_input(&device).attention_mask.unwrap(),
+    );
+    assert_close(
+        "MiniLM sentence embedding",
+        embedding.clone(),
+        &reference["mean_pooled_normalized"],
+    );
+    let first: Vec<f32> = embedding
+        .slice([0..1, 0..5])
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    for (a, b) in first
+        .iter()
+        .zip([0.06766, 0.06350, 0.04871, 0.07930, 0.03745])
+    {
         assert!((a - b).abs() < 1e-5, "{first:?}");
     }
 }

@@ -8,7 +8,9 @@ use std::process::Command;
 
 use burnbert::burn::prelude::*;
 use burnbert::model::weights::HfModel;
-use burnbert::{BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, Pretrained};
+use burnbert::{
+    BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, Pretrained,
+};
 use common::*;
 use serde_json::{Value, json};
 
@@ -17,7 +19,10 @@ fn python_has_transformers() -> bool {
         .args(["-c", "import transformers, torch"])
         .output()
         .is_ok_and(|o| o.status.success());
-    assert!(ok || !required(), "python3 with transformers and torch is required (BURNBERT_REQUIRE_ASSETS=1)");
+    assert!(
+        ok || !required(),
+        "python3 with transformers and torch is required (BURNBERT_REQUIRE_ASSETS=1)"
+    );
     if !ok {
         eprintln!("skipped: python3 with transformers is not available");
     }
@@ -27,10 +32,16 @@ fn python_has_transformers() -> bool {
 /// Saves `bert` (after changing its weights, so that the export is not the fixture copied
 /// back) and returns transformers' outputs on the reference inputs.
 fn export_and_reload<M: HfModel>(bert: &Pretrained<M>, inputs: &Value, name: &str) -> Value {
-    let dir = std::env::temp_dir().join(format!("burnbert-roundtrip-{}-{name}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("burnbert-roundtrip-{}-{name}", std::process::id()));
     let folder = dir.join("model");
     burnbert::save_pretrained(&bert.model, &bert.config, &bert.folder, &folder).unwrap();
-    for f in ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"] {
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "vocab.txt",
+        "tokenizer_config.json",
+    ] {
         assert!(folder.join(f).is_file(), "{f} written");
     }
     let inputs_path = dir.join("inputs.json");
@@ -41,7 +52,11 @@ fn export_and_reload<M: HfModel>(bert: &Pretrained<M>, inputs: &Value, name: &st
         .arg(&inputs_path)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let _ = std::fs::remove_dir_all(&dir);
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -71,12 +86,17 @@ fn sequence_classifier_round_trips_through_transformers() {
     }
     let device = device();
     let reference = &reference("tiny.json")["tiny-bert-seqcls"];
-    let bert = perturbed(burnbert::from_pretrained::<BertForSequenceClassification>(
-        assets("tiny-bert-seqcls").to_str().unwrap(),
-        &device,
-    )
-    .unwrap());
-    let ours = bert.model.forward(bert_input(reference, &device)).reshape([-1]);
+    let bert = perturbed(
+        burnbert::from_pretrained::<BertForSequenceClassification>(
+            assets("tiny-bert-seqcls").to_str().unwrap(),
+            &device,
+        )
+        .unwrap(),
+    );
+    let ours = bert
+        .model
+        .forward(bert_input(reference, &device))
+        .reshape([-1]);
     let theirs = export_and_reload(&bert, &reference["inputs"], "seqcls");
     assert_eq!(theirs["labels"], json!(["negative", "neutral", "positive"]));
     assert_close("exported sequence logits", ours, &values(&theirs["logits"]));
@@ -90,20 +110,38 @@ fn token_classifier_and_qa_round_trip_through_transformers() {
     let device = device();
     let reference = &reference("tiny.json")["tiny-bert-tokcls"];
     let bert = perturbed(
-        burnbert::from_pretrained::<BertForTokenClassification>(assets("tiny-bert-tokcls").to_str().unwrap(), &device)
-            .unwrap(),
+        burnbert::from_pretrained::<BertForTokenClassification>(
+            assets("tiny-bert-tokcls").to_str().unwrap(),
+            &device,
+        )
+        .unwrap(),
     );
-    let ours = bert.model.forward(bert_input(reference, &device)).reshape([-1]);
+    let ours = bert
+        .model
+        .forward(bert_input(reference, &device))
+        .reshape([-1]);
     let theirs = export_and_reload(&bert, &reference["inputs"], "tokcls");
     assert_eq!(theirs["labels"][1], "B-PER");
     assert_close("exported token logits", ours, &values(&theirs["logits"]));
 
     let reference = &common::reference("tiny.json")["tiny-bert-qa"];
     let bert = perturbed(
-        burnbert::from_pretrained::<BertForQuestionAnswering>(assets("tiny-bert-qa").to_str().unwrap(), &device).unwrap(),
+        burnbert::from_pretrained::<BertForQuestionAnswering>(
+            assets("tiny-bert-qa").to_str().unwrap(),
+            &device,
+        )
+        .unwrap(),
     );
     let (start, end) = bert.model.forward(bert_input(reference, &device));
     let theirs = export_and_reload(&bert, &reference["inputs"], "qa");
-    assert_close("exported start logits", start.reshape([-1]), &values(&theirs["start_logits"]));
-    assert_close("exported end logits", end.reshape([-1]), &values(&theirs["end_logits"]));
+    assert_close(
+        "exported start logits",
+        start.reshape([-1]),
+        &values(&theirs["start_logits"]),
+    );
+    assert_close(
+        "exported end logits",
+        end.reshape([-1]),
+        &values(&theirs["end_logits"]),
+    );
 }

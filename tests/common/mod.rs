@@ -8,7 +8,9 @@ use serde_json::Value;
 
 /// `assets/` of the repository.
 pub fn assets(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets")
+        .join(name)
 }
 
 /// A reference file of `assets/reference/`.
@@ -66,15 +68,28 @@ pub fn expected(value: &Value) -> (Vec<usize>, Vec<f32>) {
 pub fn max_abs_diff<const D: usize>(actual: Tensor<D>, reference: &Value) -> f32 {
     let (shape, data) = expected(reference);
     assert_eq!(actual.dims().to_vec(), shape, "shape");
-    let actual: Vec<f32> = actual.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
-    actual.iter().zip(&data).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+    let actual: Vec<f32> = actual
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap();
+    actual
+        .iter()
+        .zip(&data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
 }
 
 /// Asserts a tensor is within [`tolerance`] of a reference tensor, and prints the difference.
 pub fn assert_close<const D: usize>(what: &str, actual: Tensor<D>, reference: &Value) {
     let diff = max_abs_diff(actual, reference);
     println!("{what}: max abs diff {diff:.3e} on {}", backend());
-    assert!(diff <= tolerance(), "{what}: max abs diff {diff} > {} on {}", tolerance(), backend());
+    assert!(
+        diff <= tolerance(),
+        "{what}: max abs diff {diff} > {} on {}",
+        tolerance(),
+        backend()
+    );
 }
 
 /// Whether a test that needs a fetched asset or Python must fail rather than skip when it is

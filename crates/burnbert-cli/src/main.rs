@@ -7,14 +7,18 @@ use burnbert::burn::tensor::Device;
 use burnbert::data::PaddedBatch;
 use burnbert::model::weights::HfModel;
 use burnbert::{
-    BertConfig, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertModel,
-    Pretrained, from_pretrained, predict,
+    BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
+    BertForTokenClassification, BertModel, Pretrained, from_pretrained, predict,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 #[derive(Parser)]
-#[command(name = "burnbert", version, about = "Fine-tune and run BERT encoders on Burn")]
+#[command(
+    name = "burnbert",
+    version,
+    about = "Fine-tune and run BERT encoders on Burn"
+)]
 struct Cli {
     /// Device: flex, ndarray, wgpu, wgpu:cpu, vulkan, metal, cuda[:N], tch[:cpu|:cuda:N].
     /// Defaults to BURN_DEVICE, else the first backend this build has.
@@ -165,7 +169,10 @@ struct DataArgs {
 
 impl DataArgs {
     fn columns(&self) -> burnbert::data::classification::Columns {
-        let column = |s: &str| s.parse::<burnbert::data::classification::Column>().expect("infallible");
+        let column = |s: &str| {
+            s.parse::<burnbert::data::classification::Column>()
+                .expect("infallible")
+        };
         burnbert::data::classification::Columns {
             text: column(&self.text_column),
             text_pair: self.text_pair_column.as_deref().map(column),
@@ -175,7 +182,11 @@ impl DataArgs {
     }
 
     /// A CSV/TSV/JSONL file, or an aclImdb folder (`split` of it).
-    fn read(&self, path: &std::path::Path, split: &str) -> Result<Vec<burnbert::data::classification::TextExample>> {
+    fn read(
+        &self,
+        path: &std::path::Path,
+        split: &str,
+    ) -> Result<Vec<burnbert::data::classification::TextExample>> {
         Ok(if path.is_dir() {
             burnbert::data::classification::read_aclimdb(path, split)?
         } else {
@@ -221,9 +232,20 @@ fn run(cli: Cli) -> Result<()> {
     let device = burnbert::device::resolve(cli.device.as_deref())?;
     match cli.command {
         Command::Inspect { model, json } => inspect(&model, json, &device),
-        Command::Encode { model, text, text_pair, max_length, json } => {
-            encode(&model, &text, text_pair.as_deref(), max_length, json, &device)
-        }
+        Command::Encode {
+            model,
+            text,
+            text_pair,
+            max_length,
+            json,
+        } => encode(
+            &model,
+            &text,
+            text_pair.as_deref(),
+            max_length,
+            json,
+            &device,
+        ),
         Command::Train {
             model,
             task,
@@ -249,18 +271,32 @@ fn run(cli: Cli) -> Result<()> {
             };
             args.num_train_epochs = epochs.unwrap_or(args.num_train_epochs);
             args.learning_rate = learning_rate.unwrap_or(args.learning_rate);
-            args.per_device_train_batch_size = batch_size.unwrap_or(args.per_device_train_batch_size);
+            args.per_device_train_batch_size =
+                batch_size.unwrap_or(args.per_device_train_batch_size);
             args.max_length = max_length.unwrap_or(args.max_length);
             args.seed = seed.unwrap_or(args.seed);
             args.validate()?;
             let examples = columns.read(&data, "train")?;
             let (train, valid) = match &validation {
                 Some(path) => (examples, columns.read(path, "test")?),
-                None => burnbert::data::classification::split(examples, validation_split, args.seed),
+                None => {
+                    burnbert::data::classification::split(examples, validation_split, args.seed)
+                }
             };
-            eprintln!("training on {} examples, validating on {}", train.len(), valid.len());
-            let trained =
-                burnbert::train::fine_tune_classifier(&model, &args, &train, &valid, &output, resume_from_epoch, &device)?;
+            eprintln!(
+                "training on {} examples, validating on {}",
+                train.len(),
+                valid.len()
+            );
+            let trained = burnbert::train::fine_tune_classifier(
+                &model,
+                &args,
+                &train,
+                &valid,
+                &output,
+                resume_from_epoch,
+                &device,
+            )?;
             let r = &trained.report;
             println!(
                 "epoch {}: valid accuracy {:.4}, macro F1 {:.4}, loss {:.4}; model saved to {}",
@@ -272,14 +308,35 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Eval { model, data, columns, batch_size, max_length, json } => {
+        Command::Eval {
+            model,
+            data,
+            columns,
+            batch_size,
+            max_length,
+            json,
+        } => {
             let bert = load::<BertForSequenceClassification>(&model, &device)?;
             let labels = burnbert::data::classification::LabelSet::from_names(bert.config.labels());
             let examples = columns.read(&data, "test")?;
             let max = max_length.unwrap_or(bert.max_length());
-            let encoded = burnbert::train::classification::encode_examples(&bert.tokenizer, &examples, &labels, max)?;
-            let batcher = burnbert::train::classification::ClassificationBatcher { pad_id: bert.tokenizer.pad_id() };
-            let report = burnbert::train::classification::evaluate(&bert.model, &batcher, &encoded, &labels, batch_size, &device)?;
+            let encoded = burnbert::train::classification::encode_examples(
+                &bert.tokenizer,
+                &examples,
+                &labels,
+                max,
+            )?;
+            let batcher = burnbert::train::classification::ClassificationBatcher {
+                pad_id: bert.tokenizer.pad_id(),
+            };
+            let report = burnbert::train::classification::evaluate(
+                &bert.model,
+                &batcher,
+                &encoded,
+                &labels,
+                batch_size,
+                &device,
+            )?;
             let mut plain = format!(
                 "accuracy {:.4}  macro P {:.4} R {:.4} F1 {:.4}  loss {:.4}  ({} examples)\n",
                 report.accuracy,
@@ -290,16 +347,32 @@ fn run(cli: Cli) -> Result<()> {
                 encoded.len()
             );
             for c in &report.per_class {
-                plain += &format!("  {:<12} P {:.4} R {:.4} F1 {:.4} support {}\n", c.label, c.precision, c.recall, c.f1, c.support);
+                plain += &format!(
+                    "  {:<12} P {:.4} R {:.4} F1 {:.4} support {}\n",
+                    c.label, c.precision, c.recall, c.f1, c.support
+                );
             }
             print(json, &json!(report), plain.trim_end());
             Ok(())
         }
-        Command::Predict { model, text, text_pair, question, context, task, max_length, max_answer_length, json } => {
+        Command::Predict {
+            model,
+            text,
+            text_pair,
+            question,
+            context,
+            task,
+            max_length,
+            max_answer_length,
+            json,
+        } => {
             let folder = burnbert::source::resolve(&model)?;
             let config = BertConfig::from_file(folder.join("config.json"))?;
             let task = task.or_else(|| Task::of(&config)).with_context(|| {
-                format!("{}: config.json names no task head in `architectures`; pass --task", folder.display())
+                format!(
+                    "{}: config.json names no task head in `architectures`; pass --task",
+                    folder.display()
+                )
             })?;
             let model = folder.to_string_lossy().to_string();
             let out = match task {
@@ -307,16 +380,41 @@ fn run(cli: Cli) -> Result<()> {
                     let text = text.context("--text is required for sequence classification")?;
                     let bert = load::<BertForSequenceClassification>(&model, &device)?;
                     let max = max_length.unwrap_or(bert.max_length());
-                    let p = predict::classify(&bert.model, &bert.config, &bert.tokenizer, &[(text, text_pair)], max, &device)?;
+                    let p = predict::classify(
+                        &bert.model,
+                        &bert.config,
+                        &bert.tokenizer,
+                        &[(text, text_pair)],
+                        max,
+                        &device,
+                    )?;
                     let p = &p[0];
-                    (json!(p), format!("{} ({:.4})", p.label, p.probabilities.iter().cloned().fold(f32::MIN, f32::max)))
+                    (
+                        json!(p),
+                        format!(
+                            "{} ({:.4})",
+                            p.label,
+                            p.probabilities.iter().cloned().fold(f32::MIN, f32::max)
+                        ),
+                    )
                 }
                 Task::TokenClassification => {
                     let text = text.context("--text is required for token classification")?;
                     let bert = load::<BertForTokenClassification>(&model, &device)?;
                     let max = max_length.unwrap_or(bert.max_length());
-                    let tags = predict::tag(&bert.model, &bert.config, &bert.tokenizer, &text, max, &device)?;
-                    let plain = tags.iter().map(|t| format!("{}\t{}\t{:.4}", t.token, t.label, t.score)).collect::<Vec<_>>().join("\n");
+                    let tags = predict::tag(
+                        &bert.model,
+                        &bert.config,
+                        &bert.tokenizer,
+                        &text,
+                        max,
+                        &device,
+                    )?;
+                    let plain = tags
+                        .iter()
+                        .map(|t| format!("{}\t{}\t{:.4}", t.token, t.label, t.score))
+                        .collect::<Vec<_>>()
+                        .join("\n");
                     (json!({ "tokens": tags }), plain)
                 }
                 Task::QuestionAnswering => {
@@ -325,7 +423,15 @@ fn run(cli: Cli) -> Result<()> {
                     };
                     let bert = load::<BertForQuestionAnswering>(&model, &device)?;
                     let max = max_length.unwrap_or(bert.max_length().min(384));
-                    let a = predict::answer(&bert.model, &bert.tokenizer, &question, &context, max, max_answer_length, &device)?;
+                    let a = predict::answer(
+                        &bert.model,
+                        &bert.tokenizer,
+                        &question,
+                        &context,
+                        max,
+                        max_answer_length,
+                        &device,
+                    )?;
                     let plain = format!("{} [{}..{}] ({:.4})", a.text, a.start, a.end, a.score);
                     (json!(a), plain)
                 }
@@ -357,7 +463,9 @@ fn inspect(model: &str, json: bool, device: &Device) -> Result<()> {
     let config = BertConfig::from_file(folder.join("config.json"))?;
     let task = Task::of(&config);
     let (params, report) = match task {
-        Some(Task::SequenceClassification) => counted::<BertForSequenceClassification>(model, device)?,
+        Some(Task::SequenceClassification) => {
+            counted::<BertForSequenceClassification>(model, device)?
+        }
         Some(Task::TokenClassification) => counted::<BertForTokenClassification>(model, device)?,
         Some(Task::QuestionAnswering) => counted::<BertForQuestionAnswering>(model, device)?,
         None => counted::<BertModel>(model, device)?,
@@ -396,28 +504,48 @@ fn inspect(model: &str, json: bool, device: &Device) -> Result<()> {
         config.vocab_size,
         config.max_position_embeddings,
         config.type_vocab_size,
-        if task.is_some() { config.labels().join(", ") } else { "-".into() },
+        if task.is_some() {
+            config.labels().join(", ")
+        } else {
+            "-".into()
+        },
         report.path.display(),
     );
     print(json, &value, &plain);
     Ok(())
 }
 
-fn counted<M: HfModel>(model: &str, device: &Device) -> Result<(usize, burnbert::model::weights::LoadReport)> {
+fn counted<M: HfModel>(
+    model: &str,
+    device: &Device,
+) -> Result<(usize, burnbert::model::weights::LoadReport)> {
     let bert = load::<M>(model, device)?;
     Ok((bert.model.num_params(), bert.report))
 }
 
-fn encode(model: &str, text: &str, pair: Option<&str>, max_length: Option<usize>, json: bool, device: &Device) -> Result<()> {
+fn encode(
+    model: &str,
+    text: &str,
+    pair: Option<&str>,
+    max_length: Option<usize>,
+    json: bool,
+    device: &Device,
+) -> Result<()> {
     let bert = load::<BertModel>(model, device)?;
     let max = max_length.unwrap_or(bert.max_length());
     let encoding = bert.tokenizer.encode(text, pair, max)?;
     let batch = PaddedBatch::new(std::slice::from_ref(&encoding), bert.tokenizer.pad_id())?;
     let input = batch.to_input(device);
-    let mask = input.attention_mask.clone().expect("a padded batch has a mask");
+    let mask = input
+        .attention_mask
+        .clone()
+        .expect("a padded batch has a mask");
     let out = bert.model.forward(input);
     let vec = |t: burnbert::burn::tensor::Tensor<2>| -> Vec<f32> {
-        t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 data")
+        t.into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32 data")
     };
     let mean = burnbert::encode::mean_pooled(out.last_hidden_state.clone(), mask.clone());
     let normalized = burnbert::encode::mean_pooled_normalized(out.last_hidden_state, mask);
@@ -430,7 +558,13 @@ fn encode(model: &str, text: &str, pair: Option<&str>, max_length: Option<usize>
         "mean_pooled": vec(mean),
         "mean_pooled_normalized": vec(normalized.clone()),
     });
-    let head: Vec<String> = value["mean_pooled_normalized"].as_array().unwrap().iter().take(5).map(|v| format!("{:.5}", v.as_f64().unwrap())).collect();
+    let head: Vec<String> = value["mean_pooled_normalized"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(5)
+        .map(|v| format!("{:.5}", v.as_f64().unwrap()))
+        .collect();
     let plain = format!(
         "tokens     {}\ninput_ids  {:?}\nembedding  [{}, ...] ({} dims, mean-pooled, L2-normalised)",
         encoding.tokens.join(" "),

@@ -6,7 +6,9 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn assets(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../assets")
+        .join(name)
 }
 
 fn burnbert(args: &[&str]) -> Output {
@@ -20,7 +22,11 @@ fn burnbert(args: &[&str]) -> Output {
 
 fn json(args: &[&str]) -> Value {
     let out = burnbert(args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -29,20 +35,35 @@ fn reference() -> Value {
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 fn assert_close(a: &[f64], b: &[f64]) {
     assert_eq!(a.len(), b.len());
-    let diff = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+    let diff = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
     assert!(diff <= 1e-4, "max abs diff {diff}");
 }
 
 #[test]
 fn inspect_reports_config_head_and_parameters() {
-    let out = json(&["inspect", assets("tiny-bert-seqcls").to_str().unwrap(), "--json"]);
+    let out = json(&[
+        "inspect",
+        assets("tiny-bert-seqcls").to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(out["head"], "sequence-classification");
-    assert_eq!(out["labels"], serde_json::json!(["negative", "neutral", "positive"]));
+    assert_eq!(
+        out["labels"],
+        serde_json::json!(["negative", "neutral", "positive"])
+    );
     // transformers: sum(p.numel() for p in BertForSequenceClassification(config).parameters())
     // = 3760 (encoder, 1 token type) + 12 (second token type) + 39 (classifier 12x3 + 3).
     assert_eq!(out["parameters"], 3760 + 12 + 39);
@@ -55,12 +76,21 @@ fn inspect_reports_config_head_and_parameters() {
 fn encode_prints_ids_and_pytorchs_pooled_output() {
     let reference = &reference()["tiny-bert"];
     let text = reference["texts"][0].as_str().unwrap();
-    let out = json(&["encode", assets("tiny-bert").to_str().unwrap(), "--text", text, "--json"]);
+    let out = json(&[
+        "encode",
+        assets("tiny-bert").to_str().unwrap(),
+        "--text",
+        text,
+        "--json",
+    ]);
     assert_eq!(out["input_ids"], reference["inputs"]["input_ids"][0]);
     let pooled = floats(&reference["pooler_output"]["data"]);
     assert_close(&floats(&out["pooler_output"]), &pooled[..12]);
     assert_eq!(floats(&out["mean_pooled"]).len(), 12);
-    let norm: f64 = floats(&out["mean_pooled_normalized"]).iter().map(|x| x * x).sum();
+    let norm: f64 = floats(&out["mean_pooled_normalized"])
+        .iter()
+        .map(|x| x * x)
+        .sum();
     assert!((norm - 1.0).abs() < 1e-5);
 }
 
@@ -79,7 +109,9 @@ fn predict_sequence_pair_gives_pytorchs_logits() {
     ]);
     let logits = floats(&reference["logits"]["data"]);
     assert_close(&floats(&out["logits"]), &logits[..3]);
-    let best = (0..3).max_by(|&a, &b| logits[a].total_cmp(&logits[b])).unwrap();
+    let best = (0..3)
+        .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+        .unwrap();
     assert_eq!(out["label"], ["negative", "neutral", "positive"][best]);
     let sum: f64 = floats(&out["probabilities"]).iter().sum();
     assert!((sum - 1.0).abs() < 1e-5);
@@ -87,13 +119,29 @@ fn predict_sequence_pair_gives_pytorchs_logits() {
 
 #[test]
 fn predict_tags_tokens_and_answers_questions() {
-    let out = json(&["predict", assets("tiny-bert-tokcls").to_str().unwrap(), "--text", "John lives in Paris", "--json"]);
+    let out = json(&[
+        "predict",
+        assets("tiny-bert-tokcls").to_str().unwrap(),
+        "--text",
+        "John lives in Paris",
+        "--json",
+    ]);
     let tokens = out["tokens"].as_array().unwrap();
-    let words: Vec<&str> = tokens.iter().map(|t| t["token"].as_str().unwrap()).collect();
+    let words: Vec<&str> = tokens
+        .iter()
+        .map(|t| t["token"].as_str().unwrap())
+        .collect();
     assert_eq!(words, ["john", "lives", "in", "paris"]);
-    assert_eq!((tokens[3]["start"].as_u64(), tokens[3]["end"].as_u64()), (Some(14), Some(19)));
+    assert_eq!(
+        (tokens[3]["start"].as_u64(), tokens[3]["end"].as_u64()),
+        (Some(14), Some(19))
+    );
     let labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
-    assert!(tokens.iter().all(|t| labels.contains(&t["label"].as_str().unwrap())));
+    assert!(
+        tokens
+            .iter()
+            .all(|t| labels.contains(&t["label"].as_str().unwrap()))
+    );
 
     let context = "John lives in Paris, and works for Acme Corp.";
     let out = json(&[
@@ -105,37 +153,73 @@ fn predict_tags_tokens_and_answers_questions() {
         context,
         "--json",
     ]);
-    let (start, end) = (out["start"].as_u64().unwrap() as usize, out["end"].as_u64().unwrap() as usize);
+    let (start, end) = (
+        out["start"].as_u64().unwrap() as usize,
+        out["end"].as_u64().unwrap() as usize,
+    );
     assert!(start < end && end <= context.len());
     assert_eq!(out["text"], context[start..end]);
 }
 
 #[test]
 fn errors_are_messages_not_panics() {
-    let out = burnbert(&["encode", assets("tiny-bert").to_str().unwrap(), "--text", " "]);
+    let out = burnbert(&[
+        "encode",
+        assets("tiny-bert").to_str().unwrap(),
+        "--text",
+        " ",
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "error: empty text: nothing to encode");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: empty text: nothing to encode"
+    );
 
-    let out = burnbert(&["predict", assets("tiny-bert").to_str().unwrap(), "--text", "hi"]);
+    let out = burnbert(&[
+        "predict",
+        assets("tiny-bert").to_str().unwrap(),
+        "--text",
+        "hi",
+    ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("pass --task"));
 
     let out = burnbert(&["inspect", "/no/such/model"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/model"));
 
-    let out = burnbert(&["--device", "tpu", "inspect", assets("tiny-bert").to_str().unwrap()]);
+    let out = burnbert(&[
+        "--device",
+        "tpu",
+        "inspect",
+        assets("tiny-bert").to_str().unwrap(),
+    ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown device 'tpu'"));
 }
 
 #[test]
 fn minilm_sentence_embedding_is_the_published_one() {
     let Some(folder) = burnbert_assets::cached(&burnbert_assets::MINILM) else {
-        assert!(std::env::var("BURNBERT_REQUIRE_ASSETS").as_deref() != Ok("1"), "run cargo xtask assets");
+        assert!(
+            std::env::var("BURNBERT_REQUIRE_ASSETS").as_deref() != Ok("1"),
+            "run cargo xtask assets"
+        );
         return;
     };
-    let out = json(&["encode", folder.to_str().unwrap(), "--text", "This is an example sentence", "--json"]);
-    assert_eq!(out["input_ids"], serde_json::json!([101, 2023, 2003, 2019, 2742, 6251, 102]));
+    let out = json(&[
+        "encode",
+        folder.to_str().unwrap(),
+        "--text",
+        "This is an example sentence",
+        "--json",
+    ]);
+    assert_eq!(
+        out["input_ids"],
+        serde_json::json!([101, 2023, 2003, 2019, 2742, 6251, 102])
+    );
     let embedding = floats(&out["mean_pooled_normalized"]);
-    for (a, b) in embedding.iter().zip([0.06766, 0.06350, 0.04871, 0.07930, 0.03745]) {
+    for (a, b) in embedding
+        .iter()
+        .zip([0.06766, 0.06350, 0.04871, 0.07930, 0.03745])
+    {
         assert!((a - b).abs() < 1e-5, "{:?}", &embedding[..5]);
     }
 }
@@ -144,14 +228,22 @@ fn minilm_sentence_embedding_is_the_published_one() {
 fn train_then_eval_a_classifier_from_csv() {
     let dir = std::env::temp_dir().join(format!("burnbert-cli-train-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let rows = [("the movie was great", "positive"), ("a bad boring film", "negative"), ("it was a film", "neutral")];
+    let rows = [
+        ("the movie was great", "positive"),
+        ("a bad boring film", "negative"),
+        ("it was a film", "neutral"),
+    ];
     let mut csv = String::from("review,sentiment\n");
     for i in 0..24 {
         let (text, label) = rows[i % 3];
         csv += &format!("\"{text}\",{label}\n");
     }
     std::fs::write(dir.join("train.csv"), &csv).unwrap();
-    std::fs::write(dir.join("dev.csv"), "review,sentiment\ngreat film,positive\nbad movie,negative\na film,neutral\n").unwrap();
+    std::fs::write(
+        dir.join("dev.csv"),
+        "review,sentiment\ngreat film,positive\nbad movie,negative\na film,neutral\n",
+    )
+    .unwrap();
     let output = dir.join("run");
     let out = burnbert(&[
         "train",
@@ -174,34 +266,255 @@ fn train_then_eval_a_classifier_from_csv() {
         output.to_str().unwrap(),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("valid accuracy"), "{stdout}");
-    for f in ["model/config.json", "model/model.safetensors", "metrics.json", "training_config.json", "checkpoint/model-2.bpk"] {
+    for f in [
+        "model/config.json",
+        "model/model.safetensors",
+        "metrics.json",
+        "training_config.json",
+        "checkpoint/model-2.bpk",
+    ] {
         assert!(output.join(f).is_file(), "{f}");
     }
     let model = output.join("model");
     let eval = |data: &str, extra: &[&str]| {
         let data = dir.join(data);
-        let mut args = vec!["eval", model.to_str().unwrap(), "--data", data.to_str().unwrap()];
+        let mut args = vec![
+            "eval",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+        ];
         args.extend(["--text-column", "review", "--label-column", "sentiment"]);
         args.extend(extra);
         burnbert(&args)
     };
     let out = eval("dev.csv", &["--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["confusion_matrix"].as_array().unwrap().len(), 3);
     assert_eq!(report["per_class"][0]["label"], "negative");
-    let total: u64 = report["per_class"].as_array().unwrap().iter().map(|c| c["support"].as_u64().unwrap()).sum();
+    let total: u64 = report["per_class"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["support"].as_u64().unwrap())
+        .sum();
     assert_eq!(total, 3);
 
     // A label the model does not know is an error naming file and line.
-    std::fs::write(dir.join("bad.csv"), "review,sentiment\ngreat film,positive\nmeh,mixed\n").unwrap();
+    std::fs::write(
+        dir.join("bad.csv"),
+        "review,sentiment\ngreat film,positive\nmeh,mixed\n",
+    )
+    .unwrap();
     let out = eval("bad.csv", &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("bad.csv:3") && stderr.contains("'mixed'"), "{stderr}");
+    assert!(
+        stderr.contains("bad.csv:3") && stderr.contains("'mixed'"),
+        "{stderr}"
+    );
     // Batch size 0 is refused before anything runs.
-    let out = burnbert(&["train", assets("tiny-bert-seqcls").to_str().unwrap(), "--data", "x.csv", "--batch-size", "0", "--output", "y"]);
+    let out = burnbert(&[
+        "train",
+        assets("tiny-bert-seqcls").to_str().unwrap(),
+        "--data",
+        "x.csv",
+        "--batch-size",
+        "0",
+        "--output",
+        "y",
+    ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("per_device_train_batch_size"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The bytes of each tensor of a safetensors file, by name (the header's metadata order is
+/// not fixed, so files are compared tensor by tensor).
+fn tensors(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Map<String, Value> = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let data = &bytes[8 + n..];
+    header
+        .into_iter()
+        .filter(|(name, _)| name != "__metadata__")
+        .map(|(name, info)| {
+            let range = floats(&info["data_offsets"]);
+            (name, data[range[0] as usize..range[1] as usize].to_vec())
+        })
+        .collect()
+}
+
+/// A CSV of `n` labelled rows in `dir/name`.
+fn write_csv(dir: &Path, name: &str, n: usize) -> PathBuf {
+    let rows = [
+        ("the movie was great", "positive"),
+        ("a bad boring film", "negative"),
+        ("it was a film", "neutral"),
+    ];
+    let mut csv = String::from("text,label\n");
+    for i in 0..n {
+        let (text, label) = rows[i % 3];
+        csv += &format!("\"{text} {i}\",{label}\n");
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one() {
+    let dir = std::env::temp_dir().join(format!("burnbert-cli-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let train = write_csv(&dir, "train.csv", 300);
+    let valid = write_csv(&dir, "valid.csv", 6);
+    let model = assets("tiny-bert-seqcls");
+    // Dropout is on (0.1 in the fixture's config), so the dropout generator must resume too.
+    let args = |output: &Path| -> Vec<String> {
+        [
+            "train",
+            model.to_str().unwrap(),
+            "--data",
+            train.to_str().unwrap(),
+            "--validation",
+            valid.to_str().unwrap(),
+            "--epochs",
+            "3",
+            "--batch-size",
+            "2",
+            "--learning-rate",
+            "1e-3",
+            "--output",
+            output.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let whole = dir.join("whole");
+    let out = burnbert(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Kill the second run as soon as epoch 1's checkpoint is complete: mid-epoch 2.
+    let killed = dir.join("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_burnbert"))
+        .env(
+            "BURN_DEVICE",
+            std::env::var("BURN_DEVICE").unwrap_or_else(|_| "flex".into()),
+        )
+        .args(args(&killed))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let epoch_1 = ["model-1.bpk", "optim-1.bpk", "scheduler-1.bpk"]
+        .map(|f| killed.join("checkpoint").join(f));
+    while !epoch_1.iter().all(|f| f.is_file()) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before its first checkpoint"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(killed.join("checkpoint"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".partial"))
+        .collect();
+    // A kill can land mid-write of epoch 2; the partial file never takes a checkpoint's name.
+    eprintln!(
+        "killed with {leftovers:?} partial; model-2.bpk written: {}",
+        killed.join("checkpoint/model-2.bpk").exists()
+    );
+
+    let mut resume = args(&killed);
+    resume.extend(["--resume-from-epoch".into(), "1".into()]);
+    let out = burnbert(&resume.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let weights = |run: &Path| tensors(&run.join("model/model.safetensors"));
+    let resumed = weights(&killed);
+    assert_eq!(resumed.len(), 16 * 2 + 5 + 2 + 2);
+    assert!(
+        weights(&whole) == resumed,
+        "the resumed run's weights differ from the uninterrupted run's"
+    );
+    assert!(
+        tensors(&model.join("model.safetensors"))["classifier.weight"]
+            != resumed["classifier.weight"],
+        "training changed nothing"
+    );
+
+    // The export loads in transformers with the logits burnbert gives (when PyTorch is here).
+    let check =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference/check_trained.py");
+    let text = "the movie was great 7";
+    let ours = json(&[
+        "predict",
+        whole.join("model").to_str().unwrap(),
+        "--text",
+        text,
+        "--json",
+    ]);
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    match Command::new(&python)
+        .arg(&check)
+        .arg(whole.join("model"))
+        .arg(text)
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_close(&floats(&ours["logits"]), &floats(&theirs["logits"]));
+            assert_eq!(ours["label"], theirs["label"]);
+        }
+        other => assert!(
+            std::env::var("BURNBERT_REQUIRE_ASSETS").as_deref() != Ok("1"),
+            "transformers could not load the export: {other:?}"
+        ),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_unwritable_output_is_an_error_naming_it() {
+    let dir = std::env::temp_dir().join(format!("burnbert-cli-unwritable-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let train = write_csv(&dir, "train.csv", 6);
+    // A path below a regular file cannot be created, even by root.
+    std::fs::write(dir.join("file"), "").unwrap();
+    let output = dir.join("file/run");
+    let out = burnbert(&[
+        "train",
+        assets("tiny-bert-seqcls").to_str().unwrap(),
+        "--data",
+        train.to_str().unwrap(),
+        "--validation",
+        train.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(output.to_str().unwrap()), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }

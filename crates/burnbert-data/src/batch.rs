@@ -23,14 +23,20 @@ pub struct PaddedBatch {
 impl PaddedBatch {
     /// Pads `encodings` to the longest one with `pad_id`.
     pub fn new(encodings: &[Encoding], pad_id: u32) -> Result<Self, DataError> {
-        let rows: Vec<(&[u32], &[u32])> =
-            encodings.iter().map(|e| (e.input_ids.as_slice(), e.token_type_ids.as_slice())).collect();
+        let rows: Vec<(&[u32], &[u32])> = encodings
+            .iter()
+            .map(|e| (e.input_ids.as_slice(), e.token_type_ids.as_slice()))
+            .collect();
         Self::from_ids(&rows, pad_id)
     }
 
     /// Pads `(input_ids, token_type_ids)` rows to the longest one with `pad_id`.
     pub fn from_ids(rows: &[(&[u32], &[u32])], pad_id: u32) -> Result<Self, DataError> {
-        let seq_len = rows.iter().map(|(ids, _)| ids.len()).max().ok_or(DataError::EmptyBatch)?;
+        let seq_len = rows
+            .iter()
+            .map(|(ids, _)| ids.len())
+            .max()
+            .ok_or(DataError::EmptyBatch)?;
         let batch_size = rows.len();
         let mut batch = Self {
             batch_size,
@@ -53,7 +59,8 @@ impl PaddedBatch {
     /// The batch as model input on `device`.
     pub fn to_input(&self, device: &Device) -> BertInput {
         let shape = [self.batch_size, self.seq_len];
-        let tensor = |v: &Vec<i64>| Tensor::<2, Int>::from_data(TensorData::new(v.clone(), shape), device);
+        let tensor =
+            |v: &Vec<i64>| Tensor::<2, Int>::from_data(TensorData::new(v.clone(), shape), device);
         BertInput::new(tensor(&self.input_ids))
             .with_attention_mask(tensor(&self.attention_mask))
             .with_token_type_ids(tensor(&self.token_type_ids))
@@ -78,11 +85,21 @@ mod tests {
 
     #[test]
     fn pads_to_the_longest_in_the_batch() {
-        let batch = PaddedBatch::new(&[encoding(&[2, 7, 3], &[0, 0, 0]), encoding(&[2, 3, 9, 3], &[0, 0, 1, 1])], 0).unwrap();
+        let batch = PaddedBatch::new(
+            &[
+                encoding(&[2, 7, 3], &[0, 0, 0]),
+                encoding(&[2, 3, 9, 3], &[0, 0, 1, 1]),
+            ],
+            0,
+        )
+        .unwrap();
         assert_eq!(batch.seq_len, 4);
         assert_eq!(batch.input_ids, [2, 7, 3, 0, 2, 3, 9, 3]);
         assert_eq!(batch.attention_mask, [1, 1, 1, 0, 1, 1, 1, 1]);
         assert_eq!(batch.token_type_ids, [0, 0, 0, 0, 0, 0, 1, 1]);
-        assert!(matches!(PaddedBatch::new(&[], 0), Err(DataError::EmptyBatch)));
+        assert!(matches!(
+            PaddedBatch::new(&[], 0),
+            Err(DataError::EmptyBatch)
+        ));
     }
 }

@@ -49,7 +49,8 @@ impl std::str::FromStr for Column {
     type Err = std::convert::Infallible;
     /// A number is an index, anything else a name.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(s.parse::<usize>().map_or_else(|_| Column::Name(s.to_string()), Column::Index))
+        Ok(s.parse::<usize>()
+            .map_or_else(|_| Column::Name(s.to_string()), Column::Index))
     }
 }
 
@@ -78,26 +79,47 @@ pub struct Columns {
 impl Default for Columns {
     /// `text` and `label` columns with a header row.
     fn default() -> Self {
-        Self { text: Column::Name("text".into()), text_pair: None, label: Column::Name("label".into()), has_header: true }
+        Self {
+            text: Column::Name("text".into()),
+            text_pair: None,
+            label: Column::Name("label".into()),
+            has_header: true,
+        }
     }
 }
 
 impl Columns {
     /// Label first, then text, no header: the Pang & Lee CSV layout.
     pub fn label_text_no_header() -> Self {
-        Self { text: Column::Index(1), text_pair: None, label: Column::Index(0), has_header: false }
+        Self {
+            text: Column::Index(1),
+            text_pair: None,
+            label: Column::Index(0),
+            has_header: false,
+        }
     }
 }
 
 /// Reads a `.csv`, `.tsv` or `.jsonl` file (by extension). A UTF-8 BOM is skipped; invalid
 /// UTF-8, a missing column, an empty text and an empty file are errors naming file and line.
 pub fn read_file(path: &Path, columns: &Columns) -> Result<Vec<TextExample>, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.into(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.into(),
+        source,
+    })?;
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
         Err(e) => {
-            let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
-            return Err(DataError::Invalid { file: path.into(), line, message: "invalid UTF-8".into() });
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            return Err(DataError::Invalid {
+                file: path.into(),
+                line,
+                message: "invalid UTF-8".into(),
+            });
         }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -115,7 +137,12 @@ pub fn read_file(path: &Path, columns: &Columns) -> Result<Vec<TextExample>, Dat
     Ok(examples)
 }
 
-fn read_delimited(text: &str, path: &Path, columns: &Columns, delimiter: u8) -> Result<Vec<TextExample>, DataError> {
+fn read_delimited(
+    text: &str,
+    path: &Path,
+    columns: &Columns,
+    delimiter: u8,
+) -> Result<Vec<TextExample>, DataError> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(columns.has_header)
@@ -134,12 +161,17 @@ fn read_delimited(text: &str, path: &Path, columns: &Columns, delimiter: u8) -> 
     let index = |column: &Column| -> Result<usize, DataError> {
         match column {
             Column::Index(i) => Ok(*i),
-            Column::Name(name) => headers.iter().position(|h| h == name).ok_or_else(|| DataError::MissingColumn {
-                file: path.into(),
-                line: 1,
-                column: column.to_string(),
-                found: headers.join(", "),
-            }),
+            Column::Name(name) => {
+                headers
+                    .iter()
+                    .position(|h| h == name)
+                    .ok_or_else(|| DataError::MissingColumn {
+                        file: path.into(),
+                        line: 1,
+                        column: column.to_string(),
+                        found: headers.join(", "),
+                    })
+            }
         }
     };
     let (text_at, label_at) = (index(&columns.text)?, index(&columns.label)?);
@@ -148,14 +180,20 @@ fn read_delimited(text: &str, path: &Path, columns: &Columns, delimiter: u8) -> 
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(path, &e))?;
         let line = record.position().map_or(0, |p| p.line() as usize);
-        let location = Location { file: path.into(), line };
+        let location = Location {
+            file: path.into(),
+            line,
+        };
         let field = |at: usize, column: &Column| -> Result<String, DataError> {
-            record.get(at).map(str::to_string).ok_or_else(|| DataError::MissingColumn {
-                file: path.into(),
-                line,
-                column: column.to_string(),
-                found: format!("{} fields", record.len()),
-            })
+            record
+                .get(at)
+                .map(str::to_string)
+                .ok_or_else(|| DataError::MissingColumn {
+                    file: path.into(),
+                    line,
+                    column: column.to_string(),
+                    found: format!("{} fields", record.len()),
+                })
         };
         let example = TextExample {
             text: field(text_at, &columns.text)?,
@@ -174,9 +212,17 @@ fn read_delimited(text: &str, path: &Path, columns: &Columns, delimiter: u8) -> 
 
 fn read_jsonl(text: &str, path: &Path, columns: &Columns) -> Result<Vec<TextExample>, DataError> {
     let mut examples = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let line_no = i + 1;
-        let invalid = |message: String| DataError::Invalid { file: path.into(), line: line_no, message };
+        let invalid = |message: String| DataError::Invalid {
+            file: path.into(),
+            line: line_no,
+            message,
+        };
         let value: Value = serde_json::from_str(line).map_err(|e| invalid(e.to_string()))?;
         let get = |column: &Column| -> Result<String, DataError> {
             let field = match column {
@@ -187,12 +233,17 @@ fn read_jsonl(text: &str, path: &Path, columns: &Columns) -> Result<Vec<TextExam
                 Some(Value::String(s)) => Ok(s.clone()),
                 Some(Value::Number(n)) => Ok(n.to_string()),
                 Some(Value::Bool(b)) => Ok(b.to_string()),
-                Some(other) => Err(invalid(format!("field {column} is not a string or number: {other}"))),
+                Some(other) => Err(invalid(format!(
+                    "field {column} is not a string or number: {other}"
+                ))),
                 None => Err(DataError::MissingColumn {
                     file: path.into(),
                     line: line_no,
                     column: column.to_string(),
-                    found: value.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+                    found: value
+                        .as_object()
+                        .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
+                        .unwrap_or_default(),
                 }),
             }
         };
@@ -200,7 +251,10 @@ fn read_jsonl(text: &str, path: &Path, columns: &Columns) -> Result<Vec<TextExam
             text: get(&columns.text)?,
             text_pair: columns.text_pair.as_ref().map(get).transpose()?,
             label: get(&columns.label)?,
-            location: Location { file: path.into(), line: line_no },
+            location: Location {
+                file: path.into(),
+                line: line_no,
+            },
         };
         check(&example)?;
         examples.push(example);
@@ -209,7 +263,11 @@ fn read_jsonl(text: &str, path: &Path, columns: &Columns) -> Result<Vec<TextExam
 }
 
 fn check(example: &TextExample) -> Result<(), DataError> {
-    let empty = example.text.trim().is_empty() || example.text_pair.as_deref().is_some_and(|p| p.trim().is_empty());
+    let empty = example.text.trim().is_empty()
+        || example
+            .text_pair
+            .as_deref()
+            .is_some_and(|p| p.trim().is_empty());
     if empty {
         return Err(DataError::Invalid {
             file: example.location.file.clone(),
@@ -229,7 +287,11 @@ fn check(example: &TextExample) -> Result<(), DataError> {
 
 fn csv_error(path: &Path, e: &csv::Error) -> DataError {
     let line = e.position().map_or(0, |p| p.line() as usize);
-    DataError::Invalid { file: path.into(), line, message: e.to_string() }
+    DataError::Invalid {
+        file: path.into(),
+        line,
+        message: e.to_string(),
+    }
 }
 
 /// Reads one split of the aclImdb layout: `DIR/SPLIT/pos/*.txt` (label `pos`) and
@@ -238,16 +300,25 @@ pub fn read_aclimdb(dir: &Path, split: &str) -> Result<Vec<TextExample>, DataErr
     let mut examples = Vec::new();
     for label in ["neg", "pos"] {
         let folder = dir.join(split).join(label);
-        let entries = std::fs::read_dir(&folder).map_err(|source| DataError::Io { path: folder.clone(), source })?;
+        let entries = std::fs::read_dir(&folder).map_err(|source| DataError::Io {
+            path: folder.clone(),
+            source,
+        })?;
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "txt"))
             .collect();
         files.sort();
         for file in files {
-            let bytes = std::fs::read(&file).map_err(|source| DataError::Io { path: file.clone(), source })?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| DataError::Invalid { file: file.clone(), line: 1, message: "invalid UTF-8".into() })?;
+            let bytes = std::fs::read(&file).map_err(|source| DataError::Io {
+                path: file.clone(),
+                source,
+            })?;
+            let text = String::from_utf8(bytes).map_err(|_| DataError::Invalid {
+                file: file.clone(),
+                line: 1,
+                message: "invalid UTF-8".into(),
+            })?;
             let example = TextExample {
                 text: text.replace("<br />", " "),
                 text_pair: None,
@@ -259,7 +330,9 @@ pub fn read_aclimdb(dir: &Path, split: &str) -> Result<Vec<TextExample>, DataErr
         }
     }
     if examples.is_empty() {
-        return Err(DataError::EmptyDataset { file: dir.join(split) });
+        return Err(DataError::EmptyDataset {
+            file: dir.join(split),
+        });
     }
     Ok(examples)
 }
@@ -278,7 +351,11 @@ impl LabelSet {
         labels.sort();
         labels.dedup();
         if labels.iter().all(|l| l.parse::<f64>().is_ok()) {
-            labels.sort_by(|a, b| a.parse::<f64>().unwrap().total_cmp(&b.parse::<f64>().unwrap()));
+            labels.sort_by(|a, b| {
+                a.parse::<f64>()
+                    .unwrap()
+                    .total_cmp(&b.parse::<f64>().unwrap())
+            });
         }
         Self { labels }
     }
@@ -305,34 +382,46 @@ impl LabelSet {
 
     /// The id of an example's label, or an error naming the file and line.
     pub fn id(&self, example: &TextExample) -> Result<usize, DataError> {
-        self.labels.iter().position(|l| *l == example.label).ok_or_else(|| DataError::UnknownLabel {
-            file: example.location.file.clone(),
-            line: example.location.line,
-            label: example.label.clone(),
-            known: self.labels.join(", "),
-        })
+        self.labels
+            .iter()
+            .position(|l| *l == example.label)
+            .ok_or_else(|| DataError::UnknownLabel {
+                file: example.location.file.clone(),
+                line: example.location.line,
+                label: example.label.clone(),
+                known: self.labels.join(", "),
+            })
     }
 }
 
 /// Splits `examples` into `(train, valid)` with `valid_fraction` of them in valid, after a
 /// shuffle seeded by `seed` (the same seed gives the same split).
-pub fn split(mut examples: Vec<TextExample>, valid_fraction: f64, seed: u64) -> (Vec<TextExample>, Vec<TextExample>) {
+pub fn split(
+    mut examples: Vec<TextExample>,
+    valid_fraction: f64,
+    seed: u64,
+) -> (Vec<TextExample>, Vec<TextExample>) {
+    seeded_shuffle(&mut examples, seed);
+    let n_valid = ((examples.len() as f64) * valid_fraction).round() as usize;
+    let valid = examples.split_off(examples.len() - n_valid.min(examples.len()));
+    (examples, valid)
+}
+
+/// A Fisher-Yates shuffle driven by splitmix64 from `seed`: the same seed, the same order, on
+/// every platform.
+pub fn seeded_shuffle<T>(items: &mut [T], seed: u64) {
     let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
     let mut next = || {
-        // splitmix64
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     };
-    for i in (1..examples.len()).rev() {
+    for i in (1..items.len()).rev() {
         let j = (next() % (i as u64 + 1)) as usize;
-        examples.swap(i, j);
+        items.swap(i, j);
     }
-    let n_valid = ((examples.len() as f64) * valid_fraction).round() as usize;
-    let valid = examples.split_off(examples.len() - n_valid.min(examples.len()));
-    (examples, valid)
 }
 
 /// `numpy.random.RandomState(seed).permutation(n)`: the legacy Mersenne Twister and Fisher-Yates
@@ -370,7 +459,9 @@ impl Mt19937 {
         let mut state = [0u32; 624];
         state[0] = seed;
         for i in 1..624 {
-            state[i] = 1_812_433_253u32.wrapping_mul(state[i - 1] ^ (state[i - 1] >> 30)).wrapping_add(i as u32);
+            state[i] = 1_812_433_253u32
+                .wrapping_mul(state[i - 1] ^ (state[i - 1] >> 30))
+                .wrapping_add(i as u32);
         }
         Self { state, index: 624 }
     }
@@ -410,10 +501,16 @@ mod tests {
 
     #[test]
     fn reads_pang_lee_style_csv_with_bom() {
-        let path = write("pl.csv", "\u{feff}\"1\",\"a fine, funny film\"\n\"-1\",\"dull\"\n".as_bytes());
+        let path = write(
+            "pl.csv",
+            "\u{feff}\"1\",\"a fine, funny film\"\n\"-1\",\"dull\"\n".as_bytes(),
+        );
         let examples = read_file(&path, &Columns::label_text_no_header()).unwrap();
         assert_eq!(examples.len(), 2);
-        assert_eq!((examples[0].label.as_str(), examples[0].text.as_str()), ("1", "a fine, funny film"));
+        assert_eq!(
+            (examples[0].label.as_str(), examples[0].text.as_str()),
+            ("1", "a fine, funny film")
+        );
         assert_eq!(examples[1].location.line, 2);
         let labels = LabelSet::from_examples(&examples);
         assert_eq!(labels.names(), ["-1", "1"]);
@@ -422,7 +519,10 @@ mod tests {
 
     #[test]
     fn reads_tsv_and_jsonl_with_pairs() {
-        let path = write("p.tsv", b"premise\thypothesis\tlabel\nA man sleeps.\tA man rests.\tentailment\n");
+        let path = write(
+            "p.tsv",
+            b"premise\thypothesis\tlabel\nA man sleeps.\tA man rests.\tentailment\n",
+        );
         let columns = Columns {
             text: Column::Name("premise".into()),
             text_pair: Some(Column::Name("hypothesis".into())),
@@ -432,7 +532,10 @@ mod tests {
         let examples = read_file(&path, &columns).unwrap();
         assert_eq!(examples[0].text_pair.as_deref(), Some("A man rests."));
         assert_eq!(examples[0].location.line, 2);
-        let path = write("p.jsonl", b"{\"text\": \"good\", \"label\": 1}\n\n{\"text\": \"bad\", \"label\": 0}\n");
+        let path = write(
+            "p.jsonl",
+            b"{\"text\": \"good\", \"label\": 1}\n\n{\"text\": \"bad\", \"label\": 0}\n",
+        );
         let examples = read_file(&path, &Columns::default()).unwrap();
         assert_eq!(examples[1].label, "0");
         assert_eq!(examples[1].location.line, 3);
@@ -440,37 +543,84 @@ mod tests {
 
     #[test]
     fn bad_data_names_file_and_line() {
-        let err = read_file(&write("e.csv", b""), &Columns::default()).unwrap_err().to_string();
+        let err = read_file(&write("e.csv", b""), &Columns::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("e.csv") && err.contains("no example"), "{err}");
-        let err = read_file(&write("m.csv", b"text,stars\nhi,5\n"), &Columns::default()).unwrap_err().to_string();
-        assert!(err.contains("m.csv:1") && err.contains("'label'") && err.contains("text, stars"), "{err}");
-        let err = read_file(&write("z.csv", b"text,label\nok,1\n  ,0\n"), &Columns::default()).unwrap_err().to_string();
-        assert!(err.contains("z.csv:3") && err.contains("empty text"), "{err}");
-        let err = read_file(&write("u.csv", b"text,label\nok,1\nbad \xff\xfe,0\n"), &Columns::default())
+        let err = read_file(&write("m.csv", b"text,stars\nhi,5\n"), &Columns::default())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("u.csv:3") && err.contains("invalid UTF-8"), "{err}");
-        let err = read_file(&write("j.jsonl", b"{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\"\n"), &Columns::default())
-            .unwrap_err()
-            .to_string();
+        assert!(
+            err.contains("m.csv:1") && err.contains("'label'") && err.contains("text, stars"),
+            "{err}"
+        );
+        let err = read_file(
+            &write("z.csv", b"text,label\nok,1\n  ,0\n"),
+            &Columns::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("z.csv:3") && err.contains("empty text"),
+            "{err}"
+        );
+        let err = read_file(
+            &write("u.csv", b"text,label\nok,1\nbad \xff\xfe,0\n"),
+            &Columns::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("u.csv:3") && err.contains("invalid UTF-8"),
+            "{err}"
+        );
+        let err = read_file(
+            &write(
+                "j.jsonl",
+                b"{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\"\n",
+            ),
+            &Columns::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("j.jsonl:2"), "{err}");
 
-        let train = read_file(&write("t.csv", b"text,label\na,pos\nb,neg\n"), &Columns::default()).unwrap();
-        let eval = read_file(&write("v.csv", b"text,label\nc,pos\nd,neutral\n"), &Columns::default()).unwrap();
+        let train = read_file(
+            &write("t.csv", b"text,label\na,pos\nb,neg\n"),
+            &Columns::default(),
+        )
+        .unwrap();
+        let eval = read_file(
+            &write("v.csv", b"text,label\nc,pos\nd,neutral\n"),
+            &Columns::default(),
+        )
+        .unwrap();
         let labels = LabelSet::from_examples(&train);
         let err = labels.id(&eval[1]).unwrap_err().to_string();
-        assert!(err.contains("v.csv:3") && err.contains("'neutral'") && err.contains("neg, pos"), "{err}");
+        assert!(
+            err.contains("v.csv:3") && err.contains("'neutral'") && err.contains("neg, pos"),
+            "{err}"
+        );
     }
 
     #[test]
     fn aclimdb_layout() {
         let dir = std::env::temp_dir().join(format!("burnbert-imdb-{}", std::process::id()));
-        for (label, name, text) in [("pos", "0_9.txt", "Great.<br />Loved it"), ("neg", "1_2.txt", "Awful")] {
+        for (label, name, text) in [
+            ("pos", "0_9.txt", "Great.<br />Loved it"),
+            ("neg", "1_2.txt", "Awful"),
+        ] {
             std::fs::create_dir_all(dir.join("train").join(label)).unwrap();
             std::fs::write(dir.join("train").join(label).join(name), text).unwrap();
         }
         let examples = read_aclimdb(&dir, "train").unwrap();
-        assert_eq!(examples.iter().map(|e| e.label.as_str()).collect::<Vec<_>>(), ["neg", "pos"]);
+        assert_eq!(
+            examples
+                .iter()
+                .map(|e| e.label.as_str())
+                .collect::<Vec<_>>(),
+            ["neg", "pos"]
+        );
         assert_eq!(examples[1].text, "Great. Loved it");
         assert!(read_aclimdb(&dir, "test").is_err());
     }
@@ -492,7 +642,10 @@ mod tests {
                 text: format!("t{i}"),
                 text_pair: None,
                 label: (i % 2).to_string(),
-                location: Location { file: "x".into(), line: i + 1 },
+                location: Location {
+                    file: "x".into(),
+                    line: i + 1,
+                },
             })
             .collect();
         let (a, b) = split(examples.clone(), 0.2, 7);

@@ -7,7 +7,9 @@ use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::bert::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
-use tokenizers::{EncodeInput, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+use tokenizers::{
+    EncodeInput, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
+};
 
 use crate::DataError;
 
@@ -26,23 +28,39 @@ pub struct TokenizerOptions {
 
 impl Default for TokenizerOptions {
     fn default() -> Self {
-        Self { do_lower_case: true, strip_accents: None, tokenize_chinese_chars: true, model_max_length: None }
+        Self {
+            do_lower_case: true,
+            strip_accents: None,
+            tokenize_chinese_chars: true,
+            model_max_length: None,
+        }
     }
 }
 
 impl TokenizerOptions {
     /// Reads the options from a `tokenizer_config.json` (absent fields keep HF's defaults).
     pub fn from_file(path: &Path) -> Result<Self, DataError> {
-        let text = std::fs::read_to_string(path).map_err(|source| DataError::Io { path: path.into(), source })?;
-        let json: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| DataError::Tokenizer { path: path.into(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| DataError::Tokenizer {
+                path: path.into(),
+                message: e.to_string(),
+            })?;
         let defaults = Self::default();
         Ok(Self {
-            do_lower_case: json["do_lower_case"].as_bool().unwrap_or(defaults.do_lower_case),
+            do_lower_case: json["do_lower_case"]
+                .as_bool()
+                .unwrap_or(defaults.do_lower_case),
             strip_accents: json["strip_accents"].as_bool(),
             tokenize_chinese_chars: json["tokenize_chinese_chars"].as_bool().unwrap_or(true),
             // HF writes a huge sentinel when no limit is known.
-            model_max_length: json["model_max_length"].as_f64().filter(|&n| n < 1e9).map(|n| n as usize),
+            model_max_length: json["model_max_length"]
+                .as_f64()
+                .filter(|&n| n < 1e9)
+                .map(|n| n as usize),
         })
     }
 }
@@ -106,13 +124,19 @@ impl BertTokenizer {
         let json = folder.join("tokenizer.json");
         let vocab = folder.join("vocab.txt");
         let config = folder.join("tokenizer_config.json");
-        let options = if config.is_file() { TokenizerOptions::from_file(&config)? } else { TokenizerOptions::default() };
+        let options = if config.is_file() {
+            TokenizerOptions::from_file(&config)?
+        } else {
+            TokenizerOptions::default()
+        };
         let mut tokenizer = if json.is_file() {
             Self::from_tokenizer_json(&json)?
         } else if vocab.is_file() {
             Self::from_vocab(&vocab, &options)?
         } else {
-            return Err(DataError::NoTokenizer { folder: folder.into() });
+            return Err(DataError::NoTokenizer {
+                folder: folder.into(),
+            });
         };
         tokenizer.model_max_length = tokenizer.model_max_length.or(options.model_max_length);
         Ok(tokenizer)
@@ -120,28 +144,49 @@ impl BertTokenizer {
 
     /// Loads a `tokenizer.json`.
     pub fn from_tokenizer_json(path: &Path) -> Result<Self, DataError> {
-        let mut inner = Tokenizer::from_file(path)
-            .map_err(|e| DataError::Tokenizer { path: path.into(), message: e.to_string() })?;
+        let mut inner = Tokenizer::from_file(path).map_err(|e| DataError::Tokenizer {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
         inner.with_padding(None);
         let pad_id = special_id(&inner, "[PAD]", path)?;
-        Ok(Self { inner, pad_id, model_max_length: None, source: path.into() })
+        Ok(Self {
+            inner,
+            pad_id,
+            model_max_length: None,
+            source: path.into(),
+        })
     }
 
     /// Builds the WordPiece tokenizer from a `vocab.txt` (one token per line, id = line number).
     pub fn from_vocab(path: &Path, options: &TokenizerOptions) -> Result<Self, DataError> {
-        let text = std::fs::read_to_string(path).map_err(|source| DataError::Io { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+            path: path.into(),
+            source,
+        })?;
         if text.trim().is_empty() {
-            return Err(DataError::Tokenizer { path: path.into(), message: "the vocabulary is empty".into() });
+            return Err(DataError::Tokenizer {
+                path: path.into(),
+                message: "the vocabulary is empty".into(),
+            });
         }
         let model = WordPiece::from_file(&path.to_string_lossy())
             .unk_token("[UNK]".into())
             .continuing_subword_prefix("##".into())
             .max_input_chars_per_word(100)
             .build()
-            .map_err(|e| DataError::Tokenizer { path: path.into(), message: e.to_string() })?;
+            .map_err(|e| DataError::Tokenizer {
+                path: path.into(),
+                message: e.to_string(),
+            })?;
         let mut inner = Tokenizer::new(model);
         let id = |t: &str| {
-            inner.token_to_id(t).ok_or_else(|| DataError::MissingSpecialToken { path: path.into(), token: t.into() })
+            inner
+                .token_to_id(t)
+                .ok_or_else(|| DataError::MissingSpecialToken {
+                    path: path.into(),
+                    token: t.into(),
+                })
         };
         let (cls, sep, _unk) = (id("[CLS]")?, id("[SEP]")?, id("[UNK]")?);
         let pad_id = id("[PAD]")?;
@@ -153,9 +198,17 @@ impl BertTokenizer {
                 options.do_lower_case,
             )))
             .with_pre_tokenizer(Some(BertPreTokenizer))
-            .with_post_processor(Some(BertProcessing::new(("[SEP]".into(), sep), ("[CLS]".into(), cls))))
+            .with_post_processor(Some(BertProcessing::new(
+                ("[SEP]".into(), sep),
+                ("[CLS]".into(), cls),
+            )))
             .with_decoder(Some(WordPieceDecoder::default()));
-        Ok(Self { inner, pad_id, model_max_length: None, source: path.into() })
+        Ok(Self {
+            inner,
+            pad_id,
+            model_max_length: None,
+            source: path.into(),
+        })
     }
 
     /// The file this tokenizer was read from.
@@ -186,7 +239,12 @@ impl BertTokenizer {
     /// Encodes a text, or a text pair, truncated to `max_length` tokens (longest first).
     ///
     /// An empty (or white-space only) text is an error: there is nothing to classify.
-    pub fn encode(&self, text: &str, pair: Option<&str>, max_length: usize) -> Result<Encoding, DataError> {
+    pub fn encode(
+        &self,
+        text: &str,
+        pair: Option<&str>,
+        max_length: usize,
+    ) -> Result<Encoding, DataError> {
         self.encode_with(text, pair, max_length, Truncation::LongestFirst)
     }
 
@@ -205,7 +263,10 @@ impl BertTokenizer {
             Some(p) => (text, p).into(),
             None => text.into(),
         };
-        let untruncated = self.inner.encode(input.clone(), true).map_err(|e| DataError::Encode(e.to_string()))?;
+        let untruncated = self
+            .inner
+            .encode(input.clone(), true)
+            .map_err(|e| DataError::Encode(e.to_string()))?;
         if untruncated.len() <= max_length {
             return Ok(to_encoding(untruncated, false));
         }
@@ -221,24 +282,39 @@ impl BertTokenizer {
                 direction: TruncationDirection::Right,
             }))
             .map_err(|e| DataError::Encode(e.to_string()))?;
-        let encoding = tokenizer.encode(input, true).map_err(|e| DataError::Encode(e.to_string()))?;
+        let encoding = tokenizer
+            .encode(input, true)
+            .map_err(|e| DataError::Encode(e.to_string()))?;
         Ok(to_encoding(encoding, true))
     }
 
     /// Turns ids back into text (WordPiece pieces joined, special tokens skipped).
     pub fn decode(&self, ids: &[u32]) -> Result<String, DataError> {
-        self.inner.decode(ids, true).map_err(|e| DataError::Encode(e.to_string()))
+        self.inner
+            .decode(ids, true)
+            .map_err(|e| DataError::Encode(e.to_string()))
     }
 }
 
 fn special_id(tokenizer: &Tokenizer, token: &str, path: &Path) -> Result<u32, DataError> {
     tokenizer
         .token_to_id(token)
-        .ok_or_else(|| DataError::MissingSpecialToken { path: path.into(), token: token.into() })
+        .ok_or_else(|| DataError::MissingSpecialToken {
+            path: path.into(),
+            token: token.into(),
+        })
 }
 
 fn to_encoding(e: tokenizers::Encoding, truncated: bool) -> Encoding {
-    let sequence_ids = (0..e.len()).map(|i| if e.get_special_tokens_mask()[i] == 1 { None } else { e.get_sequence_ids()[i] }).collect();
+    let sequence_ids = (0..e.len())
+        .map(|i| {
+            if e.get_special_tokens_mask()[i] == 1 {
+                None
+            } else {
+                e.get_sequence_ids()[i]
+            }
+        })
+        .collect();
     Encoding {
         input_ids: e.get_ids().to_vec(),
         token_type_ids: e.get_type_ids().to_vec(),
@@ -255,19 +331,26 @@ mod tests {
     use super::*;
 
     fn assets(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets").join(name)
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../assets")
+            .join(name)
     }
 
     #[test]
     fn vocab_txt_and_tokenizer_json_agree() {
         let from_json = BertTokenizer::from_folder(assets("tiny-bert")).unwrap();
-        let from_vocab = BertTokenizer::from_vocab(&assets("tiny-bert/vocab.txt"), &TokenizerOptions::default()).unwrap();
+        let from_vocab =
+            BertTokenizer::from_vocab(&assets("tiny-bert/vocab.txt"), &TokenizerOptions::default())
+                .unwrap();
         let text = "Hello, world! The movie was unaffable.";
         let a = from_json.encode(text, None, 512).unwrap();
         let b = from_vocab.encode(text, None, 512).unwrap();
         assert_eq!(a, b);
         // transformers' BertTokenizerFast on the same vocabulary (assets/reference/tiny.json).
-        assert_eq!(a.input_ids, [2, 32, 34, 33, 36, 5, 8, 10, 29, 30, 31, 35, 3]);
+        assert_eq!(
+            a.input_ids,
+            [2, 32, 34, 33, 36, 5, 8, 10, 29, 30, 31, 35, 3]
+        );
         assert_eq!(a.tokens[9..11], ["##aff", "##able"]);
         assert_eq!(a.offsets[1], (0, 5));
         assert_eq!(a.word_ids[8..11], [Some(7), Some(7), Some(7)]);
@@ -276,24 +359,33 @@ mod tests {
     #[test]
     fn pairs_get_segment_ids_and_longest_first_truncation() {
         let t = BertTokenizer::from_folder(assets("tiny-bert-seqcls")).unwrap();
-        let e = t.encode("What did it see?", Some("It was boring"), 512).unwrap();
+        let e = t
+            .encode("What did it see?", Some("It was boring"), 512)
+            .unwrap();
         assert_eq!(e.input_ids, [2, 51, 52, 20, 55, 37, 3, 20, 10, 58, 3]);
         assert_eq!(e.token_type_ids, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
         assert_eq!(e.sequence_ids[0], None);
         assert_eq!(e.sequence_ids[7], Some(1));
         // 11 tokens into 8 and into 9, as transformers' BertTokenizerFast(truncation=True) cuts them.
-        let cut = t.encode("What did it see?", Some("It was boring"), 8).unwrap();
+        let cut = t
+            .encode("What did it see?", Some("It was boring"), 8)
+            .unwrap();
         assert!(cut.truncated);
         assert_eq!(cut.input_ids, [2, 51, 52, 20, 3, 20, 10, 3]);
         assert_eq!(cut.token_type_ids, [0, 0, 0, 0, 0, 1, 1, 1]);
-        let cut = t.encode("What did it see?", Some("It was boring"), 9).unwrap();
+        let cut = t
+            .encode("What did it see?", Some("It was boring"), 9)
+            .unwrap();
         assert_eq!(cut.input_ids, [2, 51, 52, 20, 3, 20, 10, 58, 3]);
     }
 
     #[test]
     fn empty_text_is_an_error_and_long_text_is_truncated() {
         let t = BertTokenizer::from_folder(assets("tiny-bert")).unwrap();
-        assert!(matches!(t.encode("  ", None, 512), Err(DataError::EmptyText)));
+        assert!(matches!(
+            t.encode("  ", None, 512),
+            Err(DataError::EmptyText)
+        ));
         let long = "the movie ".repeat(2000);
         let e = t.encode(&long, None, 512).unwrap();
         assert_eq!(e.len(), 512);
@@ -303,7 +395,12 @@ mod tests {
 
     #[test]
     fn missing_vocab_names_the_folder() {
-        let err = BertTokenizer::from_folder(assets("no-such-model")).unwrap_err().to_string();
-        assert!(err.contains("no-such-model") && err.contains("vocab.txt"), "{err}");
+        let err = BertTokenizer::from_folder(assets("no-such-model"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no-such-model") && err.contains("vocab.txt"),
+            "{err}"
+        );
     }
 }

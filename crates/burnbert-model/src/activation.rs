@@ -32,7 +32,13 @@ impl HiddenAct {
         match self {
             HiddenAct::Gelu if exact_gelu_gradient(&x.device()) => activation::gelu(x),
             // x·Φ(x) spelled out: its gradient is exact wherever erf's is.
-            HiddenAct::Gelu => x.clone() * (x / std::f64::consts::SQRT_2).erf().add_scalar(1.0).mul_scalar(0.5),
+            HiddenAct::Gelu => {
+                x.clone()
+                    * (x / std::f64::consts::SQRT_2)
+                        .erf()
+                        .add_scalar(1.0)
+                        .mul_scalar(0.5)
+            }
             HiddenAct::GeluNew => activation::gelu_approximate(x),
             HiddenAct::Relu => activation::relu(x),
             HiddenAct::Silu => activation::silu(x),
@@ -81,6 +87,9 @@ mod tests {
         let grads = HiddenAct::Gelu.forward(x.clone()).sum().backward();
         // torch.autograd on F.gelu at the same points.
         let expected = TensorData::from([-5.0362945e-4f32, -0.0833155, 0.8674951, 1.0852318]);
-        x.grad(&grads).unwrap().into_data().assert_approx_eq::<f32>(&expected, burn::tensor::Tolerance::absolute(1e-6));
+        x.grad(&grads)
+            .unwrap()
+            .into_data()
+            .assert_approx_eq::<f32>(&expected, burn::tensor::Tolerance::absolute(1e-6));
     }
 }

@@ -103,7 +103,10 @@ impl BertSelfAttention {
     pub fn forward(&self, hidden_states: Tensor<3>, mask: Tensor<4, Bool>) -> Tensor<3> {
         let [batch, seq, hidden] = hidden_states.dims();
         let heads = self.num_attention_heads;
-        let split_heads = |x: Tensor<3>| x.reshape([batch, seq, heads, hidden / heads]).swap_dims(1, 2);
+        let split_heads = |x: Tensor<3>| {
+            x.reshape([batch, seq, heads, hidden / heads])
+                .swap_dims(1, 2)
+        };
         let query = split_heads(self.query.forward(hidden_states.clone()));
         let key = split_heads(self.key.forward(hidden_states.clone()));
         let value = split_heads(self.value.forward(hidden_states));
@@ -118,7 +121,14 @@ impl BertSelfAttention {
             let probs = softmax(scores.mask_fill(mask, f32::MIN), 3);
             self.dropout.forward(probs).matmul(value)
         } else {
-            attention(query, key, value, Some(mask), None, AttentionModuleOptions::default())
+            attention(
+                query,
+                key,
+                value,
+                Some(mask),
+                None,
+                AttentionModuleOptions::default(),
+            )
         };
         context.swap_dims(1, 2).reshape([batch, seq, hidden])
     }
@@ -134,7 +144,14 @@ fn fused_attention_masks_true_keys(device: &Device) -> bool {
         let key = Tensor::<4>::from_data([[[[1.0f32], [1.0]]]], device);
         let value = Tensor::<4>::from_data([[[[0.0f32], [1.0]]]], device);
         let mask = Tensor::<4, Bool>::from_data([[[[false, true]]]], device);
-        let out = attention(query, key, value, Some(mask), None, AttentionModuleOptions::default());
+        let out = attention(
+            query,
+            key,
+            value,
+            Some(mask),
+            None,
+            AttentionModuleOptions::default(),
+        );
         // Key 1 masked: the output is value 0 (0.0); with the mask read the other way, value 1.
         out.into_scalar::<f32>() < 0.5
     })
@@ -179,7 +196,9 @@ mod tests {
         // through attention (only position 2's own query changes).
         let mask = Tensor::<4, Bool>::from_data([[[[false, false, true]; 3]; 3]], &device);
         let a = attention.forward(x.clone(), mask.clone());
-        let y = x.clone().slice_assign([0..1, 2..3, 0..6], Tensor::ones([1, 1, 6], &device) * 7.0);
+        let y = x
+            .clone()
+            .slice_assign([0..1, 2..3, 0..6], Tensor::ones([1, 1, 6], &device) * 7.0);
         let b = attention.forward(y, mask);
         a.slice([0..1, 0..2]).into_data().assert_approx_eq::<f32>(
             &b.slice([0..1, 0..2]).into_data(),

@@ -189,8 +189,20 @@ impl BertConfig {
     pub fn to_json_string(&self) -> String {
         let mut config = self.clone();
         let labels = self.labels();
-        config.id2label = Some(labels.iter().enumerate().map(|(i, l)| (i.to_string(), l.clone())).collect());
-        config.label2id = Some(labels.iter().enumerate().map(|(i, l)| (l.clone(), i as i64)).collect());
+        config.id2label = Some(
+            labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (i.to_string(), l.clone()))
+                .collect(),
+        );
+        config.label2id = Some(
+            labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.clone(), i as i64))
+                .collect(),
+        );
         config.num_labels = None;
         serde_json::to_string_pretty(&config).expect("a config always serializes")
     }
@@ -221,7 +233,10 @@ impl BertConfig {
         }
         for (field, p) in [
             ("hidden_dropout_prob", Some(self.hidden_dropout_prob)),
-            ("attention_probs_dropout_prob", Some(self.attention_probs_dropout_prob)),
+            (
+                "attention_probs_dropout_prob",
+                Some(self.attention_probs_dropout_prob),
+            ),
             ("classifier_dropout", self.classifier_dropout),
         ] {
             if let Some(p) = p
@@ -233,7 +248,10 @@ impl BertConfig {
         if self.position_embedding_type != "absolute" {
             return invalid(
                 "position_embedding_type",
-                format!("'{}' is not supported, only 'absolute'", self.position_embedding_type),
+                format!(
+                    "'{}' is not supported, only 'absolute'",
+                    self.position_embedding_type
+                ),
             );
         }
         if let Some(id2label) = &self.id2label {
@@ -243,7 +261,10 @@ impl BertConfig {
                     _ => {
                         return invalid(
                             "id2label",
-                            format!("key '{key}' (entry {i}) is not an id in 0..{}", id2label.len()),
+                            format!(
+                                "key '{key}' (entry {i}) is not an id in 0..{}",
+                                id2label.len()
+                            ),
                         );
                     }
                 }
@@ -283,10 +304,20 @@ impl BertConfig {
 
     /// Sets the label names (`id2label`, `label2id`, and so `num_labels`).
     pub fn with_labels<S: AsRef<str>>(mut self, labels: &[S]) -> Self {
-        self.id2label =
-            Some(labels.iter().enumerate().map(|(i, l)| (i.to_string(), l.as_ref().to_string())).collect());
-        self.label2id =
-            Some(labels.iter().enumerate().map(|(i, l)| (l.as_ref().to_string(), i as i64)).collect());
+        self.id2label = Some(
+            labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (i.to_string(), l.as_ref().to_string()))
+                .collect(),
+        );
+        self.label2id = Some(
+            labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.as_ref().to_string(), i as i64))
+                .collect(),
+        );
         self.num_labels = None;
         self
     }
@@ -345,7 +376,10 @@ mod tests {
         let config = BertConfig::from_json_str(json).unwrap();
         assert_eq!(config.labels(), ["NEG", "POS", "MIX"]);
         assert_eq!(config.label_id("MIX"), Some(2));
-        assert_eq!(config.problem_type, Some(ProblemType::MultiLabelClassification));
+        assert_eq!(
+            config.problem_type,
+            Some(ProblemType::MultiLabelClassification)
+        );
         assert_eq!(config.hidden_act, HiddenAct::GeluNew);
         let n = BertConfig::from_json_str(r#"{"num_labels": 5}"#).unwrap();
         assert_eq!(n.num_labels(), 5);
@@ -356,16 +390,25 @@ mod tests {
         let err = BertConfig::from_json_str(r#"{"hidden_size": 100, "num_attention_heads": 12}"#)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("hidden_size 100 is not a multiple of num_attention_heads 12"), "{err}");
+        assert!(
+            err.contains("hidden_size 100 is not a multiple of num_attention_heads 12"),
+            "{err}"
+        );
     }
 
     #[test]
     fn malformed_json_names_line_and_column() {
-        let err = BertConfig::from_json_str("{\n \"hidden_size\": 384,\n oops }").unwrap_err().to_string();
+        let err = BertConfig::from_json_str("{\n \"hidden_size\": 384,\n oops }")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 3"), "{err}");
-        let err = BertConfig::from_json_str(r#"{"hidden_act": "mish"}"#).unwrap_err().to_string();
+        let err = BertConfig::from_json_str(r#"{"hidden_act": "mish"}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown variant `mish`"), "{err}");
-        let err = BertConfig::from_json_str(r#"{"hidden_size": "big"}"#).unwrap_err().to_string();
+        let err = BertConfig::from_json_str(r#"{"hidden_size": "big"}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("invalid type"), "{err}");
     }
 }

@@ -1,6 +1,8 @@
 //! The input representation of BERT (paper §3, Figure 2): token + segment + position embeddings.
 
-use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig};
+use burn::nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig,
+};
 use burn::prelude::*;
 
 use crate::BertConfig;
@@ -44,13 +46,18 @@ impl BertConfig {
     /// (HF truncates nothing here and zeroes the padding row; a from-scratch model differs from
     /// HF's only in that row.)
     pub(crate) fn initializer(&self) -> Initializer {
-        Initializer::Normal { mean: 0.0, std: self.initializer_range }
+        Initializer::Normal {
+            mean: 0.0,
+            std: self.initializer_range,
+        }
     }
 
     /// A LayerNorm over `hidden_size` with `layer_norm_eps` (Burn's default epsilon is 1e-5,
     /// BERT's is 1e-12).
     pub(crate) fn init_layer_norm(&self, device: &Device) -> LayerNorm {
-        LayerNormConfig::new(self.hidden_size).with_epsilon(self.layer_norm_eps).init(device)
+        LayerNormConfig::new(self.hidden_size)
+            .with_epsilon(self.layer_norm_eps)
+            .init(device)
     }
 }
 
@@ -61,7 +68,11 @@ impl BertEmbeddings {
     /// - input_ids: `[batch, seq]`
     /// - token_type_ids: `[batch, seq]` (all zeros when `None`, as in HF)
     /// - output: `[batch, seq, hidden]`
-    pub fn forward(&self, input_ids: Tensor<2, Int>, token_type_ids: Option<Tensor<2, Int>>) -> Tensor<3> {
+    pub fn forward(
+        &self,
+        input_ids: Tensor<2, Int>,
+        token_type_ids: Option<Tensor<2, Int>>,
+    ) -> Tensor<3> {
         let [batch, seq] = input_ids.dims();
         let device = input_ids.device();
         let token_type_ids = token_type_ids.unwrap_or_else(|| Tensor::zeros([batch, seq], &device));
@@ -96,9 +107,12 @@ mod tests {
         let mean = sum.clone().mean_dim(1);
         let var = (sum.clone() - mean.clone()).powf_scalar(2.0).mean_dim(1);
         let expected = (sum - mean) / (var + 1e-12).sqrt();
-        out.slice([0..1, 1..2]).reshape([1, 4]).into_data().assert_approx_eq::<f32>(
-            &expected.into_data(),
-            burn::tensor::Tolerance::absolute(1e-5),
-        );
+        out.slice([0..1, 1..2])
+            .reshape([1, 4])
+            .into_data()
+            .assert_approx_eq::<f32>(
+                &expected.into_data(),
+                burn::tensor::Tolerance::absolute(1e-5),
+            );
     }
 }

@@ -14,7 +14,11 @@ pub struct BertEncoder {
 impl BertConfig {
     /// Initializes `num_hidden_layers` layers.
     pub fn init_encoder(&self, device: &Device) -> BertEncoder {
-        BertEncoder { layer: (0..self.num_hidden_layers).map(|_| self.init_layer(device)).collect() }
+        BertEncoder {
+            layer: (0..self.num_hidden_layers)
+                .map(|_| self.init_layer(device))
+                .collect(),
+        }
     }
 }
 
@@ -26,7 +30,9 @@ impl BertEncoder {
     /// - mask: `[batch, heads, seq, seq]`, `true` for keys to ignore
     /// - output: `[batch, seq, hidden]`
     pub fn forward(&self, hidden_states: Tensor<3>, mask: Tensor<4, Bool>) -> Tensor<3> {
-        self.layer.iter().fold(hidden_states, |x, layer| layer.forward(x, mask.clone()))
+        self.layer
+            .iter()
+            .fold(hidden_states, |x, layer| layer.forward(x, mask.clone()))
     }
 }
 

@@ -37,7 +37,9 @@ pub enum ModelError {
         message: String,
     },
     /// A tensor in the weight file has a different shape than the model expects.
-    #[error("{path}: tensor '{tensor}' has shape {found:?} in the file, the model expects {expected:?}")]
+    #[error(
+        "{path}: tensor '{tensor}' has shape {found:?} in the file, the model expects {expected:?}"
+    )]
     ShapeMismatch {
         /// The weight file.
         path: PathBuf,
@@ -60,6 +62,9 @@ pub enum ModelError {
 
 impl ModelError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { path: path.into(), source }
+        Self::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -63,7 +63,8 @@ impl BertIntermediate {
     /// - hidden_states: `[batch, seq, hidden]`
     /// - output: `[batch, seq, intermediate]`
     pub fn forward(&self, hidden_states: Tensor<3>) -> Tensor<3> {
-        self.intermediate_act_fn.forward(self.dense.forward(hidden_states))
+        self.intermediate_act_fn
+            .forward(self.dense.forward(hidden_states))
     }
 }
 

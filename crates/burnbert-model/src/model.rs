@@ -18,7 +18,11 @@ pub struct BertInput {
 impl BertInput {
     /// Input ids only: no padding, one segment.
     pub fn new(input_ids: Tensor<2, Int>) -> Self {
-        Self { input_ids, attention_mask: None, token_type_ids: None }
+        Self {
+            input_ids,
+            attention_mask: None,
+            token_type_ids: None,
+        }
     }
 
     /// Sets the attention mask.
@@ -90,14 +94,23 @@ impl BertModel {
             Some(mask) => mask.equal_elem(0),
             None => Tensor::<2, Int>::ones([batch, seq], &device).equal_elem(0),
         };
-        let mask = padding
-            .reshape([batch, 1, 1, seq])
-            .expand([batch, self.num_attention_heads, seq, seq]);
+        let mask =
+            padding
+                .reshape([batch, 1, 1, seq])
+                .expand([batch, self.num_attention_heads, seq, seq]);
 
-        let embeddings = self.embeddings.forward(input.input_ids, input.token_type_ids);
+        let embeddings = self
+            .embeddings
+            .forward(input.input_ids, input.token_type_ids);
         let last_hidden_state = self.encoder.forward(embeddings, mask);
-        let pooler_output = self.pooler.as_ref().map(|p| p.forward(last_hidden_state.clone()));
-        BertModelOutput { last_hidden_state, pooler_output }
+        let pooler_output = self
+            .pooler
+            .as_ref()
+            .map(|p| p.forward(last_hidden_state.clone()));
+        BertModelOutput {
+            last_hidden_state,
+            pooler_output,
+        }
     }
 }
 
@@ -114,13 +127,21 @@ mod tests {
             BertInput::new(Tensor::from_data([[1, 5, 7, 2, 0, 0]], &device))
                 .with_attention_mask(Tensor::from_data([[1, 1, 1, 1, 0, 0]], &device)),
         );
-        padded.last_hidden_state.slice([0..1, 0..4]).into_data().assert_approx_eq::<f32>(
-            &short.last_hidden_state.into_data(),
-            burn::tensor::Tolerance::absolute(1e-5),
-        );
-        padded.pooler_output.unwrap().into_data().assert_approx_eq::<f32>(
-            &short.pooler_output.unwrap().into_data(),
-            burn::tensor::Tolerance::absolute(1e-5),
-        );
+        padded
+            .last_hidden_state
+            .slice([0..1, 0..4])
+            .into_data()
+            .assert_approx_eq::<f32>(
+                &short.last_hidden_state.into_data(),
+                burn::tensor::Tolerance::absolute(1e-5),
+            );
+        padded
+            .pooler_output
+            .unwrap()
+            .into_data()
+            .assert_approx_eq::<f32>(
+                &short.pooler_output.unwrap().into_data(),
+                burn::tensor::Tolerance::absolute(1e-5),
+            );
     }
 }

@@ -15,7 +15,9 @@ pub struct BertPooler {
 impl BertConfig {
     /// Initializes the pooler.
     pub fn init_pooler(&self, device: &Device) -> BertPooler {
-        BertPooler { dense: self.init_linear(self.hidden_size, self.hidden_size, device) }
+        BertPooler {
+            dense: self.init_linear(self.hidden_size, self.hidden_size, device),
+        }
     }
 }
 
@@ -27,7 +29,9 @@ impl BertPooler {
     /// - output: `[batch, hidden]`
     pub fn forward(&self, hidden_states: Tensor<3>) -> Tensor<2> {
         let [batch, _, hidden] = hidden_states.dims();
-        let cls = hidden_states.slice([0..batch, 0..1]).reshape([batch, hidden]);
+        let cls = hidden_states
+            .slice([0..batch, 0..1])
+            .reshape([batch, hidden]);
         self.dense.forward(cls).tanh()
     }
 }
@@ -41,7 +45,12 @@ mod tests {
         let device = Device::flex();
         let pooler = BertConfig::new(10, 4, 1, 2, 8).init_pooler(&device);
         let x = Tensor::<3>::random([2, 3, 4], burn::tensor::Distribution::Default, &device);
-        let y = x.clone().slice_assign([0..2, 1..3, 0..4], Tensor::zeros([2, 2, 4], &device));
-        pooler.forward(x).into_data().assert_eq(&pooler.forward(y).into_data(), true);
+        let y = x
+            .clone()
+            .slice_assign([0..2, 1..3, 0..4], Tensor::zeros([2, 2, 4], &device));
+        pooler
+            .forward(x)
+            .into_data()
+            .assert_eq(&pooler.forward(y).into_data(), true);
     }
 }

@@ -9,7 +9,11 @@ use burn::prelude::*;
 type Checks = Vec<(&'static str, Device, bool)>;
 
 /// The result of `probe` on `device`, computed the first time it is asked for.
-pub(crate) fn once_per_device(name: &'static str, device: &Device, probe: fn(&Device) -> bool) -> bool {
+pub(crate) fn once_per_device(
+    name: &'static str,
+    device: &Device,
+    probe: fn(&Device) -> bool,
+) -> bool {
     static CHECKED: Mutex<Checks> = Mutex::new(Vec::new());
     if let Some((_, _, ok)) = CHECKED
         .lock()
@@ -20,6 +24,9 @@ pub(crate) fn once_per_device(name: &'static str, device: &Device, probe: fn(&De
         return *ok;
     }
     let ok = probe(device);
-    CHECKED.lock().unwrap_or_else(|e| e.into_inner()).push((name, device.clone(), ok));
+    CHECKED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((name, device.clone(), ok));
     ok
 }

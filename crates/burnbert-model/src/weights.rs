@@ -14,13 +14,13 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn_store::{
-    ApplyError, ApplyResult, BurnToPyTorchAdapter, KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter,
-    PytorchStore, SafetensorsStore,
+    ApplyError, ApplyResult, BurnToPyTorchAdapter, KeyRemapper, ModuleSnapshot,
+    PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
 };
 
 use crate::{
-    BertConfig, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertModel,
-    ModelError,
+    BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
+    BertForTokenClassification, BertModel, ModelError,
 };
 
 /// A model whose weights map to an HF checkpoint.
@@ -139,8 +139,10 @@ fn hf_to_burn_rules(bert_prefix: bool) -> Vec<(&'static str, &'static str)> {
 }
 
 /// Rules from Burn paths to HF names.
-const BURN_TO_HF_RULES: [(&str, &str); 2] =
-    [(r"layer_norm\.", "LayerNorm."), (r"\.attention\.self_attention\.", ".attention.self.")];
+const BURN_TO_HF_RULES: [(&str, &str); 2] = [
+    (r"layer_norm\.", "LayerNorm."),
+    (r"\.attention\.self_attention\.", ".attention.self."),
+];
 
 fn remapper(rules: &[(&str, &str)]) -> KeyRemapper {
     KeyRemapper::from_patterns(rules.to_vec()).expect("the remapping patterns are valid regexes")
@@ -164,10 +166,16 @@ fn is_linear_weight(path: &str) -> bool {
 /// or an unreadable file is an error.
 pub fn load_weights<M: HfModel>(model: &mut M, path: &Path) -> Result<LoadReport, ModelError> {
     if !path.is_file() {
-        return Err(ModelError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
+        return Err(ModelError::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        ));
     }
     let rules = remapper(&hf_to_burn_rules(M::BERT_PREFIX));
-    let weights_error = |message: String| ModelError::Weights { path: path.to_path_buf(), message };
+    let weights_error = |message: String| ModelError::Weights {
+        path: path.to_path_buf(),
+        message,
+    };
     let result = match WeightFormat::of(path) {
         WeightFormat::Safetensors => {
             let mut store = SafetensorsStore::from_file(path)
@@ -175,11 +183,18 @@ pub fn load_weights<M: HfModel>(model: &mut M, path: &Path) -> Result<LoadReport
                 .remap(rules)
                 .allow_partial(true)
                 .validate(false);
-            model.load_from(&mut store).map_err(|e| weights_error(e.to_string()))?
+            model
+                .load_from(&mut store)
+                .map_err(|e| weights_error(e.to_string()))?
         }
         WeightFormat::Pytorch => {
-            let mut store = PytorchStore::from_file(path).remap(rules).allow_partial(true).validate(false);
-            model.load_from(&mut store).map_err(|e| weights_error(e.to_string()))?
+            let mut store = PytorchStore::from_file(path)
+                .remap(rules)
+                .allow_partial(true)
+                .validate(false);
+            model
+                .load_from(&mut store)
+                .map_err(|e| weights_error(e.to_string()))?
         }
     };
     report(result, path)
@@ -188,16 +203,28 @@ pub fn load_weights<M: HfModel>(model: &mut M, path: &Path) -> Result<LoadReport
 fn report(result: ApplyResult, path: &Path) -> Result<LoadReport, ModelError> {
     if let Some(error) = result.errors.first() {
         return Err(match error {
-            ApplyError::ShapeMismatch { path: tensor, expected, found } => {
+            ApplyError::ShapeMismatch {
+                path: tensor,
+                expected,
+                found,
+            } => {
                 // burn-store compares in Burn's layout: give both shapes in the file's.
                 let (mut expected, mut found) = (expected.to_vec(), found.to_vec());
                 if is_linear_weight(tensor) {
                     expected.reverse();
                     found.reverse();
                 }
-                ModelError::ShapeMismatch { path: path.to_path_buf(), tensor: burn_to_hf_name(tensor), expected, found }
+                ModelError::ShapeMismatch {
+                    path: path.to_path_buf(),
+                    tensor: burn_to_hf_name(tensor),
+                    expected,
+                    found,
+                }
             }
-            other => ModelError::Weights { path: path.to_path_buf(), message: other.to_string() },
+            other => ModelError::Weights {
+                path: path.to_path_buf(),
+                message: other.to_string(),
+            },
         });
     }
     if result.applied.is_empty() {
@@ -205,16 +232,35 @@ fn report(result: ApplyResult, path: &Path) -> Result<LoadReport, ModelError> {
             path: path.to_path_buf(),
             message: format!(
                 "no tensor of the file matches a BERT model (the file has: {})",
-                result.unused.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                result
+                    .unused
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         });
     }
-    let mut missing: Vec<String> = result.missing.iter().map(|(p, _)| burn_to_hf_name(p)).collect();
-    let mut unused: Vec<String> =
-        result.unused.into_iter().filter(|p| !p.ends_with("position_ids")).map(|p| burn_to_hf_name(&p)).collect();
+    let mut missing: Vec<String> = result
+        .missing
+        .iter()
+        .map(|(p, _)| burn_to_hf_name(p))
+        .collect();
+    let mut unused: Vec<String> = result
+        .unused
+        .into_iter()
+        .filter(|p| !p.ends_with("position_ids"))
+        .map(|p| burn_to_hf_name(&p))
+        .collect();
     missing.sort();
     unused.sort();
-    Ok(LoadReport { path: path.to_path_buf(), loaded: result.applied.len(), missing, unused })
+    Ok(LoadReport {
+        path: path.to_path_buf(),
+        loaded: result.applied.len(),
+        missing,
+        unused,
+    })
 }
 
 /// Writes `model` as an HF `model.safetensors` (HF names, `[out, in]` Linear weights,
@@ -227,21 +273,40 @@ pub fn save_safetensors<M: HfModel>(model: &M, path: &Path) -> Result<(), ModelE
         .overwrite(true);
     model
         .save_into(&mut store)
-        .map_err(|e| ModelError::Weights { path: path.to_path_buf(), message: e.to_string() })
+        .map_err(|e| ModelError::Weights {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
 }
 
 /// Tokenizer files copied into an exported folder, when the source folder has them.
-const TOKENIZER_FILES: [&str; 4] = ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"];
+const TOKENIZER_FILES: [&str; 4] = [
+    "tokenizer.json",
+    "vocab.txt",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+];
 
 /// Writes an HF folder: `config.json` (with `id2label` and the architecture),
 /// `model.safetensors`, and the tokenizer files of `tokenizer_folder`.
 ///
 /// The folder is written beside `out` and renamed into place: an interrupted save leaves any
 /// earlier folder at `out` whole.
-pub fn save_folder<M: HfModel>(model: &M, config: &BertConfig, tokenizer_folder: &Path, out: &Path) -> Result<(), ModelError> {
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+pub fn save_folder<M: HfModel>(
+    model: &M,
+    config: &BertConfig,
+    tokenizer_folder: &Path,
+    out: &Path,
+) -> Result<(), ModelError> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
-    let name = out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "model".into());
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "model".into());
     let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir(&staging).map_err(|e| ModelError::io(&staging, e))?;
@@ -249,7 +314,8 @@ pub fn save_folder<M: HfModel>(model: &M, config: &BertConfig, tokenizer_folder:
         let mut config = config.clone();
         config.architectures = Some(vec![M::ARCHITECTURE.to_string()]);
         let config_path = staging.join("config.json");
-        std::fs::write(&config_path, config.to_json_string()).map_err(|e| ModelError::io(&config_path, e))?;
+        std::fs::write(&config_path, config.to_json_string())
+            .map_err(|e| ModelError::io(&config_path, e))?;
         save_safetensors(model, &staging.join("model.safetensors"))?;
         for f in TOKENIZER_FILES {
             let from = tokenizer_folder.join(f);
@@ -282,7 +348,10 @@ mod tests {
             burn_to_hf_name("bert.encoder.layer.3.attention.self_attention.query.weight"),
             "bert.encoder.layer.3.attention.self.query.weight"
         );
-        assert_eq!(burn_to_hf_name("embeddings.layer_norm.gamma"), "embeddings.LayerNorm.weight");
+        assert_eq!(
+            burn_to_hf_name("embeddings.layer_norm.gamma"),
+            "embeddings.LayerNorm.weight"
+        );
         assert_eq!(
             burn_to_hf_name("encoder.layer.0.output.layer_norm.beta"),
             "encoder.layer.0.output.LayerNorm.bias"

@@ -8,22 +8,24 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::InMemDataset;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use burn::train::checkpoint::{ComposedCheckpointingStrategy, KeepLastNCheckpoints, MetricCheckpointingStrategy};
+use burn::train::checkpoint::{
+    ComposedCheckpointingStrategy, KeepLastNCheckpoints, MetricCheckpointingStrategy,
+};
 use burn::train::metric::store::{Aggregate, Direction, Split};
 use burn::train::metric::{
-    AccuracyMetric, ClassReduction, FBetaScoreMetric, LearningRateMetric, LossMetric, Metric, PrecisionMetric,
-    RecallMetric,
+    AccuracyMetric, ClassReduction, FBetaScoreMetric, LearningRateMetric, LossMetric, Metric,
+    PrecisionMetric, RecallMetric,
 };
 use burn::train::{
-    ClassificationOutput, InferenceStep, Interrupter, Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
-    TrainOutput, TrainStep,
+    ClassificationOutput, InferenceStep, Interrupter, Learner, MetricEarlyStoppingStrategy,
+    StoppingCondition, SupervisedTraining, TrainOutput, TrainStep,
 };
 use burnbert_data::classification::{LabelSet, TextExample};
 use burnbert_data::{BertTokenizer, PaddedBatch};
@@ -32,7 +34,9 @@ use burnbert_model::weights::save_folder;
 use burnbert_model::{BertConfig, BertForSequenceClassification, BertInput, SequenceLabels};
 use serde::Serialize;
 
+use crate::checkpoint::AtomicFileCheckpointer;
 use crate::evaluate::{ClassificationReport, classification_report};
+use crate::loader::EpochLoader;
 use crate::renderer::LineRenderer;
 use crate::{TrainError, TrainingConfig, optim};
 
@@ -59,10 +63,18 @@ pub fn encode_examples(
         .iter()
         .map(|e| {
             let label = labels.id(e)?;
-            let encoding = tokenizer.encode(&e.text, e.text_pair.as_deref(), max_length).map_err(|err| {
-                burnbert_data::DataError::Invalid { file: e.location.file.clone(), line: e.location.line, message: err.to_string() }
-            })?;
-            Ok(EncodedExample { input_ids: encoding.input_ids, token_type_ids: encoding.token_type_ids, label })
+            let encoding = tokenizer
+                .encode(&e.text, e.text_pair.as_deref(), max_length)
+                .map_err(|err| burnbert_data::DataError::Invalid {
+                    file: e.location.file.clone(),
+                    line: e.location.line,
+                    message: err.to_string(),
+                })?;
+            Ok(EncodedExample {
+                input_ids: encoding.input_ids,
+                token_type_ids: encoding.token_type_ids,
+                label,
+            })
         })
         .collect()
 }
@@ -85,9 +97,12 @@ pub struct ClassificationBatcher {
 
 impl Batcher<EncodedExample, ClassificationBatch> for ClassificationBatcher {
     fn batch(&self, items: Vec<EncodedExample>, device: &Device) -> ClassificationBatch {
-        let rows: Vec<(&[u32], &[u32])> =
-            items.iter().map(|e| (e.input_ids.as_slice(), e.token_type_ids.as_slice())).collect();
-        let batch = PaddedBatch::from_ids(&rows, self.pad_id).expect("the data loader never makes an empty batch");
+        let rows: Vec<(&[u32], &[u32])> = items
+            .iter()
+            .map(|e| (e.input_ids.as_slice(), e.token_type_ids.as_slice()))
+            .collect();
+        let batch = PaddedBatch::from_ids(&rows, self.pad_id)
+            .expect("the data loader never makes an empty batch");
         let labels: Vec<i64> = items.iter().map(|e| e.label as i64).collect();
         ClassificationBatch {
             input: batch.to_input(device),
@@ -114,7 +129,10 @@ impl std::fmt::Debug for NonFiniteGuard {
 
 impl NonFiniteGuard {
     fn new(interrupter: Interrupter) -> Self {
-        Self { interrupter: Some(interrupter), ..Self::default() }
+        Self {
+            interrupter: Some(interrupter),
+            ..Self::default()
+        }
     }
 
     /// The non-finite gradient norm and the optimizer step it appeared at, if any.
@@ -128,7 +146,10 @@ impl NonFiniteGuard {
         if norm.is_finite() {
             return true;
         }
-        self.tripped.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert((norm, step));
+        self.tripped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert((norm, step));
         if let Some(interrupter) = &self.interrupter {
             interrupter.stop(Some("the gradients are not finite"));
         }
@@ -155,8 +176,14 @@ pub struct SequenceClassificationTask {
 
 impl SequenceClassificationTask {
     fn forward_classification(&self, batch: ClassificationBatch) -> ClassificationOutput {
-        let out = self.model.forward_with_labels(batch.input, SequenceLabels::Classes(batch.labels.clone()));
-        ClassificationOutput::new(out.loss.expect("labels were given"), out.logits, batch.labels)
+        let out = self
+            .model
+            .forward_with_labels(batch.input, SequenceLabels::Classes(batch.labels.clone()));
+        ClassificationOutput::new(
+            out.loss.expect("labels were given"),
+            out.logits,
+            batch.labels,
+        )
     }
 }
 
@@ -172,13 +199,21 @@ impl TrainStep for SequenceClassificationTask {
         TrainOutput::new(self, grads, out)
     }
 
-    fn optimize(self, optim: &mut ModuleOptimizer, lr: ModuleLearningRate, grads: GradientsParams) -> Self {
+    fn optimize(
+        self,
+        optim: &mut ModuleOptimizer,
+        lr: ModuleLearningRate,
+        grads: GradientsParams,
+    ) -> Self {
         // One read-back per optimizer step: the norm, to catch a loss gone NaN or infinite.
         if !self.guard.check(optim::global_norm(&self, &grads)) {
             return self;
         }
-        let grads =
-            if self.max_grad_norm > 0.0 { optim::clip_global_norm(&self, grads, self.max_grad_norm) } else { grads };
+        let grads = if self.max_grad_norm > 0.0 {
+            optim::clip_global_norm(&self, grads, self.max_grad_norm)
+        } else {
+            grads
+        };
         optim.step(lr, self, grads)
     }
 }
@@ -243,22 +278,42 @@ pub fn train_sequence_classification(
 ) -> Result<TrainedClassifier, TrainError> {
     args.validate()?;
     if train.is_empty() || valid.is_empty() {
-        return Err(TrainError::Config { field: "data", message: "the training and validation sets need examples".into() });
+        return Err(TrainError::Config {
+            field: "data",
+            message: "the training and validation sets need examples".into(),
+        });
     }
     let output = run.output;
-    std::fs::create_dir_all(output).map_err(|source| TrainError::Io { path: output.into(), source })?;
+    std::fs::create_dir_all(output).map_err(|source| TrainError::Io {
+        path: output.into(),
+        source,
+    })?;
     let args_path = output.join("training_config.json");
-    std::fs::write(&args_path, serde_json::to_string_pretty(args).expect("serializable"))
-        .map_err(|source| TrainError::Io { path: args_path.clone(), source })?;
+    std::fs::write(
+        &args_path,
+        serde_json::to_string_pretty(args).expect("serializable"),
+    )
+    .map_err(|source| TrainError::Io {
+        path: args_path.clone(),
+        source,
+    })?;
 
     let train_encoded = encode_examples(tokenizer, train, labels, args.max_length)?;
     let valid_encoded = encode_examples(tokenizer, valid, labels, args.max_length)?;
-    let batcher = ClassificationBatcher { pad_id: tokenizer.pad_id() };
-    let loader_train = DataLoaderBuilder::new(batcher.clone())
-        .batch_size(args.per_device_train_batch_size)
-        .shuffle(args.seed)
-        .num_workers(args.dataloader_num_workers)
-        .build(InMemDataset::new(train_encoded));
+    let batcher = ClassificationBatcher {
+        pad_id: tokenizer.pad_id(),
+    };
+    let lengths = args
+        .group_by_length
+        .then(|| train_encoded.iter().map(|e| e.input_ids.len()).collect());
+    let loader_train = train_loader(
+        train_encoded,
+        batcher.clone(),
+        args,
+        lengths,
+        run.resume_from_epoch,
+        device,
+    );
     let loader_valid = DataLoaderBuilder::new(batcher)
         .batch_size(args.per_device_eval_batch_size)
         .num_workers(args.dataloader_num_workers)
@@ -267,12 +322,11 @@ pub fn train_sequence_classification(
     let total_steps = args.total_steps(train.len());
     let epochs = args.epochs(train.len());
     let mut model = model;
-    if args.freeze_embeddings {
-        model.bert.embeddings = model.bert.embeddings.no_grad();
-    }
-    for layer in model.bert.encoder.layer.iter_mut().take(args.freeze_layers) {
-        *layer = layer.clone().no_grad();
-    }
+    optim::freeze(&mut model.bert, args);
+    let parts = optim::ModelParts {
+        layers: model.bert.encoder.layer.len(),
+        head: r"^model\.classifier\.",
+    };
 
     let highest = args.metric_for_best_model == "accuracy";
     let keep_last = args.save_total_limit.unwrap_or(usize::MAX);
@@ -291,7 +345,11 @@ pub fn train_sequence_classification(
             FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro),
         ))
         .metric_train_numeric(LearningRateMetric::new())
-        .with_default_checkpointers()
+        .with_custom_checkpointers(
+            checkpointer(output, "model")?,
+            checkpointer(output, "optim")?,
+            checkpointer(output, "scheduler")?,
+        )
         .with_checkpointing_strategy(strategy)
         .num_epochs(epochs)
         .summary();
@@ -314,10 +372,18 @@ pub fn train_sequence_classification(
         accumulation: args.gradient_accumulation_steps,
         guard: guard.clone(),
     };
-    let learner = Learner::new(task, optim::optimizer(args), optim::scheduler(args, total_steps, r"^model\.classifier\."));
+    let learner = Learner::new(
+        task,
+        optim::optimizer(args),
+        optim::scheduler(args, total_steps, args.steps_per_epoch(train.len()), parts),
+    );
     let result = training.launch(learner);
     if let Some((value, step)) = guard.tripped() {
-        return Err(TrainError::NonFiniteLoss { value, step, checkpoints: output.join("checkpoint") });
+        return Err(TrainError::NonFiniteLoss {
+            value,
+            step,
+            checkpoints: output.join("checkpoint"),
+        });
     }
     if let Some(error) = &result.error {
         return Err(TrainError::Learner(error.to_string()));
@@ -327,24 +393,96 @@ pub fn train_sequence_classification(
     let accuracies = epoch_means(output, "Accuracy");
     let epochs_run = losses.len().max(accuracies.len());
     let last = epochs_run.max(1);
-    let per_epoch = if args.metric_for_best_model == "accuracy" { &accuracies } else { &losses };
+    let per_epoch = if args.metric_for_best_model == "accuracy" {
+        &accuracies
+    } else {
+        &losses
+    };
     let best = best_epoch(per_epoch, highest).unwrap_or(last);
-    let epoch = if args.load_best_model_at_end { best } else { last };
+    let epoch = if args.load_best_model_at_end {
+        best
+    } else {
+        last
+    };
     let mut task = result.model;
     if epoch != last {
         let path = output.join("checkpoint").join(format!("model-{epoch}.bpk"));
-        task = task.try_load_file(&path).map_err(|e| TrainError::Learner(format!("{}: {e}", path.display())))?;
+        task = task
+            .try_load_file(&path)
+            .map_err(|e| TrainError::Learner(format!("{}: {e}", path.display())))?;
     }
     let model = task.model;
     let config = config.clone().with_labels(labels.names());
-    let report = evaluate(&model, &ClassificationBatcher { pad_id: tokenizer.pad_id() }, &valid_encoded, labels, args.per_device_eval_batch_size, &device.clone().inner())?;
+    let report = evaluate(
+        &model,
+        &ClassificationBatcher {
+            pad_id: tokenizer.pad_id(),
+        },
+        &valid_encoded,
+        labels,
+        args.per_device_eval_batch_size,
+        &device.clone().inner(),
+    )?;
     let exported = output.join("model");
     save_folder(&model, &config, run.tokenizer_folder, &exported)?;
-    let summary = Summary { epoch, epochs_run, valid: &report, valid_loss_per_epoch: losses, valid_accuracy_per_epoch: accuracies };
+    let summary = Summary {
+        epoch,
+        epochs_run,
+        valid: &report,
+        valid_loss_per_epoch: losses,
+        valid_accuracy_per_epoch: accuracies,
+    };
     let metrics_path = output.join("metrics.json");
-    std::fs::write(&metrics_path, serde_json::to_string_pretty(&summary).expect("serializable"))
-        .map_err(|source| TrainError::Io { path: metrics_path, source })?;
-    Ok(TrainedClassifier { model, config, epoch, report, exported })
+    std::fs::write(
+        &metrics_path,
+        serde_json::to_string_pretty(&summary).expect("serializable"),
+    )
+    .map_err(|source| TrainError::Io {
+        path: metrics_path,
+        source,
+    })?;
+    Ok(TrainedClassifier {
+        model,
+        config,
+        epoch,
+        report,
+        exported,
+    })
+}
+
+/// The training batches, in an order that a resumed run replays (see [`EpochLoader`]).
+pub(crate) fn train_loader<I: Clone + Send + Sync + 'static, O: Send + 'static>(
+    items: Vec<I>,
+    batcher: impl Batcher<I, O> + 'static,
+    args: &TrainingConfig,
+    lengths: Option<Vec<usize>>,
+    resume_from_epoch: Option<usize>,
+    device: &Device,
+) -> Arc<dyn DataLoader<O>> {
+    let loader = EpochLoader::new(
+        items,
+        batcher,
+        args.per_device_train_batch_size,
+        args.seed,
+        resume_from_epoch.unwrap_or(0),
+        device,
+    );
+    Arc::new(match lengths {
+        Some(lengths) => loader.group_by_length(lengths),
+        None => loader,
+    })
+}
+
+/// `OUTPUT/checkpoint/NAME-EPOCH.bpk`, written atomically.
+pub(crate) fn checkpointer(
+    output: &Path,
+    name: &str,
+) -> Result<AtomicFileCheckpointer, TrainError> {
+    let directory = output.join("checkpoint");
+    AtomicFileCheckpointer::new(&directory, name).map_err(|source| TrainError::Io {
+        path: directory,
+        source,
+    })
 }
 
 /// Checkpoints to keep (the last `keep_last` and the best by `metric` on validation) and, with
@@ -354,11 +492,25 @@ fn watch_best<M: Metric>(
     highest: bool,
     keep_last: usize,
     patience: Option<usize>,
-) -> (ComposedCheckpointingStrategy, Option<MetricEarlyStoppingStrategy>) {
-    let direction = || if highest { Direction::Highest } else { Direction::Lowest };
+) -> (
+    ComposedCheckpointingStrategy,
+    Option<MetricEarlyStoppingStrategy>,
+) {
+    let direction = || {
+        if highest {
+            Direction::Highest
+        } else {
+            Direction::Lowest
+        }
+    };
     let strategy = ComposedCheckpointingStrategy::builder()
         .add(KeepLastNCheckpoints::new(keep_last))
-        .add(MetricCheckpointingStrategy::new(metric, Aggregate::Mean, direction(), Split::Valid))
+        .add(MetricCheckpointingStrategy::new(
+            metric,
+            Aggregate::Mean,
+            direction(),
+            Split::Valid,
+        ))
         .build();
     let early_stopping = patience.map(|n_epochs| {
         MetricEarlyStoppingStrategy::new(
@@ -388,12 +540,22 @@ pub fn evaluate(
         let logits = model.forward(batch.input);
         let loss = cross_entropy(logits.clone(), batch.labels, IGNORE_INDEX).into_scalar::<f64>();
         loss_sum += loss * chunk.len() as f64;
-        let predicted: Vec<i64> = softmax(logits, 1).argmax(1).into_data().convert::<i64>().try_to_vec::<i64>().expect("ids");
+        let predicted: Vec<i64> = softmax(logits, 1)
+            .argmax(1)
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec::<i64>()
+            .expect("ids");
         predictions.extend(predicted.iter().map(|&p| p as usize));
         targets.extend(chunk.iter().map(|e| e.label));
     }
     let loss = loss_sum / examples.len().max(1) as f64;
-    Ok(classification_report(&targets, &predictions, labels.names(), Some(loss)))
+    Ok(classification_report(
+        &targets,
+        &predictions,
+        labels.names(),
+        Some(loss),
+    ))
 }
 
 /// The mean of a validation metric per epoch, from Burn's metric logs
@@ -401,12 +563,20 @@ pub fn evaluate(
 fn epoch_means(output: &Path, metric: &str) -> Vec<Option<f64>> {
     let mut means = Vec::new();
     for epoch in 1.. {
-        let path = output.join("valid").join(format!("epoch-{epoch}")).join(format!("{metric}.log"));
-        let Ok(text) = std::fs::read_to_string(&path) else { break };
+        let path = output
+            .join("valid")
+            .join(format!("epoch-{epoch}"))
+            .join(format!("{metric}.log"));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            break;
+        };
         let (mut sum, mut weight) = (0.0, 0.0);
         for line in text.lines() {
             let mut parts = line.split(',');
-            let (Some(Ok(value)), count) = (parts.next().map(str::parse::<f64>), parts.next()) else { continue };
+            let (Some(Ok(value)), count) = (parts.next().map(str::parse::<f64>), parts.next())
+            else {
+                continue;
+            };
             let w = count.and_then(|c| c.parse::<f64>().ok()).unwrap_or(1.0);
             sum += value * w;
             weight += w;
@@ -421,7 +591,13 @@ fn best_epoch(values: &[Option<f64>], highest: bool) -> Option<usize> {
         .iter()
         .enumerate()
         .filter_map(|(i, v)| v.map(|v| (i + 1, v)))
-        .reduce(|a, b| if (highest && b.1 > a.1) || (!highest && b.1 < a.1) { b } else { a })
+        .reduce(|a, b| {
+            if (highest && b.1 > a.1) || (!highest && b.1 < a.1) {
+                b
+            } else {
+                a
+            }
+        })
         .map(|(epoch, _)| epoch)
 }
 

@@ -71,6 +71,16 @@ pub struct TrainingConfig {
     pub freeze_embeddings: bool,
     /// Freeze the first N encoder layers.
     pub freeze_layers: usize,
+    /// Freeze everything but the task head.
+    pub freeze_encoder: bool,
+    /// Unfreeze the frozen parts after this many epochs (they get a learning rate of 0 until
+    /// then rather than no gradient, so AdamW's moments see those epochs).
+    pub unfreeze_after_epochs: Option<usize>,
+    /// Layer-wise learning-rate decay: layer `i` of `L` trains at `lr · d^(L-1-i)`, the
+    /// embeddings at `lr · d^L`.
+    pub layerwise_lr_decay: Option<f64>,
+    /// Batch examples of similar length together (less padding), as HF's `group_by_length`.
+    pub group_by_length: bool,
     /// Data-loader worker threads.
     pub dataloader_num_workers: usize,
 }
@@ -101,6 +111,10 @@ impl Default for TrainingConfig {
             head_learning_rate: None,
             freeze_embeddings: false,
             freeze_layers: 0,
+            freeze_encoder: false,
+            unfreeze_after_epochs: None,
+            layerwise_lr_decay: None,
+            group_by_length: false,
             dataloader_num_workers: 0,
         }
     }
@@ -110,11 +124,20 @@ impl TrainingConfig {
     /// Reads a `.toml` or `.json` settings file; absent fields keep their defaults, unknown
     /// ones are an error (a misspelt setting must not be silently ignored).
     pub fn from_file(path: &Path) -> Result<Self, TrainError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
+            path: path.into(),
+            source,
+        })?;
         let config: Self = if path.extension().is_some_and(|e| e == "json") {
-            serde_json::from_str(&text).map_err(|e| TrainError::ConfigFile { path: path.into(), message: e.to_string() })?
+            serde_json::from_str(&text).map_err(|e| TrainError::ConfigFile {
+                path: path.into(),
+                message: e.to_string(),
+            })?
         } else {
-            toml::from_str(&text).map_err(|e| TrainError::ConfigFile { path: path.into(), message: e.to_string() })?
+            toml::from_str(&text).map_err(|e| TrainError::ConfigFile {
+                path: path.into(),
+                message: e.to_string(),
+            })?
         };
         config.validate()?;
         Ok(config)
@@ -122,7 +145,12 @@ impl TrainingConfig {
 
     /// Checks the ranges of the settings.
     pub fn validate(&self) -> Result<(), TrainError> {
-        let bad = |field, message: &str| Err(TrainError::Config { field, message: message.into() });
+        let bad = |field, message: &str| {
+            Err(TrainError::Config {
+                field,
+                message: message.into(),
+            })
+        };
         if self.per_device_train_batch_size == 0 {
             return bad("per_device_train_batch_size", "must be at least 1");
         }
@@ -144,20 +172,41 @@ impl TrainingConfig {
         if !["loss", "accuracy"].contains(&self.metric_for_best_model.as_str()) {
             return bad("metric_for_best_model", "must be 'loss' or 'accuracy'");
         }
+        if self
+            .layerwise_lr_decay
+            .is_some_and(|d| !(d > 0.0 && d <= 1.0))
+        {
+            return bad("layerwise_lr_decay", "must be in (0, 1]");
+        }
+        if self.unfreeze_after_epochs.is_some() && !self.freezes() {
+            return bad(
+                "unfreeze_after_epochs",
+                "needs freeze_embeddings, freeze_layers or freeze_encoder",
+            );
+        }
         if self.num_train_epochs == 0 && self.max_steps.is_none() {
             return bad("num_train_epochs", "must be at least 1");
         }
         Ok(())
     }
 
+    /// Whether any part of the encoder is frozen.
+    pub fn freezes(&self) -> bool {
+        self.freeze_embeddings || self.freeze_layers > 0 || self.freeze_encoder
+    }
+
     /// Optimizer steps of an epoch of `examples` examples.
     pub fn steps_per_epoch(&self, examples: usize) -> usize {
-        examples.div_ceil(self.per_device_train_batch_size).div_ceil(self.gradient_accumulation_steps).max(1)
+        examples
+            .div_ceil(self.per_device_train_batch_size)
+            .div_ceil(self.gradient_accumulation_steps)
+            .max(1)
     }
 
     /// Optimizer steps of the whole run.
     pub fn total_steps(&self, examples: usize) -> usize {
-        self.max_steps.unwrap_or(self.steps_per_epoch(examples) * self.num_train_epochs)
+        self.max_steps
+            .unwrap_or(self.steps_per_epoch(examples) * self.num_train_epochs)
     }
 
     /// Epochs to run: `num_train_epochs`, or enough to reach `max_steps`.
@@ -170,7 +219,11 @@ impl TrainingConfig {
 
     /// Warmup steps: `warmup_steps`, else `ceil(warmup_ratio · total)` as HF computes it.
     pub fn warmup(&self, total_steps: usize) -> usize {
-        if self.warmup_steps > 0 { self.warmup_steps } else { (self.warmup_ratio * total_steps as f64).ceil() as usize }
+        if self.warmup_steps > 0 {
+            self.warmup_steps
+        } else {
+            (self.warmup_ratio * total_steps as f64).ceil() as usize
+        }
     }
 }
 
@@ -185,13 +238,23 @@ mod tests {
         let path = dir.join("recipe.toml");
         std::fs::write(&path, "learning_rate = 2e-5\nper_device_train_batch_size = 32\nwarmup_ratio = 0.1\nlr_scheduler_type = \"cosine\"\n").unwrap();
         let c = TrainingConfig::from_file(&path).unwrap();
-        assert_eq!((c.learning_rate, c.per_device_train_batch_size, c.lr_scheduler_type), (2e-5, 32, LrSchedulerType::Cosine));
+        assert_eq!(
+            (
+                c.learning_rate,
+                c.per_device_train_batch_size,
+                c.lr_scheduler_type
+            ),
+            (2e-5, 32, LrSchedulerType::Cosine)
+        );
         assert_eq!(c.adam_epsilon, 1e-8);
         assert_eq!(c.steps_per_epoch(3600), 113);
         assert_eq!(c.warmup(226), 23);
         std::fs::write(&path, "learning_rat = 2e-5\n").unwrap();
         let err = TrainingConfig::from_file(&path).unwrap_err().to_string();
-        assert!(err.contains("recipe.toml") && err.contains("learning_rat"), "{err}");
+        assert!(
+            err.contains("recipe.toml") && err.contains("learning_rat"),
+            "{err}"
+        );
         std::fs::write(&path, "per_device_train_batch_size = 0\n").unwrap();
         let err = TrainingConfig::from_file(&path).unwrap_err().to_string();
         assert!(err.contains("per_device_train_batch_size"), "{err}");
@@ -199,9 +262,16 @@ mod tests {
 
     #[test]
     fn accumulation_and_max_steps() {
-        let c = TrainingConfig { per_device_train_batch_size: 8, gradient_accumulation_steps: 4, ..Default::default() };
+        let c = TrainingConfig {
+            per_device_train_batch_size: 8,
+            gradient_accumulation_steps: 4,
+            ..Default::default()
+        };
         assert_eq!(c.steps_per_epoch(100), 4); // 13 batches -> 4 updates, the last one partial
-        let c = TrainingConfig { max_steps: Some(10), ..c };
+        let c = TrainingConfig {
+            max_steps: Some(10),
+            ..c
+        };
         assert_eq!((c.total_steps(100), c.epochs(100)), (10, 3));
     }
 }

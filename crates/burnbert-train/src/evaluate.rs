@@ -38,7 +38,12 @@ pub struct ClassScores {
 }
 
 /// Scores predictions against targets (class ids into `labels`).
-pub fn classification_report(targets: &[usize], predictions: &[usize], labels: &[String], loss: Option<f64>) -> ClassificationReport {
+pub fn classification_report(
+    targets: &[usize],
+    predictions: &[usize],
+    labels: &[String],
+    loss: Option<f64>,
+) -> ClassificationReport {
     let n = labels.len();
     let mut confusion = vec![vec![0usize; n]; n];
     for (&t, &p) in targets.iter().zip(predictions) {
@@ -51,11 +56,27 @@ pub fn classification_report(targets: &[usize], predictions: &[usize], labels: &
             let predicted: usize = (0..n).map(|t| confusion[t][c]).sum();
             let support: usize = confusion[c].iter().sum();
             let (precision, recall) = (ratio(tp, predicted), ratio(tp, support));
-            let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
-            ClassScores { label: labels[c].clone(), precision, recall, f1, support }
+            let f1 = if precision + recall == 0.0 {
+                0.0
+            } else {
+                2.0 * precision * recall / (precision + recall)
+            };
+            ClassScores {
+                label: labels[c].clone(),
+                precision,
+                recall,
+                f1,
+                support,
+            }
         })
         .collect();
-    let mean = |f: fn(&ClassScores) -> f64| if n == 0 { 0.0 } else { per_class.iter().map(f).sum::<f64>() / n as f64 };
+    let mean = |f: fn(&ClassScores) -> f64| {
+        if n == 0 {
+            0.0
+        } else {
+            per_class.iter().map(f).sum::<f64>() / n as f64
+        }
+    };
     ClassificationReport {
         accuracy: ratio((0..n).map(|c| confusion[c][c]).sum(), targets.len()),
         macro_precision: mean(|c| c.precision),
@@ -83,7 +104,10 @@ mod tests {
         assert!((p[0] - 0.5).abs() < 1e-12 && (p[1] - 2.0 / 3.0).abs() < 1e-12 && p[2] == 1.0);
         assert!((r.per_class[1].f1 - 0.8).abs() < 1e-12);
         assert!((r.macro_f1 - (0.5 + 0.8 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
-        assert_eq!(r.confusion_matrix, vec![vec![1, 1, 0], vec![0, 2, 0], vec![1, 0, 1]]);
+        assert_eq!(
+            r.confusion_matrix,
+            vec![vec![1, 1, 0], vec![0, 2, 0], vec![1, 0, 1]]
+        );
         // A class never predicted: precision 0 (zero_division=0), not NaN.
         let r = classification_report(&[0, 1], &[0, 0], &labels[..2], None);
         assert_eq!(r.per_class[1].precision, 0.0);

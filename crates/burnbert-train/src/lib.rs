@@ -7,12 +7,16 @@
 //!   a separate head learning rate, and clipping of the global gradient norm.
 //! - [`classification`]: sequence classification through Burn's `SupervisedTraining`, with its
 //!   checkpointer, metrics and dashboard, exporting the best model as an HF folder.
+//! - [`loader`]: training batches whose epochs a resumed run replays exactly, optionally
+//!   grouped by length; [`checkpoint`]: checkpoints written atomically.
 //! - [`evaluate`]: accuracy, macro and per-class precision / recall / F1, confusion matrix.
 
+pub mod checkpoint;
 pub mod classification;
 mod config;
 mod error;
 pub mod evaluate;
+pub mod loader;
 pub mod optim;
 mod renderer;
 pub mod schedule;

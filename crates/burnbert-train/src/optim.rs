@@ -11,8 +11,8 @@ use burn::module::{Module, ModuleVisitor, Param, ParamGroup};
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 
-use crate::schedule::WarmupSchedule;
 use crate::TrainingConfig;
+use crate::schedule::WarmupSchedule;
 
 /// Parameter paths without weight decay: biases and LayerNorm `gamma`/`beta`
 /// (HF: `"bias" in name or "LayerNorm" in name`).
@@ -29,17 +29,95 @@ fn adamw(config: &TrainingConfig, weight_decay: f64) -> AdamWConfig {
 /// AdamW with `weight_decay` on every parameter but biases and LayerNorm weights.
 pub fn optimizer(config: &TrainingConfig) -> ModuleOptimizer {
     let no_decay = ParamGroup::from_any_regexes(NO_DECAY.to_vec()).expect("valid regexes");
-    adamw(config, config.weight_decay).init().with_group(no_decay, adamw(config, 0.0).build(), None::<GradientClipping>)
+    adamw(config, config.weight_decay).init().with_group(
+        no_decay,
+        adamw(config, 0.0).build(),
+        None::<GradientClipping>,
+    )
 }
 
-/// The learning-rate schedule over `total_steps`, with `head_learning_rate` for the parameters
-/// matching `head` (a path regex) when set.
-pub fn scheduler(config: &TrainingConfig, total_steps: usize, head: &str) -> ModuleLrScheduler {
+/// Freezes what `config` freezes (no gradients are computed for it) when it stays frozen for the
+/// whole run; with `unfreeze_after_epochs` the scheduler holds those parts instead.
+pub fn freeze(bert: &mut burnbert_model::BertModel, config: &TrainingConfig) {
+    if config.unfreeze_after_epochs.is_some() {
+        return;
+    }
+    if config.freeze_embeddings || config.freeze_encoder {
+        bert.embeddings = bert.embeddings.clone().no_grad();
+    }
+    let frozen_layers = if config.freeze_encoder {
+        bert.encoder.layer.len()
+    } else {
+        config.freeze_layers
+    };
+    for layer in bert.encoder.layer.iter_mut().take(frozen_layers) {
+        *layer = layer.clone().no_grad();
+    }
+    if config.freeze_encoder {
+        bert.pooler = bert.pooler.take().map(|p| p.no_grad());
+    }
+}
+
+/// Where the parts of a task model sit in its parameter paths, for per-part learning rates.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelParts<'a> {
+    /// Encoder layers.
+    pub layers: usize,
+    /// Regex of the head's parameter paths (`^model\.classifier\.`).
+    pub head: &'a str,
+}
+
+const EMBEDDINGS: &str = r"^model\.bert\.embeddings\.";
+const POOLER: &str = r"^model\.bert\.pooler\.";
+
+fn layer(i: usize) -> String {
+    format!(r"^model\.bert\.encoder\.layer\.{i}\.")
+}
+
+/// The learning-rate schedule over `total_steps`, per part of the model:
+/// - `head_learning_rate` for the head when set;
+/// - with `layerwise_lr_decay` = d, layer `i` of `L` at `lr · d^(L-1-i)` and the embeddings at
+///   `lr · d^L` (the top layer, the pooler and the head at `lr`);
+/// - with `unfreeze_after_epochs` = K, the frozen parts at 0 for the first K epochs
+///   (`steps_per_epoch` optimizer steps each), then on the schedule.
+pub fn scheduler(
+    config: &TrainingConfig,
+    total_steps: usize,
+    steps_per_epoch: usize,
+    parts: ModelParts<'_>,
+) -> ModuleLrScheduler {
     let warmup = config.warmup(total_steps);
-    let schedule = |peak| WarmupSchedule::new(peak, warmup, total_steps, config.lr_scheduler_type);
-    let scheduler = ModuleLrScheduler::new(schedule(config.learning_rate));
+    let thaw = config
+        .unfreeze_after_epochs
+        .map_or(0, |k| k * steps_per_epoch);
+    let schedule = |peak: f64, frozen: bool| {
+        let s = WarmupSchedule::new(peak, warmup, total_steps, config.lr_scheduler_type);
+        if frozen { s.frozen_until(thaw) } else { s }
+    };
+    let group = |regex: &str| ParamGroup::from_any_regexes(vec![regex]).expect("valid regex");
+    let lr = config.learning_rate;
+    let decay = config.layerwise_lr_decay.unwrap_or(1.0);
+    let thawing = thaw > 0;
+    let mut scheduler = ModuleLrScheduler::new(schedule(lr, false));
+    if thawing && config.freeze_encoder {
+        scheduler = scheduler.with_group(group(POOLER), schedule(lr, true));
+    }
+    for i in 0..parts.layers {
+        let frozen = thawing && (config.freeze_encoder || i < config.freeze_layers);
+        if frozen || decay != 1.0 {
+            let peak = lr * decay.powi((parts.layers - 1 - i) as i32);
+            scheduler = scheduler.with_group(group(&layer(i)), schedule(peak, frozen));
+        }
+    }
+    let frozen = thawing && (config.freeze_encoder || config.freeze_embeddings);
+    if frozen || decay != 1.0 {
+        scheduler = scheduler.with_group(
+            group(EMBEDDINGS),
+            schedule(lr * decay.powi(parts.layers as i32), frozen),
+        );
+    }
     match config.head_learning_rate {
-        Some(lr) => scheduler.with_group(ParamGroup::from_any_regexes(vec![head]).expect("valid regex"), schedule(lr)),
+        Some(head_lr) => scheduler.with_group(group(parts.head), schedule(head_lr, false)),
         None => scheduler,
     }
 }
@@ -78,12 +156,29 @@ impl ModuleVisitor for Scale<'_> {
 /// `torch.nn.utils.clip_grad_norm_(parameters, max_norm)`: scales every gradient by
 /// `min(1, max_norm / (‖g‖₂ + 1e-6))`, `‖g‖₂` over all gradients together. Stays on the device
 /// (no read-back of the norm).
-pub fn clip_global_norm<M: Module>(model: &M, mut grads: GradientsParams, max_norm: f64) -> GradientsParams {
-    let mut norm = SquaredNorm { grads: &grads, sum: None };
+pub fn clip_global_norm<M: Module>(
+    model: &M,
+    mut grads: GradientsParams,
+    max_norm: f64,
+) -> GradientsParams {
+    let mut norm = SquaredNorm {
+        grads: &grads,
+        sum: None,
+    };
     model.visit(&mut norm);
-    let Some(squared) = norm.sum else { return grads };
-    let factor = squared.sqrt().add_scalar(1e-6).recip().mul_scalar(max_norm).clamp_max(1.0);
-    model.visit(&mut Scale { grads: &mut grads, factor });
+    let Some(squared) = norm.sum else {
+        return grads;
+    };
+    let factor = squared
+        .sqrt()
+        .add_scalar(1e-6)
+        .recip()
+        .mul_scalar(max_norm)
+        .clamp_max(1.0);
+    model.visit(&mut Scale {
+        grads: &mut grads,
+        factor,
+    });
     grads
 }
 
@@ -108,7 +203,10 @@ mod tests {
     #[test]
     fn clips_the_norm_of_all_gradients_together() {
         let device = Device::flex().autodiff();
-        let model = Two { a: LinearConfig::new(3, 2).init(&device), b: LinearConfig::new(2, 1).init(&device) };
+        let model = Two {
+            a: LinearConfig::new(3, 2).init(&device),
+            b: LinearConfig::new(2, 1).init(&device),
+        };
         let x = Tensor::<2>::from_data([[1.0, -2.0, 3.0]], &device);
         let loss = model.b.forward(model.a.forward(x)).sum() * 10.0;
         let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -119,10 +217,62 @@ mod tests {
         assert!((after - 1.0).abs() < 1e-5, "{after}");
         // Under the bound, nothing changes.
         let x = Tensor::<2>::from_data([[1.0, -2.0, 3.0]], &device);
-        let grads = GradientsParams::from_grads(model.b.forward(model.a.forward(x)).sum().backward(), &model);
+        let grads = GradientsParams::from_grads(
+            model.b.forward(model.a.forward(x)).sum().backward(),
+            &model,
+        );
         let n = global_norm(&model, &grads);
         assert!(n < 1000.0);
-        assert_eq!(global_norm(&model, &clip_global_norm(&model, grads, 1000.0)), n);
+        assert_eq!(
+            global_norm(&model, &clip_global_norm(&model, grads, 1000.0)),
+            n
+        );
+    }
+
+    #[test]
+    fn learning_rate_per_part() {
+        let config = TrainingConfig {
+            learning_rate: 1.0,
+            layerwise_lr_decay: Some(0.5),
+            head_learning_rate: Some(3.0),
+            freeze_embeddings: true,
+            unfreeze_after_epochs: Some(1),
+            ..Default::default()
+        };
+        let mut scheduler = scheduler(
+            &config,
+            10,
+            2,
+            ModelParts {
+                layers: 3,
+                head: r"^model\.classifier\.",
+            },
+        );
+        let id = burn::module::ParamId::new();
+        let at = |lrs: &burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate, path: &str| {
+            lrs.lr_from_param(id, Some(path))
+        };
+        let first = scheduler.step();
+        assert_eq!(
+            at(&first, "model.bert.embeddings.word_embeddings.weight"),
+            0.0
+        );
+        assert_eq!(
+            at(&first, "model.bert.encoder.layer.0.output.dense.weight"),
+            0.25
+        );
+        assert_eq!(
+            at(&first, "model.bert.encoder.layer.2.output.dense.weight"),
+            1.0
+        );
+        assert_eq!(at(&first, "model.bert.pooler.dense.weight"), 1.0);
+        assert_eq!(at(&first, "model.classifier.weight"), 3.0);
+        scheduler.step();
+        let third = scheduler.step(); // epoch 2: thawed, at λ = 0.8
+        assert!(
+            (at(&third, "model.bert.embeddings.word_embeddings.weight") - 0.125 * 0.8).abs()
+                < 1e-12
+        );
     }
 
     #[test]
@@ -130,7 +280,10 @@ mod tests {
         let group = ParamGroup::from_any_regexes(NO_DECAY.to_vec()).unwrap();
         let id = burn::module::ParamId::new();
         for (path, decays) in [
-            ("model.bert.encoder.layer.0.attention.output.layer_norm.gamma", false),
+            (
+                "model.bert.encoder.layer.0.attention.output.layer_norm.gamma",
+                false,
+            ),
             ("model.bert.embeddings.layer_norm.beta", false),
             ("model.classifier.bias", false),
             ("model.classifier.weight", true),

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use burn::train::renderer::{
-    EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation, MetricsRendererTraining,
+    EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
+    MetricsRendererTraining,
 };
 
 /// Prints `[epoch e/E train step s i/N] Loss: ... | Accuracy: ...` every `every` steps and the
@@ -37,17 +38,29 @@ impl LineRenderer {
     }
 
     fn name(&self, id: &MetricId) -> String {
-        self.names.get(id).cloned().unwrap_or_else(|| format!("{id:?}"))
+        self.names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| format!("{id:?}"))
     }
 
     fn on_state(&mut self, split: &str, state: MetricState) {
         match state {
             MetricState::Numeric(entry, Some(NumericEntry::Final(value))) => {
-                println!("[epoch {}/{} {split}] {} = {value:.4}", self.epoch, self.total_epochs, self.name(&entry.metric_id))
+                println!(
+                    "[epoch {}/{} {split}] {} = {value:.4}",
+                    self.epoch,
+                    self.total_epochs,
+                    self.name(&entry.metric_id)
+                )
             }
             MetricState::Numeric(entry, _) | MetricState::Generic(entry) => {
                 let text = entry.serialized_entry.formatted;
-                match self.latest.iter().position(|(id, _)| *id == entry.metric_id) {
+                match self
+                    .latest
+                    .iter()
+                    .position(|(id, _)| *id == entry.metric_id)
+                {
                     Some(i) => self.latest[i].1 = text,
                     None => self.latest.push((entry.metric_id, text)),
                 }
@@ -72,10 +85,19 @@ impl MetricsRendererEvaluation for LineRenderer {
 }
 
 impl TrainingProgressLogger for LineRenderer {
-    fn start(&mut self, total_epochs: usize, starting_epoch: usize, _items: Option<usize>, label: Option<&str>) {
+    fn start(
+        &mut self,
+        total_epochs: usize,
+        starting_epoch: usize,
+        _items: Option<usize>,
+        label: Option<&str>,
+    ) {
         self.total_epochs = total_epochs;
         self.epoch = starting_epoch;
-        println!("{}: epochs {starting_epoch}..={total_epochs}", label.unwrap_or("training"));
+        println!(
+            "{}: epochs {starting_epoch}..={total_epochs}",
+            label.unwrap_or("training")
+        );
     }
     fn update_epoch(&mut self, epoch: usize) {
         self.epoch = epoch + 1;
@@ -89,7 +111,11 @@ impl TrainingProgressLogger for LineRenderer {
     fn update_split(&mut self, items_processed: usize) {
         self.step += 1;
         if self.step % self.every == 0 || items_processed >= self.total_items {
-            let metrics: Vec<String> = self.latest.iter().map(|(id, t)| format!("{}: {t}", self.name(id))).collect();
+            let metrics: Vec<String> = self
+                .latest
+                .iter()
+                .map(|(id, t)| format!("{}: {t}", self.name(id)))
+                .collect();
             println!(
                 "[epoch {}/{} {} step {} {}/{}] {}",
                 self.epoch,
@@ -123,6 +149,7 @@ impl EvaluationProgressLogger for LineRenderer {
 impl MetricsRenderer for LineRenderer {
     fn manual_close(&mut self) {}
     fn register_metric(&mut self, definition: MetricDefinition) {
-        self.names.insert(definition.metric_id, definition.name.to_string());
+        self.names
+            .insert(definition.metric_id, definition.name.to_string());
     }
 }

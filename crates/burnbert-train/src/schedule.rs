@@ -19,13 +19,31 @@ pub struct WarmupSchedule {
     pub total: usize,
     /// What follows the warmup.
     pub kind: LrSchedulerType,
+    /// The learning rate is 0 before this step (parameters frozen until then).
+    pub frozen_until: usize,
     step: usize,
 }
 
 impl WarmupSchedule {
     /// A schedule at its first step.
     pub fn new(peak: f64, warmup: usize, total: usize, kind: LrSchedulerType) -> Self {
-        Self { peak, warmup, total, kind, step: 0 }
+        Self {
+            peak,
+            warmup,
+            total,
+            kind,
+            frozen_until: 0,
+            step: 0,
+        }
+    }
+
+    /// The same schedule at 0 before step `step`: the parameters it drives stay exactly as they
+    /// are (AdamW's update and its decoupled decay both scale with the learning rate).
+    pub fn frozen_until(self, step: usize) -> Self {
+        Self {
+            frozen_until: step,
+            ..self
+        }
     }
 
     /// The multiplier `λ` of step `s` (HF's `lr_lambda`).
@@ -38,14 +56,20 @@ impl WarmupSchedule {
         match self.kind {
             LrSchedulerType::Constant => 1.0,
             LrSchedulerType::Linear => ((self.total as f64 - s as f64) / span).max(0.0),
-            LrSchedulerType::Cosine => (0.5 * (1.0 + (std::f64::consts::PI * after / span).cos())).max(0.0),
+            LrSchedulerType::Cosine => {
+                (0.5 * (1.0 + (std::f64::consts::PI * after / span).cos())).max(0.0)
+            }
         }
     }
 }
 
 impl LrScheduler for WarmupSchedule {
     fn step(&mut self) -> LearningRate {
-        let lr = self.peak * self.lambda(self.step);
+        let lr = if self.step < self.frozen_until {
+            0.0
+        } else {
+            self.peak * self.lambda(self.step)
+        };
         self.step += 1;
         lr
     }
@@ -79,6 +103,13 @@ mod tests {
         assert!((s.lambda(4) - 0.5).abs() < 1e-12);
         let s = WarmupSchedule::new(1.0, 2, 6, LrSchedulerType::Constant);
         assert_eq!((s.lambda(1), s.lambda(5)), (0.5, 1.0));
+    }
+
+    #[test]
+    fn frozen_until_a_step_then_the_same_schedule() {
+        let mut s = WarmupSchedule::new(1.0, 2, 6, LrSchedulerType::Linear).frozen_until(3);
+        let lrs: Vec<f64> = (0..7).map(|_| s.step()).collect();
+        assert_eq!(lrs, [0.0, 0.0, 0.0, 0.75, 0.5, 0.25, 0.0]);
     }
 
     #[test]

@@ -21,7 +21,11 @@ pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>, ignore_index: i
     let ignored = targets.clone().equal_elem(ignore_index);
     let kept = ignored.clone().bool_not().float();
     let safe_targets = targets.mask_fill(ignored, 0).reshape([n, 1]);
-    let nll = log_softmax(logits, 1).gather(1, safe_targets).reshape([n]).neg() * kept.clone();
+    let nll = log_softmax(logits, 1)
+        .gather(1, safe_targets)
+        .reshape([n])
+        .neg()
+        * kept.clone();
     nll.sum() / kept.sum()
 }
 
@@ -54,14 +58,20 @@ mod tests {
     #[test]
     fn cross_entropy_ignores_minus_100() {
         let device = Device::flex();
-        let logits = Tensor::<2>::from_data([[1.0, 2.0, 0.5], [0.0, 0.0, 0.0], [3.0, -1.0, 0.0]], &device);
+        let logits = Tensor::<2>::from_data(
+            [[1.0, 2.0, 0.5], [0.0, 0.0, 0.0], [3.0, -1.0, 0.0]],
+            &device,
+        );
         let targets = Tensor::<1, Int>::from_data([1, -100, 0], &device);
         // torch: F.cross_entropy(logits, targets) = mean(0.4640, 0.0659) over the two kept rows.
         let a = -(2.0f32 - (1.0f32.exp() + 2.0f32.exp() + 0.5f32.exp()).ln());
         let b = -(3.0f32 - (3.0f32.exp() + (-1.0f32).exp() + 1.0).ln());
         cross_entropy(logits, targets, IGNORE_INDEX)
             .into_data()
-            .assert_approx_eq::<f32>(&TensorData::from([(a + b) / 2.0]), Tolerance::absolute(1e-6));
+            .assert_approx_eq::<f32>(
+                &TensorData::from([(a + b) / 2.0]),
+                Tolerance::absolute(1e-6),
+            );
     }
 
     #[test]

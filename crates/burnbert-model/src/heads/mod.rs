@@ -6,5 +6,7 @@ mod sequence_classification;
 mod token_classification;
 
 pub use question_answering::{BertForQuestionAnswering, QuestionAnsweringOutput};
-pub use sequence_classification::{BertForSequenceClassification, SequenceClassifierOutput, SequenceLabels};
+pub use sequence_classification::{
+    BertForSequenceClassification, SequenceClassifierOutput, SequenceLabels,
+};
 pub use token_classification::{BertForTokenClassification, TokenClassifierOutput};

@@ -46,7 +46,10 @@ impl BertForQuestionAnswering {
         let hidden = self.bert.forward(input).last_hidden_state;
         let [batch, seq, _] = hidden.dims();
         let logits = self.qa_outputs.forward(hidden);
-        let start = logits.clone().slice([0..batch, 0..seq, 0..1]).reshape([batch, seq]);
+        let start = logits
+            .clone()
+            .slice([0..batch, 0..seq, 0..1])
+            .reshape([batch, seq]);
         let end = logits.slice([0..batch, 0..seq, 1..2]).reshape([batch, seq]);
         (start, end)
     }
@@ -68,7 +71,11 @@ impl BertForQuestionAnswering {
         let loss = (cross_entropy(start_logits.clone(), clamp(start_positions), ignored)
             + cross_entropy(end_logits.clone(), clamp(end_positions), ignored))
             / 2.0;
-        QuestionAnsweringOutput { loss: Some(loss), start_logits, end_logits }
+        QuestionAnsweringOutput {
+            loss: Some(loss),
+            start_logits,
+            end_logits,
+        }
     }
 }
 
@@ -80,7 +87,10 @@ mod tests {
     fn two_logits_per_token() {
         let device = Device::flex();
         let model = BertConfig::new(20, 8, 1, 2, 16).init_question_answering(&device);
-        let (s, e) = model.forward(BertInput::new(Tensor::from_data([[1, 4, 5, 2], [1, 6, 2, 0]], &device)));
+        let (s, e) = model.forward(BertInput::new(Tensor::from_data(
+            [[1, 4, 5, 2], [1, 6, 2, 0]],
+            &device,
+        )));
         assert_eq!(s.dims(), [2, 4]);
         assert_eq!(e.dims(), [2, 4]);
     }

@@ -59,7 +59,11 @@ impl BertForSequenceClassification {
     /// - input: `[batch, seq]` tensors
     /// - output: `[batch, num_labels]`
     pub fn forward(&self, input: BertInput) -> Tensor<2> {
-        let pooled = self.bert.forward(input).pooler_output.expect("sequence classification has a pooler");
+        let pooled = self
+            .bert
+            .forward(input)
+            .pooler_output
+            .expect("sequence classification has a pooler");
         self.classifier.forward(self.dropout.forward(pooled))
     }
 
@@ -68,10 +72,17 @@ impl BertForSequenceClassification {
     ///
     /// # Shapes
     /// - labels: `[batch]` ids or `[batch, num_labels]` targets
-    pub fn forward_with_labels(&self, input: BertInput, labels: SequenceLabels) -> SequenceClassifierOutput {
+    pub fn forward_with_labels(
+        &self,
+        input: BertInput,
+        labels: SequenceLabels,
+    ) -> SequenceClassifierOutput {
         let logits = self.forward(input);
         let loss = self.loss(logits.clone(), labels);
-        SequenceClassifierOutput { loss: Some(loss), logits }
+        SequenceClassifierOutput {
+            loss: Some(loss),
+            logits,
+        }
     }
 
     /// The loss of `logits` against `labels` (see [`Self::forward_with_labels`]).
@@ -88,10 +99,14 @@ impl BertForSequenceClassification {
         };
         match problem {
             ProblemType::Regression => mse(logits, targets(labels)),
-            ProblemType::MultiLabelClassification => binary_cross_entropy_with_logits(logits, targets(labels)),
+            ProblemType::MultiLabelClassification => {
+                binary_cross_entropy_with_logits(logits, targets(labels))
+            }
             ProblemType::SingleLabelClassification => match labels {
                 SequenceLabels::Classes(c) => cross_entropy(logits, c, IGNORE_INDEX),
-                SequenceLabels::Targets(t) => cross_entropy(logits, t.argmax(1).reshape([batch]), IGNORE_INDEX),
+                SequenceLabels::Targets(t) => {
+                    cross_entropy(logits, t.argmax(1).reshape([batch]), IGNORE_INDEX)
+                }
             },
         }
     }
@@ -112,6 +127,9 @@ mod tests {
         let labels = Tensor::<1, Int>::from_data([2, 0], &device);
         let out = model.forward_with_labels(input, SequenceLabels::Classes(labels.clone()));
         let expected = cross_entropy(logits, labels, IGNORE_INDEX);
-        out.loss.unwrap().into_data().assert_eq(&expected.into_data(), true);
+        out.loss
+            .unwrap()
+            .into_data()
+            .assert_eq(&expected.into_data(), true);
     }
 }

@@ -53,7 +53,11 @@ impl BertForTokenClassification {
     ///
     /// # Shapes
     /// - labels: `[batch, seq]`
-    pub fn forward_with_labels(&self, input: BertInput, labels: Tensor<2, Int>) -> TokenClassifierOutput {
+    pub fn forward_with_labels(
+        &self,
+        input: BertInput,
+        labels: Tensor<2, Int>,
+    ) -> TokenClassifierOutput {
         let logits = self.forward(input);
         let [batch, seq, num_labels] = logits.dims();
         let loss = cross_entropy(
@@ -61,7 +65,10 @@ impl BertForTokenClassification {
             labels.reshape([batch * seq]),
             IGNORE_INDEX,
         );
-        TokenClassifierOutput { loss: Some(loss), logits }
+        TokenClassifierOutput {
+            loss: Some(loss),
+            logits,
+        }
     }
 }
 
@@ -76,7 +83,10 @@ mod tests {
         let model = config.init_token_classification(&device);
         assert!(model.bert.pooler.is_none());
         let input = BertInput::new(Tensor::from_data([[1, 4, 5, 2]], &device));
-        let a = model.forward_with_labels(input.clone(), Tensor::from_data([[-100, 3, 1, -100]], &device));
+        let a = model.forward_with_labels(
+            input.clone(),
+            Tensor::from_data([[-100, 3, 1, -100]], &device),
+        );
         let logits = a.logits.clone().slice([0..1, 1..3]).reshape([2, 4]);
         let expected = cross_entropy(logits, Tensor::from_data([3, 1], &device), IGNORE_INDEX);
         a.loss.unwrap().into_data().assert_approx_eq::<f32>(

@@ -1,0 +1,249 @@
+//! A training data loader whose epochs can be replayed: epoch `k`'s order (and the dropout
+//! generator's state at its start) depend only on `(seed, k)`.
+//!
+//! Burn's `DataLoaderBuilder::shuffle(seed)` draws every epoch from one generator that runs on
+//! across epochs, and its learner, resumed from a checkpoint, starts that generator (and the
+//! device's, which draws dropout masks) afresh: a resumed run sees other orders and masks than
+//! an uninterrupted one. This loader is written here because Burn has no per-epoch seeding;
+//! it plugs into Burn's learner through Burn's `DataLoader` trait. It also groups examples of
+//! similar length into batches (`group_by_length`, HF's `LengthGroupedSampler`).
+
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
+use burn::data::dataset::DatasetError;
+use burn::prelude::*;
+use burnbert_data::classification::seeded_shuffle;
+
+/// HF's `LengthGroupedSampler` sorts by length within groups of 50 batches.
+const MEGA_BATCH: usize = 50;
+
+/// Batches of a shuffled, in-memory training set; see the module docs.
+pub struct EpochLoader<I, O> {
+    items: Arc<Vec<I>>,
+    lengths: Option<Arc<Vec<usize>>>,
+    batcher: Arc<dyn Batcher<I, O>>,
+    batch_size: usize,
+    seed: u64,
+    /// Epochs started so far (shared by the copies `to_device` and `slice` make).
+    epoch: Arc<AtomicUsize>,
+    device: Device,
+    range: Option<Range<usize>>,
+}
+
+impl<I: Clone + Send + Sync + 'static, O: 'static> EpochLoader<I, O> {
+    /// A loader of `items` in batches of `batch_size`, shuffled from `seed` every epoch.
+    /// `completed_epochs` is the number of epochs already run (a resumed run's checkpoint).
+    pub fn new(
+        items: Vec<I>,
+        batcher: impl Batcher<I, O> + 'static,
+        batch_size: usize,
+        seed: u64,
+        completed_epochs: usize,
+        device: &Device,
+    ) -> Self {
+        Self {
+            items: Arc::new(items),
+            lengths: None,
+            batcher: Arc::new(batcher),
+            batch_size: batch_size.max(1),
+            seed,
+            epoch: Arc::new(AtomicUsize::new(completed_epochs)),
+            device: device.clone(),
+            range: None,
+        }
+    }
+
+    /// Groups items of similar `lengths` (one per item) into the same batches, as HF's
+    /// `group_by_length`: shuffled, then sorted longest first within groups of 50 batches.
+    pub fn group_by_length(mut self, lengths: Vec<usize>) -> Self {
+        assert_eq!(lengths.len(), self.items.len(), "one length per item");
+        self.lengths = Some(Arc::new(lengths));
+        self
+    }
+
+    /// The seed of epoch `epoch` (1-based): splitmix of the run's seed and the epoch.
+    pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+        seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ (epoch as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9)
+    }
+
+    /// The order of the items in epoch `epoch` (1-based).
+    pub fn order(&self, epoch: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.items.len()).collect();
+        seeded_shuffle(&mut order, Self::epoch_seed(self.seed, epoch));
+        if let Some(lengths) = &self.lengths {
+            let group = self.batch_size * MEGA_BATCH;
+            for chunk in order.chunks_mut(group) {
+                chunk.sort_by_key(|&i| std::cmp::Reverse(lengths[i]));
+            }
+            // The longest item first, so that a batch too large for memory fails at once.
+            if let Some(longest) =
+                (0..order.len()).max_by_key(|&k| (lengths[order[k]], std::cmp::Reverse(k)))
+            {
+                order.swap(0, longest);
+            }
+        }
+        order
+    }
+
+    fn copy(&self) -> Self {
+        Self {
+            items: self.items.clone(),
+            lengths: self.lengths.clone(),
+            batcher: self.batcher.clone(),
+            batch_size: self.batch_size,
+            seed: self.seed,
+            epoch: self.epoch.clone(),
+            device: self.device.clone(),
+            range: self.range.clone(),
+        }
+    }
+}
+
+impl<I: Clone + Send + Sync + 'static, O: Send + 'static> DataLoader<O> for EpochLoader<I, O> {
+    fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<O> + 'a> {
+        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        // Dropout masks of this epoch are drawn from the same state as in an uninterrupted run.
+        self.device
+            .seed(Self::epoch_seed(self.seed, epoch).rotate_left(17));
+        let mut order = self.order(epoch);
+        if let Some(range) = &self.range {
+            order = order[range.start.min(order.len())..range.end.min(order.len())].to_vec();
+        }
+        Box::new(EpochIter {
+            loader: self,
+            order,
+            position: 0,
+        })
+    }
+
+    fn num_items(&self) -> usize {
+        self.range.as_ref().map_or(self.items.len(), |r| {
+            r.end.min(self.items.len()) - r.start.min(self.items.len())
+        })
+    }
+
+    fn to_device(&self, device: &Device) -> Arc<dyn DataLoader<O>> {
+        Arc::new(Self {
+            device: device.clone(),
+            ..self.copy()
+        })
+    }
+
+    fn slice(&self, start: usize, end: usize) -> Arc<dyn DataLoader<O>> {
+        Arc::new(Self {
+            range: Some(start..end),
+            ..self.copy()
+        })
+    }
+}
+
+struct EpochIter<'a, I, O> {
+    loader: &'a EpochLoader<I, O>,
+    order: Vec<usize>,
+    position: usize,
+}
+
+impl<I: Clone, O> Iterator for EpochIter<'_, I, O> {
+    type Item = Result<O, DatasetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.position >= self.order.len() {
+            return None;
+        }
+        let end = (self.position + self.loader.batch_size).min(self.order.len());
+        let items = self.order[self.position..end]
+            .iter()
+            .map(|&i| self.loader.items[i].clone())
+            .collect();
+        self.position = end;
+        Some(Ok(self.loader.batcher.batch(items, &self.loader.device)))
+    }
+}
+
+impl<I: Clone, O> DataLoaderIterator<O> for EpochIter<'_, I, O> {
+    fn progress(&self) -> Progress {
+        Progress::new(self.position, self.order.len(), Some("items".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone)]
+    struct Ids;
+    impl Batcher<usize, Vec<usize>> for Ids {
+        fn batch(&self, items: Vec<usize>, _device: &Device) -> Vec<usize> {
+            items
+        }
+    }
+
+    fn epoch_batches(loader: &EpochLoader<usize, Vec<usize>>) -> Vec<Vec<usize>> {
+        loader.iter().map(|b| b.unwrap()).collect()
+    }
+
+    #[test]
+    fn a_resumed_loader_replays_the_epochs_of_an_uninterrupted_one() {
+        let device = Device::flex();
+        let full = EpochLoader::new((0..10).collect(), Ids, 3, 7, 0, &device);
+        let first = epoch_batches(&full);
+        let second = epoch_batches(&full);
+        assert_ne!(first, second, "each epoch has its own order");
+        assert_eq!(first.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3, 3, 1]);
+        let mut all: Vec<usize> = first.concat();
+        all.sort();
+        assert_eq!(all, (0..10).collect::<Vec<_>>());
+        let resumed = EpochLoader::new((0..10).collect(), Ids, 3, 7, 1, &device);
+        assert_eq!(epoch_batches(&resumed), second);
+        let other_seed = EpochLoader::new((0..10).collect(), Ids, 3, 8, 0, &device);
+        assert_ne!(epoch_batches(&other_seed), first);
+    }
+
+    #[test]
+    fn dropout_draws_replay_after_resume() {
+        let device = Device::flex();
+        let draw =
+            || Tensor::<1>::random([6], burn::tensor::Distribution::Default, &device).into_data();
+        let full = EpochLoader::new((0..4).collect(), Ids, 2, 3, 0, &device);
+        drop(full.iter());
+        drop(full.iter());
+        let second = draw();
+        let resumed = EpochLoader::new((0..4).collect(), Ids, 2, 3, 1, &device);
+        drop(resumed.iter());
+        assert_eq!(draw(), second);
+    }
+
+    #[test]
+    fn grouping_by_length_makes_batches_of_similar_length() {
+        let device = Device::flex();
+        let lengths: Vec<usize> = (0..40).map(|i| (i * 7919) % 97).collect();
+        let loader = EpochLoader::new((0..40).collect(), Ids, 4, 1, 0, &device)
+            .group_by_length(lengths.clone());
+        let batches = epoch_batches(&loader);
+        assert_eq!(
+            lengths[batches[0][0]],
+            *lengths.iter().max().unwrap(),
+            "the longest item comes first"
+        );
+        // Batch spans: sorted batches span far less than random ones.
+        let span = |b: &Vec<usize>| {
+            let l: Vec<usize> = b.iter().map(|&i| lengths[i]).collect();
+            l.iter().max().unwrap() - l.iter().min().unwrap()
+        };
+        let grouped: usize = batches.iter().map(span).sum();
+        let random: usize =
+            epoch_batches(&EpochLoader::new((0..40).collect(), Ids, 4, 1, 0, &device))
+                .iter()
+                .map(span)
+                .sum();
+        assert!(grouped * 3 < random, "{grouped} vs {random}");
+        let mut all = batches.concat();
+        all.sort();
+        assert_eq!(all, (0..40).collect::<Vec<_>>());
+    }
+}

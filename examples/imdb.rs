@@ -9,8 +9,10 @@
 //! With no arguments it gets what it needs itself: the model `sentence-transformers/all-MiniLM-L6-v2`
 //! from the Hugging Face hub (through the `hf-hub` cache) when online, else from burnbert's asset
 //! cache; the data from `--data DIR` (an aclImdb folder: `train/{pos,neg}`, `test/{pos,neg}`),
-//! else the 1,500 Pang & Lee movie reviews (the IMDb-archive reviews of polarity v2.0) from the
-//! asset cache, split 90/10 with the seed. Both caches fill as `cargo xtask assets` fills them.
+//! else the aclImdb archive downloaded from Stanford (SHA-256 checked, into the asset cache)
+//! when online, else the 1,500 Pang & Lee movie reviews (the IMDb-archive reviews of polarity
+//! v2.0) from the asset cache, split 90/10 with the seed. Both caches fill as
+//! `cargo xtask assets` fills them. `BURNBERT_OFFLINE=1` skips the aclImdb download.
 //! Options: `--model`, `--data`, `--epochs`, `--max-length`, `--batch-size`, `--learning-rate`,
 //! `--seed`, `--device`, `--output`.
 
@@ -68,14 +70,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let dir = PathBuf::from(dir);
             (read_aclimdb(&dir, "train")?, read_aclimdb(&dir, "test")?)
         }
-        None => {
-            let reviews = burnbert_assets::ensure(&burnbert_assets::PANG_LEE)?.join("reviews.csv");
-            split(
-                read_file(&reviews, &Columns::label_text_no_header())?,
-                0.1,
-                recipe.seed,
-            )
-        }
+        None => match burnbert_assets::aclimdb() {
+            Ok(dir) => (read_aclimdb(&dir, "train")?, read_aclimdb(&dir, "test")?),
+            Err(e) => {
+                eprintln!("aclImdb not available ({e}); using the Pang & Lee reviews");
+                let reviews =
+                    burnbert_assets::ensure(&burnbert_assets::PANG_LEE)?.join("reviews.csv");
+                split(
+                    read_file(&reviews, &Columns::label_text_no_header())?,
+                    0.1,
+                    recipe.seed,
+                )
+            }
+        },
     };
     let output = PathBuf::from(get("output").unwrap_or_else(|| "runs/imdb".into()));
     println!(

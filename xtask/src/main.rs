@@ -149,7 +149,17 @@ fn test(extra: &[String]) -> ExitCode {
     };
     let mut ok = cargo("flex", &["--workspace"]);
     for device in backends {
-        ok &= cargo(device, &["--test", "parity", "--test", "roundtrip"]);
+        ok &= cargo(
+            device,
+            &[
+                "--test",
+                "parity",
+                "--test",
+                "roundtrip",
+                "--test",
+                "train_curve",
+            ],
+        );
     }
     if ok {
         ExitCode::SUCCESS

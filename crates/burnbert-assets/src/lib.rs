@@ -147,6 +147,89 @@ pub const SQUAD: Asset = Asset {
 /// Every asset.
 pub const ALL: [Asset; 4] = [MINILM, PANG_LEE, CONLL2003, SQUAD];
 
+/// The Large Movie Review Dataset (Maas et al., 2011) from its publisher: 25,000 train and
+/// 25,000 test reviews in `aclImdb/{train,test}/{pos,neg}/*.txt`.
+pub const ACLIMDB_URL: &str = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz";
+/// SHA-256 of `aclImdb_v1.tar.gz` (84,125,825 bytes), as the dataset's users pin it.
+pub const ACLIMDB_SHA256: &str = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe";
+
+/// The `aclImdb` folder in the cache, downloaded from [`ACLIMDB_URL`], checked against
+/// [`ACLIMDB_SHA256`] and unpacked when it is not there yet. Offline (or with
+/// `BURNBERT_OFFLINE=1`) this is an error, which callers turn into a fallback.
+pub fn aclimdb() -> Result<PathBuf, AssetError> {
+    let cache = cache_dir();
+    let dir = cache.join("aclImdb");
+    if dir.join("train").join("pos").is_dir() && dir.join("test").join("neg").is_dir() {
+        return Ok(dir);
+    }
+    let archive = cache.join("downloads").join("aclImdb_v1.tar.gz");
+    if !archive.is_file() || sha256_file(&archive)? != ACLIMDB_SHA256 {
+        if std::env::var("BURNBERT_OFFLINE").is_ok_and(|v| v == "1") {
+            return Err(AssetError::Io {
+                path: archive,
+                message: "not downloaded: BURNBERT_OFFLINE=1".into(),
+            });
+        }
+        download(ACLIMDB_URL, &archive)?;
+    }
+    unpack_checked(&archive, ACLIMDB_SHA256, "aclImdb", &dir)?;
+    Ok(dir)
+}
+
+/// Downloads `url` to `dest` through `dest.partial` and a rename.
+pub fn download(url: &str, dest: &Path) -> Result<(), AssetError> {
+    let failed = |message: String| AssetError::Io {
+        path: dest.into(),
+        message: format!("downloading {url}: {message}"),
+    };
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(std::time::Duration::from_secs(15))
+        .build();
+    let response = agent.get(url).call().map_err(|e| failed(e.to_string()))?;
+    let partial = dest.with_extension("partial");
+    let mut out = std::fs::File::create(&partial).map_err(io(&partial))?;
+    std::io::copy(&mut response.into_reader(), &mut out).map_err(|e| failed(e.to_string()))?;
+    out.sync_all().map_err(io(&partial))?;
+    std::fs::rename(&partial, dest).map_err(io(dest))
+}
+
+/// Checks `archive` (a `.tar.gz`) against `sha256` and unpacks its folder `top` into `dir`,
+/// through a staging folder: `dir` is whole or absent.
+pub fn unpack_checked(
+    archive: &Path,
+    sha256: &str,
+    top: &str,
+    dir: &Path,
+) -> Result<(), AssetError> {
+    check(archive, sha256)?;
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let staging = parent.join(format!(".{top}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(io(&staging))?;
+    let file = std::fs::File::open(archive).map_err(io(archive))?;
+    tar::Archive::new(flate2::read::GzDecoder::new(file))
+        .unpack(&staging)
+        .map_err(|e| AssetError::Io {
+            path: archive.into(),
+            message: e.to_string(),
+        })?;
+    let unpacked = staging.join(top);
+    if !unpacked.is_dir() {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(AssetError::MissingMember {
+            archive: archive.into(),
+            member: top.into(),
+        });
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::rename(&unpacked, dir).map_err(io(dir))?;
+    let _ = std::fs::remove_dir_all(&staging);
+    Ok(())
+}
+
 /// What can go wrong fetching an asset.
 #[derive(Debug, thiserror::Error)]
 pub enum AssetError {
@@ -367,5 +450,51 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert!(matches!(check(&f, "00"), Err(AssetError::Checksum { .. })));
+    }
+
+    #[test]
+    fn a_checked_archive_unpacks_whole_and_a_bad_one_not_at_all() {
+        let dir = std::env::temp_dir().join(format!("burnbert-unpack-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // An aclImdb-shaped archive.
+        let archive = dir.join("mini.tar.gz");
+        let gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&archive).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut tar = tar::Builder::new(gz);
+        for (path, text) in [
+            ("aclImdb/train/pos/0_9.txt", "great"),
+            ("aclImdb/test/neg/0_1.txt", "bad"),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(text.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(&mut header, path, text.as_bytes()).unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap();
+        let sum = sha256_file(&archive).unwrap();
+        let target = dir.join("aclImdb");
+        let err = unpack_checked(&archive, ACLIMDB_SHA256, "aclImdb", &target).unwrap_err();
+        assert!(
+            matches!(err, AssetError::Checksum { .. }) && err.to_string().contains("mini.tar.gz"),
+            "{err}"
+        );
+        assert!(!target.exists());
+        unpack_checked(&archive, &sum, "aclImdb", &target).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(target.join("train/pos/0_9.txt")).unwrap(),
+            "great"
+        );
+        assert!(
+            std::fs::read_dir(&dir).unwrap().all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("partial"))
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -144,10 +144,59 @@ enum Command {
         /// Longest answer, in tokens.
         #[arg(long, default_value_t = 30)]
         max_answer_length: usize,
+        /// Inputs from a file, one per line: plain text, or JSON objects with `text` (and
+        /// `text_pair`), or `question` and `context`. Prints one JSON line per input.
+        #[arg(long, conflicts_with_all = ["text", "question"])]
+        file: Option<std::path::PathBuf>,
+        /// Texts per forward pass with --file (sequence classification).
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// One input of `predict`.
+#[derive(Debug, Default, serde::Deserialize)]
+struct PredictInput {
+    text: Option<String>,
+    text_pair: Option<String>,
+    question: Option<String>,
+    context: Option<String>,
+}
+
+/// The inputs of a `predict --file`: a JSON object or a plain text per non-empty line.
+fn read_inputs(path: &std::path::Path) -> Result<Vec<PredictInput>> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| anyhow::anyhow!("{}: not UTF-8 ({e})", path.display()))?;
+    let mut inputs = Vec::new();
+    for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with('{') {
+            let input: PredictInput = serde_json::from_str(line).with_context(|| {
+                format!(
+                    "{}:{}: not a JSON object of text/text_pair or question/context",
+                    path.display(),
+                    i + 1
+                )
+            })?;
+            inputs.push(input);
+        } else {
+            inputs.push(PredictInput {
+                text: Some(line.to_string()),
+                ..Default::default()
+            });
+        }
+    }
+    if inputs.is_empty() {
+        bail!("{}: no inputs", path.display());
+    }
+    Ok(inputs)
 }
 
 /// Where labelled data comes from, and which columns hold what.
@@ -364,6 +413,8 @@ fn run(cli: Cli) -> Result<()> {
             task,
             max_length,
             max_answer_length,
+            file,
+            batch_size,
             json,
         } => {
             let folder = burnbert::source::resolve(&model)?;
@@ -375,68 +426,103 @@ fn run(cli: Cli) -> Result<()> {
                 )
             })?;
             let model = folder.to_string_lossy().to_string();
-            let out = match task {
+            let (inputs, json) = match &file {
+                Some(path) => (read_inputs(path)?, true),
+                None => (
+                    vec![PredictInput {
+                        text,
+                        text_pair,
+                        question,
+                        context,
+                    }],
+                    json,
+                ),
+            };
+            // Which input a missing field belongs to.
+            let place = |i: usize| match &file {
+                Some(path) => format!("{}: input {}: ", path.display(), i + 1),
+                None => String::new(),
+            };
+            match task {
                 Task::SequenceClassification => {
-                    let text = text.context("--text is required for sequence classification")?;
                     let bert = load::<BertForSequenceClassification>(&model, &device)?;
                     let max = max_length.unwrap_or(bert.max_length());
-                    let p = predict::classify(
-                        &bert.model,
-                        &bert.config,
-                        &bert.tokenizer,
-                        &[(text, text_pair)],
-                        max,
-                        &device,
-                    )?;
-                    let p = &p[0];
-                    (
-                        json!(p),
-                        format!(
-                            "{} ({:.4})",
-                            p.label,
-                            p.probabilities.iter().cloned().fold(f32::MIN, f32::max)
-                        ),
-                    )
+                    let pairs = inputs
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, input)| {
+                            let text = input.text.with_context(|| {
+                                format!(
+                                    "{}`text` is required for sequence classification",
+                                    place(i)
+                                )
+                            })?;
+                            Ok((text, input.text_pair))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    for chunk in pairs.chunks(batch_size.max(1)) {
+                        let predictions = predict::classify(
+                            &bert.model,
+                            &bert.config,
+                            &bert.tokenizer,
+                            chunk,
+                            max,
+                            &device,
+                        )?;
+                        for p in predictions {
+                            let best = p.probabilities.iter().cloned().fold(f32::MIN, f32::max);
+                            print(json, &json!(p), &format!("{} ({best:.4})", p.label));
+                        }
+                    }
                 }
                 Task::TokenClassification => {
-                    let text = text.context("--text is required for token classification")?;
                     let bert = load::<BertForTokenClassification>(&model, &device)?;
                     let max = max_length.unwrap_or(bert.max_length());
-                    let tags = predict::tag(
-                        &bert.model,
-                        &bert.config,
-                        &bert.tokenizer,
-                        &text,
-                        max,
-                        &device,
-                    )?;
-                    let plain = tags
-                        .iter()
-                        .map(|t| format!("{}\t{}\t{:.4}", t.token, t.label, t.score))
-                        .collect::<Vec<_>>()
-                        .join("\n");
-                    (json!({ "tokens": tags }), plain)
+                    for (i, input) in inputs.into_iter().enumerate() {
+                        let text = input.text.with_context(|| {
+                            format!("{}`text` is required for token classification", place(i))
+                        })?;
+                        let tags = predict::tag(
+                            &bert.model,
+                            &bert.config,
+                            &bert.tokenizer,
+                            &text,
+                            max,
+                            &device,
+                        )?;
+                        let plain = tags
+                            .iter()
+                            .map(|t| format!("{}\t{}\t{:.4}", t.token, t.label, t.score))
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        print(json, &json!({ "tokens": tags }), &plain);
+                    }
                 }
                 Task::QuestionAnswering => {
-                    let (Some(question), Some(context)) = (question, context) else {
-                        bail!("--question and --context are required for question answering");
-                    };
                     let bert = load::<BertForQuestionAnswering>(&model, &device)?;
                     let max = max_length.unwrap_or(bert.max_length().min(384));
-                    let a = predict::answer(
-                        &bert.model,
-                        &bert.tokenizer,
-                        &question,
-                        &context,
-                        max,
-                        max_answer_length,
-                        &device,
-                    )?;
-                    let plain = format!("{} [{}..{}] ({:.4})", a.text, a.start, a.end, a.score);
-                    (json!(a), plain)
+                    for (i, input) in inputs.into_iter().enumerate() {
+                        let (Some(question), Some(context)) = (input.question, input.context)
+                        else {
+                            bail!(
+                                "{}`question` and `context` are required for question answering",
+                                place(i)
+                            );
+                        };
+                        let a = predict::answer(
+                            &bert.model,
+                            &bert.tokenizer,
+                            &question,
+                            &context,
+                            max,
+                            max_answer_length,
+                            &device,
+                        )?;
+                        let plain = format!("{} [{}..{}] ({:.4})", a.text, a.start, a.end, a.score);
+                        print(json, &json!(a), &plain);
+                    }
                 }
-            };
-            print(json, &out.0, &out.1);
+            }
             Ok(())
         }
     }

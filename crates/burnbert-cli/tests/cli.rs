@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn assets(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -516,5 +516,74 @@ fn an_unwritable_output_is_an_error_naming_it() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(output.to_str().unwrap()), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn predict_over_a_file_prints_one_json_line_per_input() {
+    let reference = &reference()["tiny-bert-seqcls"];
+    let pair = &reference["pairs"][0];
+    let dir = std::env::temp_dir().join(format!("burnbert-cli-predict-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let inputs = dir.join("inputs.jsonl");
+    let first = json!({"text": pair[0], "text_pair": pair[1]});
+    std::fs::write(
+        &inputs,
+        format!("{first}\n\nthe movie was great\n{{\"text\": \"a bad film\"}}\n"),
+    )
+    .unwrap();
+    let model = assets("tiny-bert-seqcls");
+    let out = burnbert(&[
+        "predict",
+        model.to_str().unwrap(),
+        "--file",
+        inputs.to_str().unwrap(),
+        "--batch-size",
+        "2",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    // Padded in a batch with a shorter text, the pair's logits are still PyTorch's.
+    assert_close(
+        &floats(&lines[0]["logits"]),
+        &floats(&reference["logits"]["data"])[..3],
+    );
+    let alone = json(&[
+        "predict",
+        model.to_str().unwrap(),
+        "--text",
+        "a bad film",
+        "--json",
+    ]);
+    assert_close(&floats(&lines[2]["logits"]), &floats(&alone["logits"]));
+
+    std::fs::write(&inputs, "good\n{\"txt\": 1}\n").unwrap();
+    let out = burnbert(&[
+        "predict",
+        model.to_str().unwrap(),
+        "--file",
+        inputs.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("inputs.jsonl: input 2") && stderr.contains("`text` is required"),
+        "{stderr}"
+    );
+    std::fs::write(&inputs, "{\"text\": \n").unwrap();
+    let out = burnbert(&[
+        "predict",
+        model.to_str().unwrap(),
+        "--file",
+        inputs.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inputs.jsonl:1"));
     let _ = std::fs::remove_dir_all(&dir);
 }

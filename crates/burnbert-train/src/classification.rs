@@ -558,30 +558,27 @@ pub fn evaluate(
     ))
 }
 
-/// The mean of a validation metric per epoch, from Burn's metric logs
-/// (`OUTPUT/valid/epoch-N/NAME.log`, one `value[,count]` line per batch).
-fn epoch_means(output: &Path, metric: &str) -> Vec<Option<f64>> {
+/// A validation metric per epoch, from Burn's metric logs (`OUTPUT/valid/epoch-N/NAME.log`,
+/// one `value,count` line per batch and a last `value,final` line with the epoch's value): the
+/// final value where logged, else the count-weighted mean of the batches.
+pub(crate) fn epoch_means(output: &Path, metric: &str) -> Vec<Option<f64>> {
     let mut means = Vec::new();
     for epoch in 1.. {
-        let path = output
-            .join("valid")
-            .join(format!("epoch-{epoch}"))
-            .join(format!("{metric}.log"));
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            break;
-        };
-        let (mut sum, mut weight) = (0.0, 0.0);
+        let path = output.join("valid").join(format!("epoch-{epoch}")).join(format!("{metric}.log"));
+        let Ok(text) = std::fs::read_to_string(&path) else { break };
+        let (mut sum, mut weight, mut last) = (0.0, 0.0, None);
         for line in text.lines() {
             let mut parts = line.split(',');
-            let (Some(Ok(value)), count) = (parts.next().map(str::parse::<f64>), parts.next())
-            else {
+            let (Some(Ok(value)), count) = (parts.next().map(str::parse::<f64>), parts.next()) else { continue };
+            if count == Some("final") {
+                last = Some(value);
                 continue;
-            };
+            }
             let w = count.and_then(|c| c.parse::<f64>().ok()).unwrap_or(1.0);
             sum += value * w;
             weight += w;
         }
-        means.push((weight > 0.0).then(|| sum / weight));
+        means.push(last.or((weight > 0.0).then(|| sum / weight)));
     }
     means
 }
@@ -604,6 +601,18 @@ fn best_epoch(values: &[Option<f64>], highest: bool) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epoch_values_from_burns_metric_logs() {
+        let dir = std::env::temp_dir().join(format!("burnbert-epochlog-{}", std::process::id()));
+        for (epoch, text) in [(1, "0.5,2\n1.0,2\n"), (2, "0.5,2\n1.0,2\n0.8,final\n")] {
+            let d = dir.join("valid").join(format!("epoch-{epoch}"));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("Accuracy.log"), text).unwrap();
+        }
+        assert_eq!(epoch_means(&dir, "Accuracy"), [Some(0.75), Some(0.8)]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn best_epoch_by_direction() {

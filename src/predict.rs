@@ -3,6 +3,7 @@
 
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softmax};
+use burnbert_data::token_classification::chunks;
 use burnbert_data::{BertTokenizer, Encoding, PaddedBatch, Truncation};
 use burnbert_model::{
     BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
@@ -214,4 +215,74 @@ fn argmax(values: &[f32]) -> usize {
         .iter()
         .enumerate()
         .fold(0, |best, (i, v)| if *v > values[best] { i } else { best })
+}
+
+/// A named entity found in a text, as `transformers`' token-classification pipeline gives it
+/// with `aggregation_strategy="first"`: words tagged from their first piece, pieces merged back
+/// into words, consecutive words of one entity merged (seqeval's chunk rules).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entity {
+    /// The entity type (`PER`, `LOC`, ...).
+    pub entity_group: String,
+    /// The mean probability of its words' tags.
+    pub score: f32,
+    /// Its text.
+    pub word: String,
+    /// Character offset of its start in the text.
+    pub start: usize,
+    /// Character offset of its end (exclusive).
+    pub end: usize,
+}
+
+/// The entities of a text. A text longer than `max_length` tokens is read in windows of whole
+/// words, so no part of it is left untagged.
+pub fn entities(
+    model: &BertForTokenClassification,
+    config: &BertConfig,
+    tokenizer: &BertTokenizer,
+    text: &str,
+    max_length: usize,
+    device: &Device,
+) -> Result<Vec<Entity>, Error> {
+    // The words as BERT's pre-tokenizer splits the text, with their byte spans.
+    let encoding = tokenizer.encode(text, None, usize::MAX)?;
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for (word, &(start, end)) in encoding.word_ids.iter().zip(&encoding.offsets) {
+        let Some(word) = word else { continue };
+        match spans.get_mut(*word as usize) {
+            Some(span) => span.1 = span.1.max(end),
+            None => spans.push((start, end)),
+        }
+    }
+    let words: Vec<&str> = spans.iter().map(|&(a, b)| &text[a..b]).collect();
+    let predicted = burnbert_train::token_classification::predict_word_tags(
+        model,
+        tokenizer,
+        std::slice::from_ref(&words),
+        max_length,
+        32,
+        device,
+    )?;
+    let labels = config.labels();
+    let tags: Vec<&str> = predicted[0]
+        .iter()
+        .map(|p| p.map_or("O", |(id, _)| labels[id].as_str()))
+        .collect();
+    Ok(chunks(&tags)
+        .into_iter()
+        .map(|c| {
+            let (start, end) = (spans[c.first].0, spans[c.last].1);
+            let scores: Vec<f32> = predicted[0][c.first..=c.last]
+                .iter()
+                .map(|p| p.map_or(0.0, |(_, s)| s))
+                .collect();
+            Entity {
+                entity_group: c.kind,
+                score: scores.iter().sum::<f32>() / scores.len() as f32,
+                word: text[start..end].to_string(),
+                start: char_index(text, start),
+                end: char_index(text, end),
+            }
+        })
+        .collect())
 }

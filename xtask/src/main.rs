@@ -126,8 +126,14 @@ fn test(extra: &[String]) -> ExitCode {
             // torch-sys rebuilds (and Burn above it) whenever this variable changes: set it to
             // the same value whether or not the caller already has torch's lib in it.
             let path = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
-            let others: Vec<&str> = path.split(':').filter(|p| !p.is_empty() && *p != lib.as_str()).collect();
-            let value = std::iter::once(lib.as_str()).chain(others).collect::<Vec<_>>().join(":");
+            let others: Vec<&str> = path
+                .split(':')
+                .filter(|p| !p.is_empty() && *p != lib.as_str())
+                .collect();
+            let value = std::iter::once(lib.as_str())
+                .chain(others)
+                .collect::<Vec<_>>()
+                .join(":");
             c.env("LD_LIBRARY_PATH", value);
         }
         if std::env::var_os("XDG_RUNTIME_DIR").is_none() {

@@ -63,7 +63,8 @@ enum Command {
         /// The task.
         #[arg(long, value_enum, default_value = "sequence-classification")]
         task: Task,
-        /// Training data: a CSV/TSV/JSONL file, or an aclImdb folder (its train/ split).
+        /// Training data: a CSV/TSV/JSONL file, or an aclImdb folder (its train/ split); for
+        /// token classification a CoNLL file (word first, tag last) or JSONL of tokens/tags.
         #[arg(long)]
         data: std::path::PathBuf,
         /// Validation data; without it, a seeded --validation-split of --data.
@@ -99,8 +100,9 @@ enum Command {
         #[arg(long)]
         resume_from_epoch: Option<usize>,
     },
-    /// Score a fine-tuned classifier on labelled data: accuracy, macro and per-class P/R/F1,
-    /// loss, confusion matrix.
+    /// Score a fine-tuned model on labelled data. A classifier: accuracy, macro and per-class
+    /// P/R/F1, loss, confusion matrix; a token classifier (CoNLL / JSONL data): seqeval's entity
+    /// P/R/F1 overall and per type, token accuracy, loss.
     Eval {
         /// HF folder or hub model id of a fine-tuned classifier.
         model: String,
@@ -311,9 +313,6 @@ fn run(cli: Cli) -> Result<()> {
             output,
             resume_from_epoch,
         } => {
-            if task != Task::SequenceClassification {
-                bail!("--task {task:?} is not trainable yet: only sequence-classification is");
-            }
             let mut args = match &config {
                 Some(path) => burnbert::train::TrainingConfig::from_file(path)?,
                 None => burnbert::train::TrainingConfig::default(),
@@ -325,6 +324,49 @@ fn run(cli: Cli) -> Result<()> {
             args.max_length = max_length.unwrap_or(args.max_length);
             args.seed = seed.unwrap_or(args.seed);
             args.validate()?;
+            match task {
+                Task::SequenceClassification => {}
+                Task::TokenClassification => {
+                    let sentences = burnbert::data::token_classification::read_tagged(&data)?;
+                    let (train, valid) = match &validation {
+                        Some(path) => (
+                            sentences,
+                            burnbert::data::token_classification::read_tagged(path)?,
+                        ),
+                        None => burnbert::data::classification::split(
+                            sentences,
+                            validation_split,
+                            args.seed,
+                        ),
+                    };
+                    eprintln!(
+                        "training on {} sentences, validating on {}",
+                        train.len(),
+                        valid.len()
+                    );
+                    let trained = burnbert::train::fine_tune_tagger(
+                        &model,
+                        &args,
+                        &train,
+                        &valid,
+                        &output,
+                        resume_from_epoch,
+                        &device,
+                    )?;
+                    let r = &trained.report;
+                    println!(
+                        "epoch {}: valid entity F1 {:.4} (P {:.4}, R {:.4}), token accuracy {:.4}; model saved to {}",
+                        trained.epoch,
+                        r.overall.f1,
+                        r.overall.precision,
+                        r.overall.recall,
+                        r.token_accuracy,
+                        trained.exported.display()
+                    );
+                    return Ok(());
+                }
+                Task::QuestionAnswering => bail!("--task question-answering is not trainable yet"),
+            }
             let examples = columns.read(&data, "train")?;
             let (train, valid) = match &validation {
                 Some(path) => (examples, columns.read(path, "test")?),
@@ -365,6 +407,42 @@ fn run(cli: Cli) -> Result<()> {
             max_length,
             json,
         } => {
+            let folder = burnbert::source::resolve(&model)?;
+            if Task::of(&BertConfig::from_file(folder.join("config.json"))?)
+                == Some(Task::TokenClassification)
+            {
+                let bert = load::<BertForTokenClassification>(&model, &device)?;
+                let tags =
+                    burnbert::data::token_classification::TagSet::from_names(bert.config.labels());
+                let sentences = burnbert::data::token_classification::read_tagged(&data)?;
+                let max = max_length.unwrap_or(bert.max_length());
+                let report = burnbert::train::token_classification::evaluate_tagger(
+                    &bert.model,
+                    &bert.tokenizer,
+                    &tags,
+                    &sentences,
+                    max,
+                    batch_size,
+                    &device,
+                )?;
+                let mut plain = format!(
+                    "entity P {:.4} R {:.4} F1 {:.4}  token accuracy {:.4}  loss {:.4}  ({} sentences)\n",
+                    report.overall.precision,
+                    report.overall.recall,
+                    report.overall.f1,
+                    report.token_accuracy,
+                    report.loss.unwrap_or(f64::NAN),
+                    report.sentences
+                );
+                for (kind, c) in &report.per_type {
+                    plain += &format!(
+                        "  {kind:<8} P {:.4} R {:.4} F1 {:.4} support {}\n",
+                        c.precision, c.recall, c.f1, c.support
+                    );
+                }
+                print(json, &json!(report), plain.trim_end());
+                return Ok(());
+            }
             let bert = load::<BertForSequenceClassification>(&model, &device)?;
             let labels = burnbert::data::classification::LabelSet::from_names(bert.config.labels());
             let examples = columns.read(&data, "test")?;
@@ -490,12 +568,30 @@ fn run(cli: Cli) -> Result<()> {
                             max,
                             &device,
                         )?;
+                        let entities = predict::entities(
+                            &bert.model,
+                            &bert.config,
+                            &bert.tokenizer,
+                            &text,
+                            max,
+                            &device,
+                        )?;
                         let plain = tags
                             .iter()
                             .map(|t| format!("{}\t{}\t{:.4}", t.token, t.label, t.score))
                             .collect::<Vec<_>>()
                             .join("\n");
-                        print(json, &json!({ "tokens": tags }), &plain);
+                        let plain = entities.iter().fold(plain, |p, e| {
+                            p + &format!(
+                                "\n{} [{}..{}] {} ({:.4})",
+                                e.word, e.start, e.end, e.entity_group, e.score
+                            )
+                        });
+                        print(
+                            json,
+                            &json!({ "tokens": tags, "entities": entities }),
+                            &plain,
+                        );
                     }
                 }
                 Task::QuestionAnswering => {

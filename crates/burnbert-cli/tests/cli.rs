@@ -587,3 +587,124 @@ fn predict_over_a_file_prints_one_json_line_per_input() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("inputs.jsonl:1"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn train_eval_and_predict_a_tagger_from_conll() {
+    let dir = std::env::temp_dir().join(format!("burnbert-cli-ner-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sentences = [
+        "john B-PER\nlives O\nin O\nparis B-LOC\n",
+        "acme B-ORG\ncorp I-ORG\nworks O\nin O\nberlin B-LOC\n",
+        "john B-PER\nworks O\nfor O\nacme B-ORG\ncorp I-ORG\n",
+        "who O\nlives O\nin O\nberlin B-LOC\n?\tO\n",
+    ];
+    let conll = format!(
+        "-DOCSTART- -X- -X- O\n\n{}",
+        sentences.repeat(16).join("\n")
+    );
+    std::fs::write(dir.join("train.txt"), conll).unwrap();
+    std::fs::write(dir.join("valid.txt"), sentences.join("\n")).unwrap();
+    // The tiny fixture's weights have a large spread: it learns without clipping, after warmup.
+    std::fs::write(
+        dir.join("recipe.toml"),
+        "max_grad_norm = 0.0\nwarmup_ratio = 0.1\n",
+    )
+    .unwrap();
+    let output = dir.join("run");
+    let out = burnbert(&[
+        "train",
+        assets("tiny-bert-tokcls").to_str().unwrap(),
+        "--task",
+        "token-classification",
+        "--data",
+        dir.join("train.txt").to_str().unwrap(),
+        "--validation",
+        dir.join("valid.txt").to_str().unwrap(),
+        "--epochs",
+        "20",
+        "--batch-size",
+        "4",
+        "--learning-rate",
+        "1e-2",
+        "--config",
+        dir.join("recipe.toml").to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("valid entity F1"), "{stdout}");
+    let model = output.join("model");
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["id2label"]["0"], "B-LOC");
+    assert_eq!(config["architectures"][0], "BertForTokenClassification");
+
+    let report = json(&[
+        "eval",
+        model.to_str().unwrap(),
+        "--data",
+        dir.join("valid.txt").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(report["sentences"], 4);
+    assert_eq!(report["per_type"]["LOC"]["support"], 3);
+    assert_eq!(report["overall"]["support"], 2 + 3 + 2);
+    assert_eq!(
+        report["overall"]["f1"], 1.0,
+        "the tagger learned its 4 sentences: {report}"
+    );
+
+    // Entities with character spans in a text with non-ASCII characters before them.
+    let text = "Zoë lives in Paris";
+    let out = json(&["predict", model.to_str().unwrap(), "--text", text, "--json"]);
+    let entities = out["entities"].as_array().unwrap();
+    let paris = entities
+        .iter()
+        .find(|e| e["word"] == "Paris")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        (
+            paris["entity_group"].as_str(),
+            paris["start"].as_u64(),
+            paris["end"].as_u64()
+        ),
+        (Some("LOC"), Some(13), Some(18))
+    );
+    // Metrics of the run: the same scores as `eval`.
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(output.join("metrics.json")).unwrap())
+            .unwrap();
+    assert_eq!(metrics["valid"]["overall"], report["overall"]);
+    let chars: Vec<char> = text.chars().collect();
+    for e in entities {
+        let (start, end) = (
+            e["start"].as_u64().unwrap() as usize,
+            e["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(
+            chars[start..end].iter().collect::<String>(),
+            e["word"].as_str().unwrap()
+        );
+    }
+
+    // A tag the model does not know is an error naming the file and line.
+    std::fs::write(dir.join("bad.txt"), "john B-PER\nparis B-CITY\n").unwrap();
+    let out = burnbert(&[
+        "eval",
+        model.to_str().unwrap(),
+        "--data",
+        dir.join("bad.txt").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.txt:2") && stderr.contains("B-CITY"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

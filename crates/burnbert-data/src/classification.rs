@@ -394,13 +394,9 @@ impl LabelSet {
     }
 }
 
-/// Splits `examples` into `(train, valid)` with `valid_fraction` of them in valid, after a
-/// shuffle seeded by `seed` (the same seed gives the same split).
-pub fn split(
-    mut examples: Vec<TextExample>,
-    valid_fraction: f64,
-    seed: u64,
-) -> (Vec<TextExample>, Vec<TextExample>) {
+/// Splits `examples` (texts, tagged sentences, ...) into `(train, valid)` with `valid_fraction`
+/// of them in valid, after a shuffle seeded by `seed` (the same seed gives the same split).
+pub fn split<T>(mut examples: Vec<T>, valid_fraction: f64, seed: u64) -> (Vec<T>, Vec<T>) {
     seeded_shuffle(&mut examples, seed);
     let n_valid = ((examples.len() as f64) * valid_fraction).round() as usize;
     let valid = examples.split_off(examples.len() - n_valid.min(examples.len()));

@@ -1,10 +1,11 @@
 #![warn(missing_docs)]
 //! Text to tensors for burnbert: the WordPiece tokenizer of an HF folder, dataset readers, and
-//! batches with dynamic padding.
+//! batches with dynamic padding; CoNLL / JSONL tagged sentences, windows and label alignment.
 
 mod batch;
 pub mod classification;
 mod error;
+pub mod token_classification;
 mod tokenizer;
 
 pub use batch::PaddedBatch;

@@ -288,6 +288,34 @@ impl BertTokenizer {
         Ok(to_encoding(encoding, true))
     }
 
+    /// Encodes a sentence already split into words (HF's `is_split_into_words=True`):
+    /// `[CLS] pieces [SEP]`, each piece's `word_ids` naming its word, cut to `max_length`
+    /// tokens (the pieces of the last words go first). Offsets are within each word.
+    pub fn encode_words(&self, words: &[&str], max_length: usize) -> Result<Encoding, DataError> {
+        if words.is_empty() || words.iter().all(|w| w.trim().is_empty()) {
+            return Err(DataError::EmptyText);
+        }
+        let input: EncodeInput = words.to_vec().into();
+        let encoding = self
+            .inner
+            .encode(input.clone(), true)
+            .map_err(|e| DataError::Encode(e.to_string()))?;
+        if encoding.len() <= max_length {
+            return Ok(to_encoding(encoding, false));
+        }
+        let mut tokenizer = self.inner.clone();
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length,
+                ..Default::default()
+            }))
+            .map_err(|e| DataError::Encode(e.to_string()))?;
+        let encoding = tokenizer
+            .encode(input, true)
+            .map_err(|e| DataError::Encode(e.to_string()))?;
+        Ok(to_encoding(encoding, true))
+    }
+
     /// Turns ids back into text (WordPiece pieces joined, special tokens skipped).
     pub fn decode(&self, ids: &[u32]) -> Result<String, DataError> {
         self.inner

@@ -3,29 +3,21 @@
 //! dashboard, with HF's recipe (see [`crate::optim`]), and the best model exported as an HF
 //! folder.
 
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
 
+use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
-use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::InMemDataset;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use burn::train::checkpoint::{
-    ComposedCheckpointingStrategy, KeepLastNCheckpoints, MetricCheckpointingStrategy,
-};
-use burn::train::metric::store::{Aggregate, Direction, Split};
 use burn::train::metric::{
     AccuracyMetric, ClassReduction, FBetaScoreMetric, LearningRateMetric, LossMetric, Metric,
     PrecisionMetric, RecallMetric,
 };
 use burn::train::{
-    ClassificationOutput, InferenceStep, Interrupter, Learner, MetricEarlyStoppingStrategy,
-    StoppingCondition, SupervisedTraining, TrainOutput, TrainStep,
+    ClassificationOutput, InferenceStep, SupervisedTraining, TrainOutput, TrainStep,
 };
 use burnbert_data::classification::{LabelSet, TextExample};
 use burnbert_data::{BertTokenizer, PaddedBatch};
@@ -34,10 +26,9 @@ use burnbert_model::weights::save_folder;
 use burnbert_model::{BertConfig, BertForSequenceClassification, BertInput, SequenceLabels};
 use serde::Serialize;
 
-use crate::checkpoint::AtomicFileCheckpointer;
 use crate::evaluate::{ClassificationReport, classification_report};
-use crate::loader::EpochLoader;
-use crate::renderer::LineRenderer;
+pub use crate::run::{NonFiniteGuard, Run};
+use crate::run::{Watch, epoch_values, fit, prepare, recipe_step, train_loader, write_json};
 use crate::{TrainError, TrainingConfig, optim};
 
 /// A tokenized, labelled example.
@@ -111,52 +102,6 @@ impl Batcher<EncodedExample, ClassificationBatch> for ClassificationBatcher {
     }
 }
 
-/// Stops a run whose gradients stop being finite (a loss of NaN or infinity): the update is
-/// skipped, so no non-finite weight reaches a checkpoint, and Burn's learner is interrupted
-/// before it checkpoints the epoch, so the last good checkpoint stays the last one.
-#[derive(Clone, Default)]
-pub struct NonFiniteGuard {
-    interrupter: Option<Interrupter>,
-    tripped: Arc<Mutex<Option<(f64, usize)>>>,
-    steps: Arc<AtomicUsize>,
-}
-
-impl std::fmt::Debug for NonFiniteGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "NonFiniteGuard({:?})", self.tripped())
-    }
-}
-
-impl NonFiniteGuard {
-    fn new(interrupter: Interrupter) -> Self {
-        Self {
-            interrupter: Some(interrupter),
-            ..Self::default()
-        }
-    }
-
-    /// The non-finite gradient norm and the optimizer step it appeared at, if any.
-    pub fn tripped(&self) -> Option<(f64, usize)> {
-        *self.tripped.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Counts a step; false (and the run stopped) when `norm` is not finite.
-    fn check(&self, norm: f64) -> bool {
-        let step = self.steps.fetch_add(1, Ordering::Relaxed) + 1;
-        if norm.is_finite() {
-            return true;
-        }
-        self.tripped
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_or_insert((norm, step));
-        if let Some(interrupter) = &self.interrupter {
-            interrupter.stop(Some("the gradients are not finite"));
-        }
-        false
-    }
-}
-
 /// The model as Burn's learner trains it: the classifier, plus the recipe's global-norm
 /// clipping, gradient averaging over accumulation steps, and the stop on a non-finite loss.
 #[derive(Module, Debug)]
@@ -205,16 +150,9 @@ impl TrainStep for SequenceClassificationTask {
         lr: ModuleLearningRate,
         grads: GradientsParams,
     ) -> Self {
-        // One read-back per optimizer step: the norm, to catch a loss gone NaN or infinite.
-        if !self.guard.check(optim::global_norm(&self, &grads)) {
-            return self;
-        }
-        let grads = if self.max_grad_norm > 0.0 {
-            optim::clip_global_norm(&self, grads, self.max_grad_norm)
-        } else {
-            grads
-        };
-        optim.step(lr, self, grads)
+        // One read-back per step (the gradient norm, to catch a loss gone NaN), clip, AdamW.
+        let (guard, max_grad_norm) = (self.guard.clone(), self.max_grad_norm);
+        recipe_step(self, &guard, max_grad_norm, optim, lr, grads)
     }
 }
 
@@ -252,16 +190,6 @@ struct Summary<'a> {
     valid_accuracy_per_epoch: Vec<Option<f64>>,
 }
 
-/// Where a run writes.
-pub struct Run<'a> {
-    /// Output folder: `checkpoint/`, metric logs, `training_config.json`, `metrics.json`, `model/`.
-    pub output: &'a Path,
-    /// The folder whose tokenizer files go with the export.
-    pub tokenizer_folder: &'a Path,
-    /// Resume from this epoch's checkpoint.
-    pub resume_from_epoch: Option<usize>,
-}
-
 /// Fine-tunes `model` (already holding the pretrained encoder, its config's labels set to
 /// `labels`) on `train`, validating on `valid` after every epoch.
 #[allow(clippy::too_many_arguments)]
@@ -276,67 +204,33 @@ pub fn train_sequence_classification(
     run: Run<'_>,
     device: &Device,
 ) -> Result<TrainedClassifier, TrainError> {
-    args.validate()?;
-    if train.is_empty() || valid.is_empty() {
-        return Err(TrainError::Config {
-            field: "data",
-            message: "the training and validation sets need examples".into(),
-        });
-    }
-    let output = run.output;
-    std::fs::create_dir_all(output).map_err(|source| TrainError::Io {
-        path: output.into(),
-        source,
-    })?;
-    let args_path = output.join("training_config.json");
-    std::fs::write(
-        &args_path,
-        serde_json::to_string_pretty(args).expect("serializable"),
-    )
-    .map_err(|source| TrainError::Io {
-        path: args_path.clone(),
-        source,
-    })?;
-
+    prepare(args, run.output, train.len(), valid.len())?;
     let train_encoded = encode_examples(tokenizer, train, labels, args.max_length)?;
     let valid_encoded = encode_examples(tokenizer, valid, labels, args.max_length)?;
     let batcher = ClassificationBatcher {
         pad_id: tokenizer.pad_id(),
     };
-    let lengths = args
-        .group_by_length
-        .then(|| train_encoded.iter().map(|e| e.input_ids.len()).collect());
+    let lengths = train_encoded.iter().map(|e| e.input_ids.len()).collect();
     let loader_train = train_loader(
         train_encoded,
         batcher.clone(),
         args,
-        lengths,
+        Some(lengths),
         run.resume_from_epoch,
         device,
     );
-    let loader_valid = DataLoaderBuilder::new(batcher)
+    let loader_valid = DataLoaderBuilder::new(batcher.clone())
         .batch_size(args.per_device_eval_batch_size)
         .num_workers(args.dataloader_num_workers)
         .build(InMemDataset::new(valid_encoded.clone()));
 
-    let total_steps = args.total_steps(train.len());
-    let epochs = args.epochs(train.len());
     let mut model = model;
     optim::freeze(&mut model.bert, args);
     let parts = optim::ModelParts {
         layers: model.bert.encoder.layer.len(),
         head: r"^model\.classifier\.",
     };
-
-    let highest = args.metric_for_best_model == "accuracy";
-    let keep_last = args.save_total_limit.unwrap_or(usize::MAX);
-    let patience = args.early_stopping_patience;
-    let (strategy, early_stopping) = if highest {
-        watch_best(&AccuracyMetric::new(), true, keep_last, patience)
-    } else {
-        watch_best(&LossMetric::new(), false, keep_last, patience)
-    };
-    let mut training = SupervisedTraining::new(output, loader_train, loader_valid)
+    let training = SupervisedTraining::new(run.output, loader_train, loader_valid)
         .metrics((
             AccuracyMetric::new(),
             LossMetric::new(),
@@ -344,184 +238,82 @@ pub fn train_sequence_classification(
             RecallMetric::multiclass(1, ClassReduction::Macro),
             FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro),
         ))
-        .metric_train_numeric(LearningRateMetric::new())
-        .with_custom_checkpointers(
-            checkpointer(output, "model")?,
-            checkpointer(output, "optim")?,
-            checkpointer(output, "scheduler")?,
-        )
-        .with_checkpointing_strategy(strategy)
-        .num_epochs(epochs)
-        .summary();
-    if args.gradient_accumulation_steps > 1 {
-        training = training.grads_accumulation(args.gradient_accumulation_steps);
-    }
-    if let Some(early_stopping) = early_stopping {
-        training = training.early_stopping(early_stopping);
-    }
-    if let Some(epoch) = run.resume_from_epoch {
-        training = training.checkpoint(epoch);
-    }
-    if !std::io::stdout().is_terminal() {
-        training = training.renderer(Box::new(LineRenderer::new(10)));
-    }
-    let guard = NonFiniteGuard::new(training.interrupter());
-    let task = SequenceClassificationTask {
+        .metric_train_numeric(LearningRateMetric::new());
+    let make = |guard| SequenceClassificationTask {
         model: model.fork(&device.clone().autodiff()),
         max_grad_norm: args.max_grad_norm,
         accumulation: args.gradient_accumulation_steps,
-        guard: guard.clone(),
+        guard,
     };
-    let learner = Learner::new(
-        task,
-        optim::optimizer(args),
-        optim::scheduler(args, total_steps, args.steps_per_epoch(train.len()), parts),
-    );
-    let result = training.launch(learner);
-    if let Some((value, step)) = guard.tripped() {
-        return Err(TrainError::NonFiniteLoss {
-            value,
-            step,
-            checkpoints: output.join("checkpoint"),
-        });
-    }
-    if let Some(error) = &result.error {
-        return Err(TrainError::Learner(error.to_string()));
-    }
-
-    let losses = epoch_means(output, "Loss");
-    let accuracies = epoch_means(output, "Accuracy");
-    let epochs_run = losses.len().max(accuracies.len());
-    let last = epochs_run.max(1);
-    let per_epoch = if args.metric_for_best_model == "accuracy" {
-        &accuracies
-    } else {
-        &losses
+    let fitted = match args.metric_for_best_model.as_str() {
+        "accuracy" => fit(
+            args,
+            &run,
+            training,
+            Watch {
+                metric: &AccuracyMetric::new(),
+                highest: true,
+            },
+            train.len(),
+            parts,
+            make,
+        )?,
+        "f1" => {
+            let f1 = FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro);
+            fit(
+                args,
+                &run,
+                training,
+                Watch {
+                    metric: &f1,
+                    highest: true,
+                },
+                train.len(),
+                parts,
+                make,
+            )?
+        }
+        _ => fit(
+            args,
+            &run,
+            training,
+            Watch {
+                metric: &LossMetric::new(),
+                highest: false,
+            },
+            train.len(),
+            parts,
+            make,
+        )?,
     };
-    let best = best_epoch(per_epoch, highest).unwrap_or(last);
-    let epoch = if args.load_best_model_at_end {
-        best
-    } else {
-        last
-    };
-    let mut task = result.model;
-    if epoch != last {
-        let path = output.join("checkpoint").join(format!("model-{epoch}.bpk"));
-        task = task
-            .try_load_file(&path)
-            .map_err(|e| TrainError::Learner(format!("{}: {e}", path.display())))?;
-    }
-    let model = task.model;
+    let model = fitted.model.model;
     let config = config.clone().with_labels(labels.names());
     let report = evaluate(
         &model,
-        &ClassificationBatcher {
-            pad_id: tokenizer.pad_id(),
-        },
+        &batcher,
         &valid_encoded,
         labels,
         args.per_device_eval_batch_size,
         &device.clone().inner(),
     )?;
-    let exported = output.join("model");
+    let exported = run.output.join("model");
     save_folder(&model, &config, run.tokenizer_folder, &exported)?;
+    let accuracies = epoch_values(run.output, &AccuracyMetric::new().name());
     let summary = Summary {
-        epoch,
-        epochs_run,
+        epoch: fitted.epoch,
+        epochs_run: fitted.epochs_run,
         valid: &report,
-        valid_loss_per_epoch: losses,
+        valid_loss_per_epoch: fitted.losses,
         valid_accuracy_per_epoch: accuracies,
     };
-    let metrics_path = output.join("metrics.json");
-    std::fs::write(
-        &metrics_path,
-        serde_json::to_string_pretty(&summary).expect("serializable"),
-    )
-    .map_err(|source| TrainError::Io {
-        path: metrics_path,
-        source,
-    })?;
+    write_json(run.output.join("metrics.json"), &summary)?;
     Ok(TrainedClassifier {
         model,
         config,
-        epoch,
+        epoch: fitted.epoch,
         report,
         exported,
     })
-}
-
-/// The training batches, in an order that a resumed run replays (see [`EpochLoader`]).
-pub(crate) fn train_loader<I: Clone + Send + Sync + 'static, O: Send + 'static>(
-    items: Vec<I>,
-    batcher: impl Batcher<I, O> + 'static,
-    args: &TrainingConfig,
-    lengths: Option<Vec<usize>>,
-    resume_from_epoch: Option<usize>,
-    device: &Device,
-) -> Arc<dyn DataLoader<O>> {
-    let loader = EpochLoader::new(
-        items,
-        batcher,
-        args.per_device_train_batch_size,
-        args.seed,
-        resume_from_epoch.unwrap_or(0),
-        device,
-    );
-    Arc::new(match lengths {
-        Some(lengths) => loader.group_by_length(lengths),
-        None => loader,
-    })
-}
-
-/// `OUTPUT/checkpoint/NAME-EPOCH.bpk`, written atomically.
-pub(crate) fn checkpointer(
-    output: &Path,
-    name: &str,
-) -> Result<AtomicFileCheckpointer, TrainError> {
-    let directory = output.join("checkpoint");
-    AtomicFileCheckpointer::new(&directory, name).map_err(|source| TrainError::Io {
-        path: directory,
-        source,
-    })
-}
-
-/// Checkpoints to keep (the last `keep_last` and the best by `metric` on validation) and, with
-/// a patience, early stopping on the same metric.
-fn watch_best<M: Metric>(
-    metric: &M,
-    highest: bool,
-    keep_last: usize,
-    patience: Option<usize>,
-) -> (
-    ComposedCheckpointingStrategy,
-    Option<MetricEarlyStoppingStrategy>,
-) {
-    let direction = || {
-        if highest {
-            Direction::Highest
-        } else {
-            Direction::Lowest
-        }
-    };
-    let strategy = ComposedCheckpointingStrategy::builder()
-        .add(KeepLastNCheckpoints::new(keep_last))
-        .add(MetricCheckpointingStrategy::new(
-            metric,
-            Aggregate::Mean,
-            direction(),
-            Split::Valid,
-        ))
-        .build();
-    let early_stopping = patience.map(|n_epochs| {
-        MetricEarlyStoppingStrategy::new(
-            metric,
-            Aggregate::Mean,
-            direction(),
-            Split::Valid,
-            StoppingCondition::NoImprovementSince { n_epochs },
-        )
-    });
-    (strategy, early_stopping)
 }
 
 /// Scores a classifier on encoded examples: accuracy, P/R/F1, confusion matrix and mean loss.
@@ -556,69 +348,4 @@ pub fn evaluate(
         labels.names(),
         Some(loss),
     ))
-}
-
-/// A validation metric per epoch, from Burn's metric logs (`OUTPUT/valid/epoch-N/NAME.log`,
-/// one `value,count` line per batch and a last `value,final` line with the epoch's value): the
-/// final value where logged, else the count-weighted mean of the batches.
-pub(crate) fn epoch_means(output: &Path, metric: &str) -> Vec<Option<f64>> {
-    let mut means = Vec::new();
-    for epoch in 1.. {
-        let path = output.join("valid").join(format!("epoch-{epoch}")).join(format!("{metric}.log"));
-        let Ok(text) = std::fs::read_to_string(&path) else { break };
-        let (mut sum, mut weight, mut last) = (0.0, 0.0, None);
-        for line in text.lines() {
-            let mut parts = line.split(',');
-            let (Some(Ok(value)), count) = (parts.next().map(str::parse::<f64>), parts.next()) else { continue };
-            if count == Some("final") {
-                last = Some(value);
-                continue;
-            }
-            let w = count.and_then(|c| c.parse::<f64>().ok()).unwrap_or(1.0);
-            sum += value * w;
-            weight += w;
-        }
-        means.push(last.or((weight > 0.0).then(|| sum / weight)));
-    }
-    means
-}
-
-fn best_epoch(values: &[Option<f64>], highest: bool) -> Option<usize> {
-    values
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| v.map(|v| (i + 1, v)))
-        .reduce(|a, b| {
-            if (highest && b.1 > a.1) || (!highest && b.1 < a.1) {
-                b
-            } else {
-                a
-            }
-        })
-        .map(|(epoch, _)| epoch)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn epoch_values_from_burns_metric_logs() {
-        let dir = std::env::temp_dir().join(format!("burnbert-epochlog-{}", std::process::id()));
-        for (epoch, text) in [(1, "0.5,2\n1.0,2\n"), (2, "0.5,2\n1.0,2\n0.8,final\n")] {
-            let d = dir.join("valid").join(format!("epoch-{epoch}"));
-            std::fs::create_dir_all(&d).unwrap();
-            std::fs::write(d.join("Accuracy.log"), text).unwrap();
-        }
-        assert_eq!(epoch_means(&dir, "Accuracy"), [Some(0.75), Some(0.8)]);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn best_epoch_by_direction() {
-        let v = [Some(0.5), Some(0.3), None, Some(0.4)];
-        assert_eq!(best_epoch(&v, false), Some(2));
-        assert_eq!(best_epoch(&v, true), Some(1));
-        assert_eq!(best_epoch(&[], true), None);
-    }
 }

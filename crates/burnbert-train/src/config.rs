@@ -59,7 +59,7 @@ pub struct TrainingConfig {
     pub save_total_limit: Option<usize>,
     /// Export the best epoch's model (by `metric_for_best_model`) rather than the last one.
     pub load_best_model_at_end: bool,
-    /// `loss` or `accuracy`.
+    /// `loss`, `accuracy` or `f1` (macro F1 of a classifier, entity F1 of a tagger).
     pub metric_for_best_model: String,
     /// Stop after this many epochs without improvement of `metric_for_best_model`.
     pub early_stopping_patience: Option<usize>,
@@ -79,6 +79,9 @@ pub struct TrainingConfig {
     /// Layer-wise learning-rate decay: layer `i` of `L` trains at `lr · d^(L-1-i)`, the
     /// embeddings at `lr · d^L`.
     pub layerwise_lr_decay: Option<f64>,
+    /// Label every piece of a word (later pieces of a `B-X` word get `I-X`), not only the
+    /// first (token classification; HF's `label_all_tokens`).
+    pub label_all_tokens: bool,
     /// Batch examples of similar length together (less padding), as HF's `group_by_length`.
     pub group_by_length: bool,
     /// Data-loader worker threads.
@@ -115,6 +118,7 @@ impl Default for TrainingConfig {
             unfreeze_after_epochs: None,
             layerwise_lr_decay: None,
             group_by_length: false,
+            label_all_tokens: false,
             dataloader_num_workers: 0,
         }
     }
@@ -169,8 +173,11 @@ impl TrainingConfig {
         if self.max_length < 2 {
             return bad("max_length", "must leave room for [CLS] and [SEP]");
         }
-        if !["loss", "accuracy"].contains(&self.metric_for_best_model.as_str()) {
-            return bad("metric_for_best_model", "must be 'loss' or 'accuracy'");
+        if !["loss", "accuracy", "f1"].contains(&self.metric_for_best_model.as_str()) {
+            return bad(
+                "metric_for_best_model",
+                "must be 'loss', 'accuracy' or 'f1' (macro F1; entity F1 for NER)",
+            );
         }
         if self
             .layerwise_lr_decay

@@ -9,6 +9,9 @@
 //!   checkpointer, metrics and dashboard, exporting the best model as an HF folder.
 //! - [`loader`]: training batches whose epochs a resumed run replays exactly, optionally
 //!   grouped by length; [`checkpoint`]: checkpoints written atomically.
+//! - [`token_classification`]: NER, sentences in windows, first pieces labelled, scored by
+//!   [`seqeval`] (entity P/R/F1 as seqeval computes them, also as Burn metrics).
+//! - [`run`]: what every task's run shares (checkpoints, early stopping, resume, export).
 //! - [`evaluate`]: accuracy, macro and per-class precision / recall / F1, confusion matrix.
 
 pub mod checkpoint;
@@ -19,7 +22,10 @@ pub mod evaluate;
 pub mod loader;
 pub mod optim;
 mod renderer;
+pub mod run;
 pub mod schedule;
+pub mod seqeval;
+pub mod token_classification;
 
 pub use config::{LrSchedulerType, TrainingConfig};
 pub use error::TrainError;

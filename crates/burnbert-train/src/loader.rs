@@ -32,6 +32,7 @@ pub struct EpochLoader<I, O> {
     epoch: Arc<AtomicUsize>,
     device: Device,
     range: Option<Range<usize>>,
+    max_batches: Option<usize>,
 }
 
 impl<I: Clone + Send + Sync + 'static, O: 'static> EpochLoader<I, O> {
@@ -54,7 +55,15 @@ impl<I: Clone + Send + Sync + 'static, O: 'static> EpochLoader<I, O> {
             epoch: Arc::new(AtomicUsize::new(completed_epochs)),
             device: device.clone(),
             range: None,
+            max_batches: None,
         }
+    }
+
+    /// Stops after `batches` batches in all (an epoch ends early when they run out): the
+    /// recipe's `max_steps`, which Burn's learner, counting whole epochs, does not know.
+    pub fn max_batches(mut self, batches: usize) -> Self {
+        self.max_batches = Some(batches);
+        self
     }
 
     /// Groups items of similar `lengths` (one per item) into the same batches, as HF's
@@ -100,6 +109,7 @@ impl<I: Clone + Send + Sync + 'static, O: 'static> EpochLoader<I, O> {
             epoch: self.epoch.clone(),
             device: self.device.clone(),
             range: self.range.clone(),
+            max_batches: self.max_batches,
         }
     }
 }
@@ -111,6 +121,11 @@ impl<I: Clone + Send + Sync + 'static, O: Send + 'static> DataLoader<O> for Epoc
         self.device
             .seed(Self::epoch_seed(self.seed, epoch).rotate_left(17));
         let mut order = self.order(epoch);
+        if let Some(max) = self.max_batches {
+            let per_epoch = self.items.len().div_ceil(self.batch_size);
+            let left = max.saturating_sub(per_epoch * (epoch - 1));
+            order.truncate(left * self.batch_size);
+        }
         if let Some(range) = &self.range {
             order = order[range.start.min(order.len())..range.end.min(order.len())].to_vec();
         }
@@ -202,6 +217,15 @@ mod tests {
         assert_eq!(epoch_batches(&resumed), second);
         let other_seed = EpochLoader::new((0..10).collect(), Ids, 3, 8, 0, &device);
         assert_ne!(epoch_batches(&other_seed), first);
+    }
+
+    #[test]
+    fn max_batches_ends_the_last_epoch_early() {
+        let device = Device::flex();
+        let loader = EpochLoader::new((0..10).collect(), Ids, 3, 7, 0, &device).max_batches(6);
+        assert_eq!(epoch_batches(&loader).len(), 4);
+        assert_eq!(epoch_batches(&loader).len(), 2);
+        assert_eq!(epoch_batches(&loader).len(), 0);
     }
 
     #[test]

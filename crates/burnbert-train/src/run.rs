@@ -1,0 +1,371 @@
+//! What every task's training run shares: the output folder, Burn's `SupervisedTraining` with
+//! atomic checkpointers (every epoch; the last N and the best kept), early stopping, resume,
+//! the dashboard or line log, the stop on a non-finite loss, and the model of the chosen epoch.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use burn::data::dataloader::DataLoader;
+use burn::data::dataloader::batcher::Batcher;
+use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::train::checkpoint::{
+    ComposedCheckpointingStrategy, KeepLastNCheckpoints, MetricCheckpointingStrategy,
+};
+use burn::train::metric::store::{Aggregate, Direction, Split};
+use burn::train::metric::{LossMetric, Metric};
+use burn::train::{
+    Interrupter, Learner, LearnerModel, MetricEarlyStoppingStrategy, StoppingCondition,
+    SupervisedTraining,
+};
+
+use crate::checkpoint::AtomicFileCheckpointer;
+use crate::loader::EpochLoader;
+use crate::renderer::LineRenderer;
+use crate::{TrainError, TrainingConfig, optim};
+
+/// Where a run writes.
+pub struct Run<'a> {
+    /// Output folder: `checkpoint/`, metric logs, `training_config.json`, `metrics.json`, `model/`.
+    pub output: &'a Path,
+    /// The folder whose tokenizer files go with the export.
+    pub tokenizer_folder: &'a Path,
+    /// Resume from this epoch's checkpoint.
+    pub resume_from_epoch: Option<usize>,
+}
+
+/// Checks the recipe and the data sizes, creates the output folder and saves the recipe in it.
+pub(crate) fn prepare(
+    args: &TrainingConfig,
+    output: &Path,
+    train: usize,
+    valid: usize,
+) -> Result<(), TrainError> {
+    args.validate()?;
+    if train == 0 || valid == 0 {
+        return Err(TrainError::Config {
+            field: "data",
+            message: "the training and validation sets need examples".into(),
+        });
+    }
+    std::fs::create_dir_all(output).map_err(|source| TrainError::Io {
+        path: output.into(),
+        source,
+    })?;
+    let args_path = output.join("training_config.json");
+    std::fs::write(
+        &args_path,
+        serde_json::to_string_pretty(args).expect("serializable"),
+    )
+    .map_err(|source| TrainError::Io {
+        path: args_path.clone(),
+        source,
+    })
+}
+
+/// The training batches, in an order that a resumed run replays (see [`EpochLoader`]).
+pub(crate) fn train_loader<I: Clone + Send + Sync + 'static, O: Send + 'static>(
+    items: Vec<I>,
+    batcher: impl Batcher<I, O> + 'static,
+    args: &TrainingConfig,
+    lengths: Option<Vec<usize>>,
+    resume_from_epoch: Option<usize>,
+    device: &Device,
+) -> Arc<dyn DataLoader<O>> {
+    let mut loader = EpochLoader::new(
+        items,
+        batcher,
+        args.per_device_train_batch_size,
+        args.seed,
+        resume_from_epoch.unwrap_or(0),
+        device,
+    );
+    if let Some(steps) = args.max_steps {
+        loader = loader.max_batches(steps * args.gradient_accumulation_steps);
+    }
+    Arc::new(match (args.group_by_length, lengths) {
+        (true, Some(lengths)) => loader.group_by_length(lengths),
+        _ => loader,
+    })
+}
+
+/// Stops a run whose gradients stop being finite (a loss of NaN or infinity): the update is
+/// skipped, so no non-finite weight reaches a checkpoint, and Burn's learner is interrupted
+/// before it checkpoints the epoch, so the last good checkpoint stays the last one.
+#[derive(Clone, Default)]
+pub struct NonFiniteGuard {
+    interrupter: Option<Interrupter>,
+    tripped: Arc<Mutex<Option<(f64, usize)>>>,
+    steps: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for NonFiniteGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NonFiniteGuard({:?})", self.tripped())
+    }
+}
+
+impl NonFiniteGuard {
+    fn new(interrupter: Interrupter) -> Self {
+        Self {
+            interrupter: Some(interrupter),
+            ..Self::default()
+        }
+    }
+
+    /// The non-finite gradient norm and the optimizer step it appeared at, if any.
+    pub fn tripped(&self) -> Option<(f64, usize)> {
+        *self.tripped.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a step; false (and the run stopped) when `norm` is not finite.
+    fn check(&self, norm: f64) -> bool {
+        let step = self.steps.fetch_add(1, Ordering::Relaxed) + 1;
+        if norm.is_finite() {
+            return true;
+        }
+        self.tripped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert((norm, step));
+        if let Some(interrupter) = &self.interrupter {
+            interrupter.stop(Some("the gradients are not finite"));
+        }
+        false
+    }
+}
+
+/// The optimizer step of the recipe, for a task's `TrainStep::optimize`: stop on a non-finite
+/// gradient norm (one read-back per step), clip the global norm, then AdamW.
+pub(crate) fn recipe_step<M: Module>(
+    task: M,
+    guard: &NonFiniteGuard,
+    max_grad_norm: f64,
+    optimizer: &mut ModuleOptimizer,
+    lr: ModuleLearningRate,
+    grads: GradientsParams,
+) -> M {
+    if !guard.check(optim::global_norm(&task, &grads)) {
+        return task;
+    }
+    let grads = if max_grad_norm > 0.0 {
+        optim::clip_global_norm(&task, grads, max_grad_norm)
+    } else {
+        grads
+    };
+    optimizer.step(lr, task, grads)
+}
+
+/// The validation metric that picks the best epoch (and stops early).
+pub(crate) struct Watch<'a, Me> {
+    /// The metric (`LossMetric`, or the task's score).
+    pub metric: &'a Me,
+    /// Whether higher is better.
+    pub highest: bool,
+}
+
+/// What [`fit`] gives back.
+pub(crate) struct Fitted<M> {
+    /// The model of the chosen epoch (best with `load_best_model_at_end`, else the last).
+    pub model: M,
+    /// That epoch, 1-based.
+    pub epoch: usize,
+    /// Epochs run (fewer than asked after an early stop).
+    pub epochs_run: usize,
+    /// Validation loss per epoch.
+    pub losses: Vec<Option<f64>>,
+}
+
+/// Runs `training` (the task's loaders and metrics already set) for the recipe's epochs with
+/// the recipe's optimizer and schedule, then loads the model of the chosen epoch.
+pub(crate) fn fit<M: LearnerModel, Me: Metric + 'static>(
+    args: &TrainingConfig,
+    run: &Run<'_>,
+    mut training: SupervisedTraining<M>,
+    watch: Watch<'_, Me>,
+    examples: usize,
+    parts: optim::ModelParts<'_>,
+    task: impl FnOnce(NonFiniteGuard) -> M,
+) -> Result<Fitted<M>, TrainError> {
+    let output = run.output;
+    let direction = || {
+        if watch.highest {
+            Direction::Highest
+        } else {
+            Direction::Lowest
+        }
+    };
+    let strategy = ComposedCheckpointingStrategy::builder()
+        .add(KeepLastNCheckpoints::new(
+            args.save_total_limit.unwrap_or(usize::MAX),
+        ))
+        .add(MetricCheckpointingStrategy::new(
+            watch.metric,
+            Aggregate::Mean,
+            direction(),
+            Split::Valid,
+        ))
+        .build();
+    let checkpointer = |name: &str| {
+        let directory = output.join("checkpoint");
+        AtomicFileCheckpointer::new(&directory, name).map_err(|source| TrainError::Io {
+            path: directory,
+            source,
+        })
+    };
+    training = training
+        .with_custom_checkpointers(
+            checkpointer("model")?,
+            checkpointer("optim")?,
+            checkpointer("scheduler")?,
+        )
+        .with_checkpointing_strategy(strategy)
+        .num_epochs(args.epochs(examples))
+        .summary();
+    if args.gradient_accumulation_steps > 1 {
+        training = training.grads_accumulation(args.gradient_accumulation_steps);
+    }
+    if let Some(n_epochs) = args.early_stopping_patience {
+        training = training.early_stopping(MetricEarlyStoppingStrategy::new(
+            watch.metric,
+            Aggregate::Mean,
+            direction(),
+            Split::Valid,
+            StoppingCondition::NoImprovementSince { n_epochs },
+        ));
+    }
+    if let Some(epoch) = run.resume_from_epoch {
+        training = training.checkpoint(epoch);
+    }
+    if !std::io::stdout().is_terminal() {
+        training = training.renderer(Box::new(LineRenderer::new(10)));
+    }
+    let guard = NonFiniteGuard::new(training.interrupter());
+    let total_steps = args.total_steps(examples);
+    let learner = Learner::new(
+        task(guard.clone()),
+        optim::optimizer(args),
+        optim::scheduler(args, total_steps, args.steps_per_epoch(examples), parts),
+    );
+    let result = training.launch(learner);
+    if let Some((value, step)) = guard.tripped() {
+        return Err(TrainError::NonFiniteLoss {
+            value,
+            step,
+            checkpoints: output.join("checkpoint"),
+        });
+    }
+    if let Some(error) = &result.error {
+        return Err(TrainError::Learner(error.to_string()));
+    }
+
+    let losses = epoch_values(output, &LossMetric::new().name());
+    let watched = epoch_values(output, &watch.metric.name());
+    let epochs_run = losses.len().max(watched.len()).max(1);
+    let best = best_epoch(&watched, watch.highest).unwrap_or(epochs_run);
+    let epoch = if args.load_best_model_at_end {
+        best
+    } else {
+        epochs_run
+    };
+    let mut model = result.model;
+    if epoch != epochs_run {
+        let path = output.join("checkpoint").join(format!("model-{epoch}.bpk"));
+        model = model
+            .try_load_file(&path)
+            .map_err(|e| TrainError::Learner(format!("{}: {e}", path.display())))?;
+    }
+    Ok(Fitted {
+        model,
+        epoch,
+        epochs_run,
+        losses,
+    })
+}
+
+/// Writes `value` as pretty JSON to `path`.
+pub(crate) fn write_json(path: PathBuf, value: &impl serde::Serialize) -> Result<(), TrainError> {
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(value).expect("serializable"),
+    )
+    .map_err(|source| TrainError::Io { path, source })
+}
+
+/// A validation metric per epoch, from Burn's metric logs (`OUTPUT/valid/epoch-N/NAME.log`,
+/// spaces in the name as `_`; one `value,count` line per batch and a last `value,final` line
+/// with the epoch's value): the final value where logged, else the count-weighted mean.
+pub(crate) fn epoch_values(output: &Path, metric: &str) -> Vec<Option<f64>> {
+    let file = format!("{}.log", metric.replace(' ', "_"));
+    let mut values = Vec::new();
+    for epoch in 1.. {
+        let path = output
+            .join("valid")
+            .join(format!("epoch-{epoch}"))
+            .join(&file);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            break;
+        };
+        let (mut sum, mut weight, mut last) = (0.0, 0.0, None);
+        for line in text.lines() {
+            let mut parts = line.split(',');
+            let (Some(Ok(value)), count) = (parts.next().map(str::parse::<f64>), parts.next())
+            else {
+                continue;
+            };
+            if count == Some("final") {
+                last = Some(value);
+                continue;
+            }
+            let w = count.and_then(|c| c.parse::<f64>().ok()).unwrap_or(1.0);
+            sum += value * w;
+            weight += w;
+        }
+        values.push(last.or((weight > 0.0).then(|| sum / weight)));
+    }
+    values
+}
+
+fn best_epoch(values: &[Option<f64>], highest: bool) -> Option<usize> {
+    values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i + 1, v)))
+        .reduce(|a, b| {
+            if (highest && b.1 > a.1) || (!highest && b.1 < a.1) {
+                b
+            } else {
+                a
+            }
+        })
+        .map(|(epoch, _)| epoch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn best_epoch_by_direction() {
+        let v = [Some(0.5), Some(0.3), None, Some(0.4)];
+        assert_eq!(best_epoch(&v, false), Some(2));
+        assert_eq!(best_epoch(&v, true), Some(1));
+        assert_eq!(best_epoch(&[], true), None);
+    }
+
+    #[test]
+    fn epoch_values_from_burns_metric_logs() {
+        let dir = std::env::temp_dir().join(format!("burnbert-epochlog-{}", std::process::id()));
+        for (epoch, text) in [(1, "0.5,2\n1.0,2\n"), (2, "0.5,2\n1.0,2\n0.8,final\n")] {
+            let d = dir.join("valid").join(format!("epoch-{epoch}"));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("Entity_F1.log"), text).unwrap();
+        }
+        assert_eq!(epoch_values(&dir, "Entity F1"), [Some(0.75), Some(0.8)]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,511 @@
+//! Fine-tuning a token classifier (NER) with Burn's learner: sentences cut into windows that
+//! fit the model, the first piece of each word labelled, seqeval's entity scores in the
+//! dashboard, and the model scored per sentence (windows merged back) at the end.
+
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::InMemDataset;
+use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::ExecutionError;
+use burn::train::metric::{Adaptor, ItemLazy, LossInput, LossMetric};
+use burn::train::{InferenceStep, SupervisedTraining, TrainOutput, TrainStep};
+use burnbert_data::token_classification::{
+    TagSet, TaggedSentence, Window, align_labels, first_pieces, windows,
+};
+use burnbert_data::{BertTokenizer, PaddedBatch};
+use burnbert_model::heads::loss::IGNORE_INDEX;
+use burnbert_model::weights::save_folder;
+use burnbert_model::{BertConfig, BertForTokenClassification, BertInput};
+use serde::Serialize;
+
+use crate::run::{NonFiniteGuard, Run, Watch, fit, prepare, recipe_step, train_loader, write_json};
+use crate::seqeval::{EntityCounts, SeqevalMetric, SeqevalReport, SeqevalScore, TagSequences};
+use crate::{TrainError, TrainingConfig, optim};
+
+/// A window of a sentence, tokenized, with its pieces' labels.
+#[derive(Debug, Clone)]
+pub struct EncodedWindow {
+    /// WordPiece ids with `[CLS]`/`[SEP]`.
+    pub input_ids: Vec<u32>,
+    /// Segment ids (all 0).
+    pub token_type_ids: Vec<u32>,
+    /// One label per token: a tag id on labelled pieces, -100 elsewhere.
+    pub labels: Vec<i64>,
+    /// The sentence it comes from.
+    pub sentence: usize,
+    /// The window's first word in that sentence.
+    pub first_word: usize,
+    /// The token of each of the window's words' first piece.
+    pub first_pieces: Vec<Option<usize>>,
+}
+
+/// Cuts `sentences` into windows of at most `max_length` tokens and labels their pieces (the
+/// first piece of a word, or all with `label_all_tokens`); a tag outside `tags` is an error
+/// naming its file and line.
+pub fn encode_sentences(
+    tokenizer: &BertTokenizer,
+    sentences: &[TaggedSentence],
+    tags: &TagSet,
+    max_length: usize,
+    label_all_tokens: bool,
+) -> Result<Vec<EncodedWindow>, TrainError> {
+    let continuation = tags.continuation();
+    let continuation = label_all_tokens.then_some(continuation.as_slice());
+    let mut encoded = Vec::new();
+    for (index, sentence) in sentences.iter().enumerate() {
+        let ids = tags.ids(sentence)?;
+        for window in sentence_windows(tokenizer, sentence, max_length)? {
+            let window_tags = &ids[window.first_word..window.first_word + window.words];
+            encoded.push(EncodedWindow {
+                labels: align_labels(&window.encoding.word_ids, window_tags, continuation),
+                first_pieces: first_pieces(&window),
+                input_ids: window.encoding.input_ids,
+                token_type_ids: window.encoding.token_type_ids,
+                sentence: index,
+                first_word: window.first_word,
+            });
+        }
+    }
+    Ok(encoded)
+}
+
+fn sentence_windows(
+    tokenizer: &BertTokenizer,
+    sentence: &TaggedSentence,
+    max_length: usize,
+) -> Result<Vec<Window>, TrainError> {
+    let words: Vec<&str> = sentence.words.iter().map(String::as_str).collect();
+    windows(tokenizer, &words, max_length).map_err(|e| {
+        TrainError::Data(burnbert_data::DataError::Invalid {
+            file: sentence.location.file.clone(),
+            line: sentence.location.line,
+            message: e.to_string(),
+        })
+    })
+}
+
+/// A padded batch of windows and their labels.
+#[derive(Debug, Clone)]
+pub struct TokenClassificationBatch {
+    /// Model input, padded to the batch's longest window.
+    pub input: BertInput,
+    /// Labels, `[batch, seq]`, -100 on padding.
+    pub labels: Tensor<2, Int>,
+}
+
+/// Pads each batch to its own longest window (dynamic padding).
+#[derive(Debug, Clone)]
+pub struct TokenClassificationBatcher {
+    /// Id of `[PAD]`.
+    pub pad_id: u32,
+}
+
+impl Batcher<EncodedWindow, TokenClassificationBatch> for TokenClassificationBatcher {
+    fn batch(&self, items: Vec<EncodedWindow>, device: &Device) -> TokenClassificationBatch {
+        let rows: Vec<(&[u32], &[u32])> = items
+            .iter()
+            .map(|e| (e.input_ids.as_slice(), e.token_type_ids.as_slice()))
+            .collect();
+        let batch = PaddedBatch::from_ids(&rows, self.pad_id)
+            .expect("the data loader never makes an empty batch");
+        let mut labels = vec![IGNORE_INDEX; batch.batch_size * batch.seq_len];
+        for (row, item) in items.iter().enumerate() {
+            labels[row * batch.seq_len..row * batch.seq_len + item.labels.len()]
+                .copy_from_slice(&item.labels);
+        }
+        TokenClassificationBatch {
+            input: batch.to_input(device),
+            labels: Tensor::from_data(
+                TensorData::new(labels, [batch.batch_size, batch.seq_len]),
+                device,
+            ),
+        }
+    }
+}
+
+/// What a step gives the metrics.
+pub struct TokenClassificationOutput {
+    /// Mean loss over the labelled tokens.
+    pub loss: Tensor<1>,
+    /// `[batch, seq, tags]`.
+    pub logits: Tensor<3>,
+    /// `[batch, seq]`, -100 where not labelled.
+    pub labels: Tensor<2, Int>,
+}
+
+impl ItemLazy for TokenClassificationOutput {
+    fn sync(self) -> Result<Self, ExecutionError> {
+        self.loss.device().flush()?;
+        Ok(Self {
+            loss: self.loss.without_autodiff(),
+            logits: self.logits.without_autodiff(),
+            labels: self.labels.without_autodiff(),
+        })
+    }
+}
+
+impl Adaptor<LossInput> for TokenClassificationOutput {
+    fn adapt(&self) -> LossInput {
+        LossInput::new(self.loss.clone())
+    }
+}
+
+impl Adaptor<TagSequences> for TokenClassificationOutput {
+    fn adapt(&self) -> TagSequences {
+        let [batch, seq, _] = self.logits.dims();
+        let predicted = ints(self.logits.clone().argmax(2).reshape([batch * seq]));
+        let labels = ints(self.labels.clone().reshape([batch * seq]));
+        let (mut gold, mut guess) = (Vec::new(), Vec::new());
+        for row in 0..batch {
+            let range = row * seq..(row + 1) * seq;
+            let labelled = range.filter(|&i| labels[i] != IGNORE_INDEX);
+            let (g, p): (Vec<usize>, Vec<usize>) = labelled
+                .map(|i| (labels[i] as usize, predicted[i] as usize))
+                .unzip();
+            gold.push(g);
+            guess.push(p);
+        }
+        TagSequences {
+            gold,
+            predicted: guess,
+        }
+    }
+}
+
+fn ints(t: Tensor<1, Int>) -> Vec<i64> {
+    t.into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .expect("integer data")
+}
+
+/// The token classifier as Burn's learner trains it, with the recipe's optimizer step.
+#[derive(Module, Debug)]
+pub struct TokenClassificationTask {
+    /// The classifier.
+    pub model: BertForTokenClassification,
+    /// Global gradient-norm bound (0: off).
+    #[module(skip)]
+    pub max_grad_norm: f64,
+    /// Forward passes per optimizer step.
+    #[module(skip)]
+    pub accumulation: usize,
+    /// Watches the gradient norm.
+    #[module(skip)]
+    pub guard: NonFiniteGuard,
+}
+
+impl TokenClassificationTask {
+    fn forward_tags(&self, batch: TokenClassificationBatch) -> TokenClassificationOutput {
+        let out = self
+            .model
+            .forward_with_labels(batch.input, batch.labels.clone());
+        TokenClassificationOutput {
+            loss: out.loss.expect("labels were given"),
+            logits: out.logits,
+            labels: batch.labels,
+        }
+    }
+}
+
+impl TrainStep for TokenClassificationTask {
+    type Input = TokenClassificationBatch;
+    type Output = TokenClassificationOutput;
+
+    fn step(&self, batch: TokenClassificationBatch) -> TrainOutput<TokenClassificationOutput> {
+        let out = self.forward_tags(batch);
+        // HF averages accumulated gradients; Burn sums them.
+        let grads = (out.loss.clone() / self.accumulation as f32).backward();
+        TrainOutput::new(self, grads, out)
+    }
+
+    fn optimize(
+        self,
+        optim: &mut ModuleOptimizer,
+        lr: ModuleLearningRate,
+        grads: GradientsParams,
+    ) -> Self {
+        let (guard, max_grad_norm) = (self.guard.clone(), self.max_grad_norm);
+        recipe_step(self, &guard, max_grad_norm, optim, lr, grads)
+    }
+}
+
+impl InferenceStep for TokenClassificationTask {
+    type Input = TokenClassificationBatch;
+    type Output = TokenClassificationOutput;
+
+    fn step(&self, batch: TokenClassificationBatch) -> TokenClassificationOutput {
+        self.forward_tags(batch)
+    }
+}
+
+/// What a token-classification run gives back.
+#[derive(Debug)]
+pub struct TrainedTagger {
+    /// The exported model.
+    pub model: BertForTokenClassification,
+    /// Its config, with the tag set as `id2label`.
+    pub config: BertConfig,
+    /// The epoch the exported model comes from (1-based).
+    pub epoch: usize,
+    /// Its seqeval scores on the validation sentences.
+    pub report: SeqevalReport,
+    /// The HF folder written.
+    pub exported: std::path::PathBuf,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    epoch: usize,
+    epochs_run: usize,
+    valid: &'a SeqevalReport,
+    valid_loss_per_epoch: Vec<Option<f64>>,
+    valid_entity_f1_per_epoch: Vec<Option<f64>>,
+}
+
+/// Fine-tunes `model` (its config's labels set to `tags`) on `train`, validating on `valid`
+/// after every epoch; exports the chosen epoch's model and writes `metrics.json`.
+#[allow(clippy::too_many_arguments)]
+pub fn train_token_classification(
+    args: &TrainingConfig,
+    config: &BertConfig,
+    model: BertForTokenClassification,
+    tokenizer: &BertTokenizer,
+    tags: &TagSet,
+    train: &[TaggedSentence],
+    valid: &[TaggedSentence],
+    run: Run<'_>,
+    device: &Device,
+) -> Result<TrainedTagger, TrainError> {
+    prepare(args, run.output, train.len(), valid.len())?;
+    let train_windows = encode_sentences(
+        tokenizer,
+        train,
+        tags,
+        args.max_length,
+        args.label_all_tokens,
+    )?;
+    let valid_windows = encode_sentences(tokenizer, valid, tags, args.max_length, false)?;
+    let batcher = TokenClassificationBatcher {
+        pad_id: tokenizer.pad_id(),
+    };
+    let lengths = train_windows.iter().map(|w| w.input_ids.len()).collect();
+    let examples = train_windows.len();
+    let loader_train = train_loader(
+        train_windows,
+        batcher.clone(),
+        args,
+        Some(lengths),
+        run.resume_from_epoch,
+        device,
+    );
+    let loader_valid = DataLoaderBuilder::new(batcher)
+        .batch_size(args.per_device_eval_batch_size)
+        .num_workers(args.dataloader_num_workers)
+        .build(InMemDataset::new(valid_windows));
+
+    let mut model = model;
+    optim::freeze(&mut model.bert, args);
+    let parts = optim::ModelParts {
+        layers: model.bert.encoder.layer.len(),
+        head: r"^model\.classifier\.",
+    };
+    let names = tags.names();
+    let training = SupervisedTraining::new(run.output, loader_train, loader_valid)
+        .metrics((
+            LossMetric::new(),
+            SeqevalMetric::new(names.clone(), SeqevalScore::F1),
+            SeqevalMetric::new(names.clone(), SeqevalScore::Precision),
+            SeqevalMetric::new(names.clone(), SeqevalScore::Recall),
+            SeqevalMetric::new(names.clone(), SeqevalScore::TokenAccuracy),
+        ))
+        .metric_train_numeric(burn::train::metric::LearningRateMetric::new());
+    let f1 = SeqevalMetric::new(names.clone(), SeqevalScore::F1);
+    let loss = LossMetric::new();
+    let make = |guard| TokenClassificationTask {
+        model: model.fork(&device.clone().autodiff()),
+        max_grad_norm: args.max_grad_norm,
+        accumulation: args.gradient_accumulation_steps,
+        guard,
+    };
+    let fitted = match args.metric_for_best_model.as_str() {
+        "f1" => fit(
+            args,
+            &run,
+            training,
+            Watch {
+                metric: &f1,
+                highest: true,
+            },
+            examples,
+            parts,
+            make,
+        )?,
+        "accuracy" => {
+            let accuracy = SeqevalMetric::new(names.clone(), SeqevalScore::TokenAccuracy);
+            fit(
+                args,
+                &run,
+                training,
+                Watch {
+                    metric: &accuracy,
+                    highest: true,
+                },
+                examples,
+                parts,
+                make,
+            )?
+        }
+        _ => fit(
+            args,
+            &run,
+            training,
+            Watch {
+                metric: &loss,
+                highest: false,
+            },
+            examples,
+            parts,
+            make,
+        )?,
+    };
+    let model = fitted.model.model;
+    let config = config.clone().with_labels(&names);
+    let mut report = evaluate_tagger(
+        &model,
+        tokenizer,
+        tags,
+        valid,
+        args.max_length,
+        args.per_device_eval_batch_size,
+        &device.clone().inner(),
+    )?;
+    report.loss = fitted.losses.get(fitted.epoch - 1).copied().flatten();
+    let exported = run.output.join("model");
+    save_folder(&model, &config, run.tokenizer_folder, &exported)?;
+    let f1_per_epoch = crate::run::epoch_values(run.output, &f1_name());
+    write_json(
+        run.output.join("metrics.json"),
+        &Summary {
+            epoch: fitted.epoch,
+            epochs_run: fitted.epochs_run,
+            valid: &report,
+            valid_loss_per_epoch: fitted.losses,
+            valid_entity_f1_per_epoch: f1_per_epoch,
+        },
+    )?;
+    Ok(TrainedTagger {
+        model,
+        config,
+        epoch: fitted.epoch,
+        report,
+        exported,
+    })
+}
+
+fn f1_name() -> String {
+    use burn::train::metric::Metric;
+    SeqevalMetric::new(vec![], SeqevalScore::F1)
+        .name()
+        .to_string()
+}
+
+/// The predicted tag id of every word of `sentences` (windows merged back: each word from the
+/// first piece in its window; a word with no piece gets `None`).
+pub fn predict_word_tags(
+    model: &BertForTokenClassification,
+    tokenizer: &BertTokenizer,
+    sentences: &[Vec<&str>],
+    max_length: usize,
+    batch_size: usize,
+    device: &Device,
+) -> Result<Vec<Vec<Option<(usize, f32)>>>, TrainError> {
+    let mut items = Vec::new();
+    for (index, words) in sentences.iter().enumerate() {
+        for window in windows(tokenizer, words, max_length)? {
+            items.push((
+                index,
+                window.first_word,
+                first_pieces(&window),
+                window.encoding,
+            ));
+        }
+    }
+    let mut predictions: Vec<Vec<Option<(usize, f32)>>> =
+        sentences.iter().map(|s| vec![None; s.len()]).collect();
+    for chunk in items.chunks(batch_size.max(1)) {
+        let encodings: Vec<_> = chunk.iter().map(|(_, _, _, e)| e.clone()).collect();
+        let batch = PaddedBatch::new(&encodings, tokenizer.pad_id())?;
+        let probabilities =
+            burn::tensor::activation::softmax(model.forward(batch.to_input(device)), 2);
+        let [b, seq, _] = probabilities.dims();
+        let (best, index) = probabilities.max_dim_with_indices(2);
+        let best: Vec<f32> = best
+            .reshape([b * seq])
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("floats");
+        let index = ints(index.reshape([b * seq]));
+        for (row, (sentence, first_word, firsts, _)) in chunk.iter().enumerate() {
+            for (w, token) in firsts.iter().enumerate() {
+                if let Some(t) = token {
+                    let at = row * seq + t;
+                    predictions[*sentence][first_word + w] = Some((index[at] as usize, best[at]));
+                }
+            }
+        }
+    }
+    Ok(predictions)
+}
+
+/// Scores a tagger on sentences as seqeval does, each word predicted from its first piece
+/// (`O` for a word with no piece), plus the mean loss over labelled tokens.
+pub fn evaluate_tagger(
+    model: &BertForTokenClassification,
+    tokenizer: &BertTokenizer,
+    tags: &TagSet,
+    sentences: &[TaggedSentence],
+    max_length: usize,
+    batch_size: usize,
+    device: &Device,
+) -> Result<SeqevalReport, TrainError> {
+    let model = model.clone().fork(device);
+    for s in sentences {
+        tags.ids(s)?;
+    }
+    let words: Vec<Vec<&str>> = sentences
+        .iter()
+        .map(|s| s.words.iter().map(String::as_str).collect())
+        .collect();
+    let predicted = predict_word_tags(&model, tokenizer, &words, max_length, batch_size, device)?;
+    let names = tags.names();
+    let mut counts = EntityCounts::default();
+    for (sentence, predicted) in sentences.iter().zip(predicted) {
+        let predicted: Vec<&str> = predicted
+            .iter()
+            .map(|p| p.map_or("O", |(id, _)| names[id].as_str()))
+            .collect();
+        counts.add(&sentence.tags, &predicted);
+    }
+    let mut report = counts.report();
+    let windows = encode_sentences(tokenizer, sentences, tags, max_length, false)?;
+    let batcher = TokenClassificationBatcher {
+        pad_id: tokenizer.pad_id(),
+    };
+    let (mut loss_sum, mut labelled) = (0.0, 0usize);
+    for chunk in windows.chunks(batch_size.max(1)) {
+        let n: usize = chunk
+            .iter()
+            .map(|w| w.labels.iter().filter(|&&l| l != IGNORE_INDEX).count())
+            .sum();
+        let batch = batcher.batch(chunk.to_vec(), device);
+        let out = model.forward_with_labels(batch.input, batch.labels);
+        loss_sum += out.loss.expect("labels").into_scalar::<f64>() * n as f64;
+        labelled += n;
+    }
+    report.loss = (labelled > 0).then(|| loss_sum / labelled as f64);
+    Ok(report)
+}

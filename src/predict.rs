@@ -4,7 +4,7 @@
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softmax};
 use burnbert_data::token_classification::chunks;
-use burnbert_data::{BertTokenizer, Encoding, PaddedBatch, Truncation};
+use burnbert_data::{BertTokenizer, Encoding, PaddedBatch};
 use burnbert_model::{
     BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
     BertForTokenClassification, ProblemType,
@@ -153,50 +153,62 @@ pub fn tag(
         .collect())
 }
 
-/// The best answer span to `question` in `context`: the pair is encoded with the context
-/// truncated (`only_second`) to `max_length`, and the span of highest start + end logit among
-/// context tokens, `start <= end`, at most `max_answer_length` tokens, is returned.
+/// The best answer span to `question` in `context`, as `transformers`' question-answering
+/// pipeline finds it: the context is read in windows of `max_length` tokens overlapping by
+/// `doc_stride` (`only_second` truncation with a stride), start and end probabilities are the
+/// softmax of the logits over each window's context tokens and `[CLS]`, and the span of highest
+/// `p(start) · p(end)`, `start <= end`, at most `max_answer_length` tokens, over all windows
+/// is returned. A long context is read whole, not cut.
+#[allow(clippy::too_many_arguments)]
 pub fn answer(
     model: &BertForQuestionAnswering,
     tokenizer: &BertTokenizer,
     question: &str,
     context: &str,
     max_length: usize,
+    doc_stride: usize,
     max_answer_length: usize,
     device: &Device,
 ) -> Result<Answer, Error> {
-    let encoding =
-        tokenizer.encode_with(question, Some(context), max_length, Truncation::OnlySecond)?;
-    let batch = PaddedBatch::new(std::slice::from_ref(&encoding), tokenizer.pad_id())?;
+    let windows =
+        tokenizer.encode_windows(question.trim_start(), context, max_length, doc_stride)?;
+    let batch = PaddedBatch::new(&windows, tokenizer.pad_id())?;
+    let [rows_n, seq] = [batch.batch_size, batch.seq_len];
     let (start_logits, end_logits) = model.forward(batch.to_input(device));
-    let in_context: Vec<bool> = encoding
-        .sequence_ids
+    let not_context: Vec<bool> = windows
         .iter()
-        .map(|s| *s == Some(1))
+        .flat_map(|w| (0..seq).map(move |i| w.sequence_ids.get(i).copied().flatten() != Some(1)))
         .collect();
-    let masked = |logits: Tensor<2>| {
-        let mask = Tensor::<2, Bool>::from_data(
-            TensorData::new(
-                in_context.iter().map(|c| !c).collect::<Vec<_>>(),
-                [1, in_context.len()],
-            ),
-            device,
-        );
-        rows(softmax(logits.mask_fill(mask, f32::NEG_INFINITY), 1)).remove(0)
+    // As the pipeline does, `[CLS]` stays in the softmax: a window the model reads as holding
+    // no answer puts its mass there, which keeps its spans' probabilities low.
+    let masked: Vec<bool> = not_context
+        .iter()
+        .enumerate()
+        .map(|(i, &m)| m && i % seq != 0)
+        .collect();
+    let mask = Tensor::<2, Bool>::from_data(TensorData::new(masked, [rows_n, seq]), device);
+    let probabilities = |logits: Tensor<2>| {
+        rows(softmax(
+            logits.mask_fill(mask.clone(), f32::NEG_INFINITY),
+            1,
+        ))
     };
-    let (p_start, p_end) = (masked(start_logits), masked(end_logits));
-    let mut best: Option<(usize, usize, f32)> = None;
-    for s in (0..encoding.len()).filter(|&i| in_context[i]) {
-        for e in (s..encoding.len().min(s + max_answer_length)).filter(|&i| in_context[i]) {
-            let score = p_start[s] * p_end[e];
-            if best.is_none_or(|(_, _, b)| score > b) {
-                best = Some((s, e, score));
+    let (p_start, p_end) = (probabilities(start_logits), probabilities(end_logits));
+    let mut best: Option<(usize, usize, usize, f32)> = None;
+    for (w, window) in windows.iter().enumerate() {
+        let in_context = |i: usize| !not_context[w * seq + i];
+        for s in (0..window.len()).filter(|&i| in_context(i)) {
+            for e in (s..window.len().min(s + max_answer_length)).filter(|&i| in_context(i)) {
+                let score = p_start[w][s] * p_end[w][e];
+                if best.is_none_or(|(_, _, _, b)| score > b) {
+                    best = Some((w, s, e, score));
+                }
             }
         }
     }
-    let (s, e, score) =
+    let (w, s, e, score) =
         best.ok_or_else(|| crate::DataError::Encode("the context has no token".into()))?;
-    let (start, end) = (encoding.offsets[s].0, encoding.offsets[e].1);
+    let (start, end) = (windows[w].offsets[s].0, windows[w].offsets[e].1);
     Ok(Answer {
         text: context[start..end].to_string(),
         start: char_index(context, start),

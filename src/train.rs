@@ -4,21 +4,23 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use burnbert_data::classification::{LabelSet, TextExample};
+use burnbert_data::question_answering::SquadExample;
 use burnbert_data::token_classification::{TagSet, TaggedSentence};
 use burnbert_model::BertConfig;
 use burnbert_model::weights::HfModel;
 pub use burnbert_train::classification::TrainedClassifier;
 pub use burnbert_train::evaluate::ClassificationReport;
+pub use burnbert_train::question_answering::TrainedReader;
 pub use burnbert_train::seqeval::SeqevalReport;
 pub use burnbert_train::token_classification::TrainedTagger;
 pub use burnbert_train::{
-    LrSchedulerType, TrainError, TrainingConfig, classification, evaluate, optim, run, schedule,
-    seqeval, token_classification,
+    LrSchedulerType, TrainError, TrainingConfig, classification, evaluate, optim,
+    question_answering, run, schedule, seqeval, squad, token_classification,
 };
 
 use crate::{
-    BertForSequenceClassification, BertForTokenClassification, Error, Pretrained,
-    from_folder_with_config, source,
+    BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, Error,
+    Pretrained, from_folder_with_config, source,
 };
 
 /// The pretrained encoder of `model` (an HF folder or hub id) under a fresh head for `labels`,
@@ -26,13 +28,16 @@ use crate::{
 /// `args.seed`, as HF seeds before `from_pretrained`.
 fn starting_point<M: HfModel>(
     model: &str,
-    labels: &[String],
+    labels: Option<&[String]>,
     args: &TrainingConfig,
     device: &Device,
 ) -> Result<(std::path::PathBuf, Pretrained<M>), Error> {
     args.validate()?;
     let folder = source::resolve(model)?;
-    let config = BertConfig::from_file(folder.join(source::CONFIG))?.with_labels(labels);
+    let mut config = BertConfig::from_file(folder.join(source::CONFIG))?;
+    if let Some(labels) = labels {
+        config = config.with_labels(labels);
+    }
     device.seed(args.seed);
     let autodiff = device.clone().autodiff();
     autodiff.seed(args.seed);
@@ -58,7 +63,7 @@ pub fn fine_tune_classifier(
 ) -> Result<TrainedClassifier, Error> {
     let labels = LabelSet::from_examples(train);
     let (folder, bert) =
-        starting_point::<BertForSequenceClassification>(model, labels.names(), args, device)?;
+        starting_point::<BertForSequenceClassification>(model, Some(labels.names()), args, device)?;
     let run = burnbert_train::classification::Run {
         output,
         tokenizer_folder: &folder,
@@ -97,7 +102,7 @@ pub fn fine_tune_tagger(
         tags.ids(sentence)?;
     }
     let (folder, bert) =
-        starting_point::<BertForTokenClassification>(model, &tags.names(), args, device)?;
+        starting_point::<BertForTokenClassification>(model, Some(&tags.names()), args, device)?;
     let run = burnbert_train::run::Run {
         output,
         tokenizer_folder: &folder,
@@ -110,6 +115,39 @@ pub fn fine_tune_tagger(
             bert.model,
             &bert.tokenizer,
             &tags,
+            train,
+            valid,
+            run,
+            device,
+        )?,
+    )
+}
+
+/// Fine-tunes `model` (an HF folder or hub id) for extractive question answering on `train`
+/// questions (contexts in windows of `args.max_length` tokens overlapping by `args.doc_stride`),
+/// validating the loss on `valid` after every epoch and scoring the exported model on `valid`
+/// with the official SQuAD exact match and F1.
+pub fn fine_tune_reader(
+    model: &str,
+    args: &TrainingConfig,
+    train: &[SquadExample],
+    valid: &[SquadExample],
+    output: &Path,
+    resume_from_epoch: Option<usize>,
+    device: &Device,
+) -> Result<TrainedReader, Error> {
+    let (folder, bert) = starting_point::<BertForQuestionAnswering>(model, None, args, device)?;
+    let run = burnbert_train::run::Run {
+        output,
+        tokenizer_folder: &folder,
+        resume_from_epoch,
+    };
+    Ok(
+        burnbert_train::question_answering::train_question_answering(
+            args,
+            &bert.config,
+            bert.model,
+            &bert.tokenizer,
             train,
             valid,
             run,

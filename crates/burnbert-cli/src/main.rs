@@ -64,7 +64,8 @@ enum Command {
         #[arg(long, value_enum, default_value = "sequence-classification")]
         task: Task,
         /// Training data: a CSV/TSV/JSONL file, or an aclImdb folder (its train/ split); for
-        /// token classification a CoNLL file (word first, tag last) or JSONL of tokens/tags.
+        /// token classification a CoNLL file (word first, tag last) or JSONL of tokens/tags;
+        /// for question answering a SQuAD JSON file (split by article without --validation).
         #[arg(long)]
         data: std::path::PathBuf,
         /// Validation data; without it, a seeded --validation-split of --data.
@@ -114,9 +115,12 @@ enum Command {
         /// Examples per batch.
         #[arg(long, default_value_t = 32)]
         batch_size: usize,
-        /// Longest input in tokens (default: the model's limit).
+        /// Longest input in tokens (default: the model's limit; 384 for question answering).
         #[arg(long)]
         max_length: Option<usize>,
+        /// Question answering: overlap of the context windows, in tokens.
+        #[arg(long, default_value_t = 128)]
+        doc_stride: usize,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -146,6 +150,9 @@ enum Command {
         /// Longest answer, in tokens.
         #[arg(long, default_value_t = 30)]
         max_answer_length: usize,
+        /// Overlap of the windows over a long context, in tokens.
+        #[arg(long, default_value_t = 128)]
+        doc_stride: usize,
         /// Inputs from a file, one per line: plain text, or JSON objects with `text` (and
         /// `text_pair`), or `question` and `context`. Prints one JSON line per input.
         #[arg(long, conflicts_with_all = ["text", "question"])]
@@ -166,6 +173,25 @@ struct PredictInput {
     text_pair: Option<String>,
     question: Option<String>,
     context: Option<String>,
+}
+
+/// SQuAD questions split by article: the last `fraction` of the articles (at least one) for
+/// validation, so no context is in both.
+fn split_articles(
+    questions: Vec<burnbert::data::question_answering::SquadExample>,
+    fraction: f64,
+) -> (
+    Vec<burnbert::data::question_answering::SquadExample>,
+    Vec<burnbert::data::question_answering::SquadExample>,
+) {
+    let articles = questions
+        .iter()
+        .map(|q| q.article)
+        .max()
+        .map_or(0, |a| a + 1);
+    let first_valid =
+        articles - ((articles as f64 * fraction).ceil() as usize).clamp(1, articles.max(1));
+    questions.into_iter().partition(|q| q.article < first_valid)
 }
 
 /// The inputs of a `predict --file`: a JSON object or a plain text per non-empty line.
@@ -365,7 +391,43 @@ fn run(cli: Cli) -> Result<()> {
                     );
                     return Ok(());
                 }
-                Task::QuestionAnswering => bail!("--task question-answering is not trainable yet"),
+                Task::QuestionAnswering => {
+                    if max_length.is_none() && config.is_none() {
+                        args.max_length = 384;
+                    }
+                    let questions = burnbert::data::question_answering::read_squad(&data)?;
+                    let (train, valid) = match &validation {
+                        Some(path) => (
+                            questions,
+                            burnbert::data::question_answering::read_squad(path)?,
+                        ),
+                        None => split_articles(questions, validation_split),
+                    };
+                    eprintln!(
+                        "training on {} questions, validating on {}",
+                        train.len(),
+                        valid.len()
+                    );
+                    let trained = burnbert::train::fine_tune_reader(
+                        &model,
+                        &args,
+                        &train,
+                        &valid,
+                        &output,
+                        resume_from_epoch,
+                        &device,
+                    )?;
+                    let s = &trained.report.scores;
+                    println!(
+                        "epoch {}: valid exact match {:.2}, F1 {:.2} ({} questions); model saved to {}",
+                        trained.epoch,
+                        s.exact_match,
+                        s.f1,
+                        s.questions,
+                        trained.exported.display()
+                    );
+                    return Ok(());
+                }
             }
             let examples = columns.read(&data, "train")?;
             let (train, valid) = match &validation {
@@ -405,12 +467,39 @@ fn run(cli: Cli) -> Result<()> {
             columns,
             batch_size,
             max_length,
+            doc_stride,
             json,
         } => {
             let folder = burnbert::source::resolve(&model)?;
-            if Task::of(&BertConfig::from_file(folder.join("config.json"))?)
-                == Some(Task::TokenClassification)
-            {
+            let task = Task::of(&BertConfig::from_file(folder.join("config.json"))?);
+            if task == Some(Task::QuestionAnswering) {
+                let bert = load::<BertForQuestionAnswering>(&model, &device)?;
+                let questions = burnbert::data::question_answering::read_squad(&data)?;
+                let max = max_length.unwrap_or(bert.max_length().min(384));
+                let features = burnbert::data::question_answering::qa_features(
+                    &bert.tokenizer,
+                    &questions,
+                    max,
+                    doc_stride,
+                )?;
+                let report = burnbert::train::question_answering::evaluate_reader(
+                    &bert.model,
+                    &bert.tokenizer,
+                    &questions,
+                    &features,
+                    batch_size,
+                    burnbert::train::squad::Postprocess::default(),
+                    &device,
+                )?;
+                let s = &report.scores;
+                let plain = format!(
+                    "exact match {:.2}  F1 {:.2}  ({} questions, {} windows)",
+                    s.exact_match, s.f1, s.questions, report.features
+                );
+                print(json, &json!(report), &plain);
+                return Ok(());
+            }
+            if task == Some(Task::TokenClassification) {
                 let bert = load::<BertForTokenClassification>(&model, &device)?;
                 let tags =
                     burnbert::data::token_classification::TagSet::from_names(bert.config.labels());
@@ -491,6 +580,7 @@ fn run(cli: Cli) -> Result<()> {
             task,
             max_length,
             max_answer_length,
+            doc_stride,
             file,
             batch_size,
             json,
@@ -611,6 +701,7 @@ fn run(cli: Cli) -> Result<()> {
                             &question,
                             &context,
                             max,
+                            doc_stride,
                             max_answer_length,
                             &device,
                         )?;

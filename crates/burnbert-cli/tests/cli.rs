@@ -708,3 +708,120 @@ fn train_eval_and_predict_a_tagger_from_conll() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn train_a_reader_then_answer_from_a_later_window_of_a_long_context() {
+    let dir = std::env::temp_dir().join(format!("burnbert-cli-qa-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // Synthetic SQuAD: "where did john go?" answered by the one city in a context of filler,
+    // long enough for several windows, so that windows without the city learn [CLS].
+    let filler = "the movie was great and the story was fun but i hate that actor"
+        .split(' ')
+        .collect::<Vec<_>>();
+    let cities = ["paris", "berlin"];
+    let mut paragraphs = Vec::new();
+    for i in 0..48 {
+        let mut words: Vec<&str> = (0..40)
+            .map(|k| filler[(i * 5 + k) % filler.len()])
+            .collect();
+        let city = cities[i % 2];
+        words.insert((i * 7) % 38 + 1, city);
+        let context = words.join(" ");
+        let start = context.find(city).unwrap();
+        paragraphs.push(json!({"context": context, "qas": [
+            {"id": format!("q{i}"), "question": "where did john go?", "answers": [{"text": city, "answer_start": start}]}
+        ]}));
+    }
+    let squad = json!({"version": "1.1", "data": [
+        {"title": "a", "paragraphs": paragraphs[..40]}, {"title": "b", "paragraphs": paragraphs[40..]}
+    ]});
+    std::fs::write(dir.join("squad.json"), squad.to_string()).unwrap();
+    std::fs::write(
+        dir.join("recipe.toml"),
+        "max_grad_norm = 0.0\nwarmup_ratio = 0.1\n",
+    )
+    .unwrap();
+    let output = dir.join("run");
+    let out = burnbert(&[
+        "train",
+        assets("tiny-bert-qa").to_str().unwrap(),
+        "--task",
+        "question-answering",
+        "--data",
+        dir.join("squad.json").to_str().unwrap(),
+        "--validation-split",
+        "0.5",
+        "--max-length",
+        "40",
+        "--epochs",
+        "30",
+        "--batch-size",
+        "4",
+        "--learning-rate",
+        "1e-2",
+        "--config",
+        dir.join("recipe.toml").to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("8 questions"),
+        "article b (8 questions) is the validation split: {stdout}"
+    );
+    let model = output.join("model");
+    let report = json(&[
+        "eval",
+        model.to_str().unwrap(),
+        "--data",
+        dir.join("squad.json").to_str().unwrap(),
+        "--max-length",
+        "40",
+        "--json",
+    ]);
+    assert_eq!(report["scores"]["questions"], 48);
+    assert_eq!(report["scores"]["exact_match"], 100.0, "{report}");
+
+    // A context of about 2,000 tokens, the city near its end: found in a later window.
+    let mut words: Vec<&str> = (0..1990).map(|k| filler[k % filler.len()]).collect();
+    words.insert(1975, "berlin");
+    let context = format!("Zoë: {}", words.join(" "));
+    let out = json(&[
+        "predict",
+        model.to_str().unwrap(),
+        "--question",
+        "where did john go?",
+        "--context",
+        &context,
+        "--json",
+    ]);
+    let start = context.find("berlin").unwrap();
+    let chars = context[..start].chars().count();
+    assert_eq!(out["text"], "berlin", "{out}");
+    assert_eq!(
+        (out["start"].as_u64(), out["end"].as_u64()),
+        (Some(chars as u64), Some(chars as u64 + 6))
+    );
+
+    // An answer that is not in its context is an error naming the place.
+    let bad = json!({"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "x", "question": "?", "answers": [{"text": "paris", "answer_start": 0}]}]}]}]});
+    std::fs::write(dir.join("bad.json"), bad.to_string()).unwrap();
+    let out = burnbert(&[
+        "eval",
+        model.to_str().unwrap(),
+        "--data",
+        dir.join("bad.json").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.json") && stderr.contains("data[0].paragraphs[0].qas[0].answers[0]"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -50,6 +50,16 @@ pub enum DataError {
         /// What is wrong.
         message: String,
     },
+    /// A field of a JSON data file is missing or wrong (`place` as `data[3].paragraphs[1]`).
+    #[error("{}: {place}: {message}", file.display())]
+    Field {
+        /// The file.
+        file: PathBuf,
+        /// Where in it.
+        place: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A column the task needs is not in the data.
     #[error("{}:{line}: no column {column} (found: {found})", file.display())]
     MissingColumn {

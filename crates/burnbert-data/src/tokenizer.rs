@@ -316,6 +316,58 @@ impl BertTokenizer {
         Ok(to_encoding(encoding, true))
     }
 
+    /// Encodes a question and a long context as `transformers` does for extractive QA
+    /// (`truncation="only_second"`, `stride=doc_stride`, `return_overflowing_tokens=True`):
+    /// windows of at most `max_length` tokens, each `[CLS] question [SEP] part of context [SEP]`,
+    /// consecutive parts overlapping by `doc_stride` tokens (halved until the windows move on
+    /// when the question leaves less room than that). Offsets are byte spans in the context.
+    pub fn encode_windows(
+        &self,
+        question: &str,
+        context: &str,
+        max_length: usize,
+        doc_stride: usize,
+    ) -> Result<Vec<Encoding>, DataError> {
+        if question.trim().is_empty() || context.trim().is_empty() {
+            return Err(DataError::EmptyText);
+        }
+        // Room for the context in a window; a stride that leaves no progress is halved to fit.
+        let question_tokens = self
+            .inner
+            .encode(question, false)
+            .map_err(|e| DataError::Encode(e.to_string()))?
+            .len();
+        let room = max_length.saturating_sub(question_tokens + 3);
+        if room == 0 {
+            return Err(DataError::Encode(format!(
+                "the question has {question_tokens} tokens: no room for the context in {max_length}"
+            )));
+        }
+        let stride = if doc_stride >= room {
+            room / 2
+        } else {
+            doc_stride
+        };
+        let mut tokenizer = self.inner.clone();
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length,
+                strategy: TruncationStrategy::OnlySecond,
+                stride,
+                direction: TruncationDirection::Right,
+            }))
+            .map_err(|e| DataError::Encode(e.to_string()))?;
+        let mut encoding = tokenizer
+            .encode((question, context), true)
+            .map_err(|e| DataError::Encode(e.to_string()))?;
+        let overflowing = encoding.take_overflowing();
+        let truncated = !overflowing.is_empty();
+        Ok(std::iter::once(encoding)
+            .chain(overflowing)
+            .map(|e| to_encoding(e, truncated))
+            .collect())
+    }
+
     /// Turns ids back into text (WordPiece pieces joined, special tokens skipped).
     pub fn decode(&self, ids: &[u32]) -> Result<String, DataError> {
         self.inner

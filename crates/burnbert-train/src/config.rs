@@ -82,6 +82,9 @@ pub struct TrainingConfig {
     /// Label every piece of a word (later pieces of a `B-X` word get `I-X`), not only the
     /// first (token classification; HF's `label_all_tokens`).
     pub label_all_tokens: bool,
+    /// Question answering: overlap of consecutive context windows, in tokens (HF's
+    /// `doc_stride`); windows are `max_length` tokens long.
+    pub doc_stride: usize,
     /// Batch examples of similar length together (less padding), as HF's `group_by_length`.
     pub group_by_length: bool,
     /// Data-loader worker threads.
@@ -119,6 +122,7 @@ impl Default for TrainingConfig {
             layerwise_lr_decay: None,
             group_by_length: false,
             label_all_tokens: false,
+            doc_stride: 128,
             dataloader_num_workers: 0,
         }
     }

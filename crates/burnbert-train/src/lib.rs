@@ -11,6 +11,8 @@
 //!   grouped by length; [`checkpoint`]: checkpoints written atomically.
 //! - [`token_classification`]: NER, sentences in windows, first pieces labelled, scored by
 //!   [`seqeval`] (entity P/R/F1 as seqeval computes them, also as Burn metrics).
+//! - [`question_answering`]: SQuAD, question + context windows, answers post-processed and
+//!   scored with the official exact match / F1 ([`squad`]).
 //! - [`run`]: what every task's run shares (checkpoints, early stopping, resume, export).
 //! - [`evaluate`]: accuracy, macro and per-class precision / recall / F1, confusion matrix.
 
@@ -21,10 +23,12 @@ mod error;
 pub mod evaluate;
 pub mod loader;
 pub mod optim;
+pub mod question_answering;
 mod renderer;
 pub mod run;
 pub mod schedule;
 pub mod seqeval;
+pub mod squad;
 pub mod token_classification;
 
 pub use config::{LrSchedulerType, TrainingConfig};

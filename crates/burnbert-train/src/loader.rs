@@ -137,9 +137,12 @@ impl<I: Clone + Send + Sync + 'static, O: Send + 'static> DataLoader<O> for Epoc
     }
 
     fn num_items(&self) -> usize {
-        self.range.as_ref().map_or(self.items.len(), |r| {
-            r.end.min(self.items.len()) - r.start.min(self.items.len())
-        })
+        let items = self.max_batches.map_or(self.items.len(), |b| {
+            self.items.len().min(b * self.batch_size)
+        });
+        self.range
+            .as_ref()
+            .map_or(items, |r| r.end.min(items) - r.start.min(items))
     }
 
     fn to_device(&self, device: &Device) -> Arc<dyn DataLoader<O>> {

@@ -1,0 +1,372 @@
+//! Fine-tuning extractive question answering (SQuAD) with Burn's learner: windows of question
+//! + context with the answer's start and end tokens, the loss in the dashboard, and the
+//! official exact match and F1 of the post-processed answers at the end.
+
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::InMemDataset;
+use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::ExecutionError;
+use burn::train::metric::{Adaptor, ItemLazy, LearningRateMetric, LossInput, LossMetric};
+use burn::train::{InferenceStep, SupervisedTraining, TrainOutput, TrainStep};
+use burnbert_data::question_answering::{QaFeature, SquadExample, qa_features};
+use burnbert_data::{BertTokenizer, PaddedBatch};
+use burnbert_model::weights::save_folder;
+use burnbert_model::{BertConfig, BertForQuestionAnswering, BertInput};
+use serde::Serialize;
+
+use crate::run::{NonFiniteGuard, Run, Watch, fit, prepare, recipe_step, train_loader, write_json};
+use crate::squad::{Postprocess, PredictedAnswer, SquadScores, postprocess, squad_scores};
+use crate::{TrainError, TrainingConfig, optim};
+
+/// A window with its answer positions, as the data loader holds it.
+#[derive(Debug, Clone)]
+pub struct QaItem {
+    /// WordPiece ids.
+    pub input_ids: Vec<u32>,
+    /// Segment ids (0 question, 1 context).
+    pub token_type_ids: Vec<u32>,
+    /// Answer start token (0: not in this window).
+    pub start_position: usize,
+    /// Answer end token.
+    pub end_position: usize,
+}
+
+impl From<&QaFeature> for QaItem {
+    fn from(f: &QaFeature) -> Self {
+        Self {
+            input_ids: f.encoding.input_ids.clone(),
+            token_type_ids: f.encoding.token_type_ids.clone(),
+            start_position: f.start_position,
+            end_position: f.end_position,
+        }
+    }
+}
+
+/// A padded batch of windows and their answer positions.
+#[derive(Debug, Clone)]
+pub struct QaBatch {
+    /// Model input, padded to the batch's longest window.
+    pub input: BertInput,
+    /// `[batch]`.
+    pub start_positions: Tensor<1, Int>,
+    /// `[batch]`.
+    pub end_positions: Tensor<1, Int>,
+}
+
+/// Pads each batch to its own longest window.
+#[derive(Debug, Clone)]
+pub struct QaBatcher {
+    /// Id of `[PAD]`.
+    pub pad_id: u32,
+}
+
+impl Batcher<QaItem, QaBatch> for QaBatcher {
+    fn batch(&self, items: Vec<QaItem>, device: &Device) -> QaBatch {
+        let rows: Vec<(&[u32], &[u32])> = items
+            .iter()
+            .map(|e| (e.input_ids.as_slice(), e.token_type_ids.as_slice()))
+            .collect();
+        let batch = PaddedBatch::from_ids(&rows, self.pad_id)
+            .expect("the data loader never makes an empty batch");
+        let positions = |f: fn(&QaItem) -> usize| {
+            let v: Vec<i64> = items.iter().map(|i| f(i) as i64).collect();
+            Tensor::from_data(TensorData::new(v, [items.len()]), device)
+        };
+        QaBatch {
+            input: batch.to_input(device),
+            start_positions: positions(|i| i.start_position),
+            end_positions: positions(|i| i.end_position),
+        }
+    }
+}
+
+/// What a step gives the metrics.
+pub struct QaOutput {
+    /// Mean of the start and end cross-entropies.
+    pub loss: Tensor<1>,
+}
+
+impl ItemLazy for QaOutput {
+    fn sync(self) -> Result<Self, ExecutionError> {
+        self.loss.device().flush()?;
+        Ok(Self {
+            loss: self.loss.without_autodiff(),
+        })
+    }
+}
+
+impl Adaptor<LossInput> for QaOutput {
+    fn adapt(&self) -> LossInput {
+        LossInput::new(self.loss.clone())
+    }
+}
+
+/// The QA model as Burn's learner trains it, with the recipe's optimizer step.
+#[derive(Module, Debug)]
+pub struct QuestionAnsweringTask {
+    /// The model.
+    pub model: BertForQuestionAnswering,
+    /// Global gradient-norm bound (0: off).
+    #[module(skip)]
+    pub max_grad_norm: f64,
+    /// Forward passes per optimizer step.
+    #[module(skip)]
+    pub accumulation: usize,
+    /// Watches the gradient norm.
+    #[module(skip)]
+    pub guard: NonFiniteGuard,
+}
+
+impl QuestionAnsweringTask {
+    fn forward_loss(&self, batch: QaBatch) -> QaOutput {
+        let out =
+            self.model
+                .forward_with_labels(batch.input, batch.start_positions, batch.end_positions);
+        QaOutput {
+            loss: out.loss.expect("positions were given"),
+        }
+    }
+}
+
+impl TrainStep for QuestionAnsweringTask {
+    type Input = QaBatch;
+    type Output = QaOutput;
+
+    fn step(&self, batch: QaBatch) -> TrainOutput<QaOutput> {
+        let out = self.forward_loss(batch);
+        // HF averages accumulated gradients; Burn sums them.
+        let grads = (out.loss.clone() / self.accumulation as f32).backward();
+        TrainOutput::new(self, grads, out)
+    }
+
+    fn optimize(
+        self,
+        optim: &mut ModuleOptimizer,
+        lr: ModuleLearningRate,
+        grads: GradientsParams,
+    ) -> Self {
+        let (guard, max_grad_norm) = (self.guard.clone(), self.max_grad_norm);
+        recipe_step(self, &guard, max_grad_norm, optim, lr, grads)
+    }
+}
+
+impl InferenceStep for QuestionAnsweringTask {
+    type Input = QaBatch;
+    type Output = QaOutput;
+
+    fn step(&self, batch: QaBatch) -> QaOutput {
+        self.forward_loss(batch)
+    }
+}
+
+/// Window sizes of QA features (`transformers`' `max_length` and `doc_stride`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Windows {
+    /// Tokens per window, question included (384).
+    pub max_length: usize,
+    /// Overlap of consecutive windows, in tokens (128).
+    pub doc_stride: usize,
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        Self {
+            max_length: 384,
+            doc_stride: 128,
+        }
+    }
+}
+
+/// Scores of a QA model: the official EM / F1 and its answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct QaReport {
+    /// EM and F1 in percent.
+    pub scores: SquadScores,
+    /// Windows read.
+    pub features: usize,
+    /// One answer per question, in order.
+    #[serde(skip)]
+    pub predictions: Vec<PredictedAnswer>,
+}
+
+/// What a QA run gives back.
+#[derive(Debug)]
+pub struct TrainedReader {
+    /// The exported model.
+    pub model: BertForQuestionAnswering,
+    /// Its config.
+    pub config: BertConfig,
+    /// The epoch the exported model comes from (1-based).
+    pub epoch: usize,
+    /// Its scores on the validation questions.
+    pub report: QaReport,
+    /// The HF folder written.
+    pub exported: std::path::PathBuf,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    epoch: usize,
+    epochs_run: usize,
+    windows: Windows,
+    valid: &'a QaReport,
+    valid_loss_per_epoch: Vec<Option<f64>>,
+}
+
+/// Fine-tunes `model` on `train` questions (windows of `args.max_length` tokens overlapping by
+/// `args.doc_stride`), validating the loss on
+/// `valid` after every epoch, then scores the chosen epoch's model on `valid` with the official
+/// EM / F1 and exports it.
+#[allow(clippy::too_many_arguments)]
+pub fn train_question_answering(
+    args: &TrainingConfig,
+    config: &BertConfig,
+    model: BertForQuestionAnswering,
+    tokenizer: &BertTokenizer,
+    train: &[SquadExample],
+    valid: &[SquadExample],
+    run: Run<'_>,
+    device: &Device,
+) -> Result<TrainedReader, TrainError> {
+    prepare(args, run.output, train.len(), valid.len())?;
+    let windows = Windows {
+        max_length: args.max_length,
+        doc_stride: args.doc_stride,
+    };
+    let train_items: Vec<QaItem> =
+        qa_features(tokenizer, train, windows.max_length, windows.doc_stride)?
+            .iter()
+            .map(QaItem::from)
+            .collect();
+    let valid_features = qa_features(tokenizer, valid, windows.max_length, windows.doc_stride)?;
+    let valid_items: Vec<QaItem> = valid_features.iter().map(QaItem::from).collect();
+    let batcher = QaBatcher {
+        pad_id: tokenizer.pad_id(),
+    };
+    let lengths = train_items.iter().map(|i| i.input_ids.len()).collect();
+    let examples = train_items.len();
+    let loader_train = train_loader(
+        train_items,
+        batcher.clone(),
+        args,
+        Some(lengths),
+        run.resume_from_epoch,
+        device,
+    );
+    let loader_valid = DataLoaderBuilder::new(batcher)
+        .batch_size(args.per_device_eval_batch_size)
+        .num_workers(args.dataloader_num_workers)
+        .build(InMemDataset::new(valid_items));
+    let mut model = model;
+    optim::freeze(&mut model.bert, args);
+    let parts = optim::ModelParts {
+        layers: model.bert.encoder.layer.len(),
+        head: r"^model\.qa_outputs\.",
+    };
+    let training = SupervisedTraining::new(run.output, loader_train, loader_valid)
+        .metrics((LossMetric::new(),))
+        .metric_train_numeric(LearningRateMetric::new());
+    let make = |guard| QuestionAnsweringTask {
+        model: model.fork(&device.clone().autodiff()),
+        max_grad_norm: args.max_grad_norm,
+        accumulation: args.gradient_accumulation_steps,
+        guard,
+    };
+    let loss = LossMetric::new();
+    let fitted = fit(
+        args,
+        &run,
+        training,
+        Watch {
+            metric: &loss,
+            highest: false,
+        },
+        examples,
+        parts,
+        make,
+    )?;
+    let model = fitted.model.model;
+    let report = evaluate_reader(
+        &model,
+        tokenizer,
+        valid,
+        &valid_features,
+        args.per_device_eval_batch_size,
+        Postprocess::default(),
+        &device.clone().inner(),
+    )?;
+    let exported = run.output.join("model");
+    save_folder(&model, config, run.tokenizer_folder, &exported)?;
+    write_json(
+        run.output.join("metrics.json"),
+        &Summary {
+            epoch: fitted.epoch,
+            epochs_run: fitted.epochs_run,
+            windows,
+            valid: &report,
+            valid_loss_per_epoch: fitted.losses,
+        },
+    )?;
+    Ok(TrainedReader {
+        model,
+        config: config.clone(),
+        epoch: fitted.epoch,
+        report,
+        exported,
+    })
+}
+
+/// The start and end logits of every feature, in batches.
+pub fn feature_logits(
+    model: &BertForQuestionAnswering,
+    tokenizer: &BertTokenizer,
+    features: &[QaFeature],
+    batch_size: usize,
+    device: &Device,
+) -> Result<Vec<(Vec<f32>, Vec<f32>)>, TrainError> {
+    let mut logits = Vec::with_capacity(features.len());
+    for chunk in features.chunks(batch_size.max(1)) {
+        let encodings: Vec<_> = chunk.iter().map(|f| f.encoding.clone()).collect();
+        let batch = PaddedBatch::new(&encodings, tokenizer.pad_id())?;
+        let (start, end) = model.forward(batch.to_input(device));
+        let [b, seq] = start.dims();
+        let floats = |t: Tensor<2>| {
+            t.into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .expect("floats")
+        };
+        let (start, end) = (floats(start), floats(end));
+        for row in 0..b {
+            logits.push((
+                start[row * seq..(row + 1) * seq].to_vec(),
+                end[row * seq..(row + 1) * seq].to_vec(),
+            ));
+        }
+    }
+    Ok(logits)
+}
+
+/// Answers `examples` (whose windows are `features`) and scores the answers with the official
+/// SQuAD EM / F1.
+pub fn evaluate_reader(
+    model: &BertForQuestionAnswering,
+    tokenizer: &BertTokenizer,
+    examples: &[SquadExample],
+    features: &[QaFeature],
+    batch_size: usize,
+    options: Postprocess,
+    device: &Device,
+) -> Result<QaReport, TrainError> {
+    let model = model.clone().fork(device);
+    let logits = feature_logits(&model, tokenizer, features, batch_size, device)?;
+    let predictions = postprocess(examples, features, &logits, options);
+    Ok(QaReport {
+        scores: squad_scores(examples, &predictions),
+        features: features.len(),
+        predictions,
+    })
+}

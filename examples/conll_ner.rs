@@ -19,18 +19,12 @@ use std::path::PathBuf;
 use burnbert::data::token_classification::read_conll;
 use burnbert::train::{TrainingConfig, fine_tune_tagger};
 
+mod common;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut options = std::collections::HashMap::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let Some(name) = flag.strip_prefix("--") else {
-            return Err(format!("unexpected argument {flag}").into());
-        };
-        let value = args.next().ok_or(format!("--{name} needs a value"))?;
-        options.insert(name.to_string(), value);
-    }
-    let get = |name: &str| options.get(name).cloned();
-    let device = burnbert::device::resolve(get("device").as_deref())?;
+    let flags = common::Flags::from_args()?;
+    let get = |name: &str| flags.get(name);
+    let device = flags.device()?;
     let model = match get("model") {
         Some(m) => m,
         None => burnbert_assets::ensure(&burnbert_assets::MINILM)?
@@ -41,13 +35,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(d) => PathBuf::from(d),
         None => burnbert_assets::ensure(&burnbert_assets::CONLL2003)?,
     };
-    let seed: u64 = get("seed").map_or(Ok(0), |v| v.parse())?;
-    let eval_sentences: usize = get("eval-sentences").map_or(Ok(1000), |v| v.parse())?;
+    let seed: u64 = flags.parse("seed", 0)?;
+    let eval_sentences: usize = flags.parse("eval-sentences", 1000)?;
     let recipe = TrainingConfig {
         learning_rate: 5e-5,
         weight_decay: 0.01,
-        max_steps: Some(get("max-steps").map_or(Ok(300), |v| v.parse())?),
-        per_device_train_batch_size: get("batch-size").map_or(Ok(32), |v| v.parse())?,
+        max_steps: Some(flags.parse("max-steps", 300)?),
+        per_device_train_batch_size: flags.parse("batch-size", 32)?,
         per_device_eval_batch_size: 64,
         max_length: 128,
         seed,

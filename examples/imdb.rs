@@ -23,18 +23,12 @@ use burnbert::train::{TrainingConfig, fine_tune_classifier};
 
 const HUB_MODEL: &str = "sentence-transformers/all-MiniLM-L6-v2";
 
+mod common;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut options = std::collections::HashMap::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let Some(name) = flag.strip_prefix("--") else {
-            return Err(format!("unexpected argument {flag}").into());
-        };
-        let value = args.next().ok_or(format!("--{name} needs a value"))?;
-        options.insert(name.to_string(), value);
-    }
-    let get = |name: &str| options.get(name).cloned();
-    let device = burnbert::device::resolve(get("device").as_deref())?;
+    let flags = common::Flags::from_args()?;
+    let get = |name: &str| flags.get(name);
+    let device = flags.device()?;
 
     let model = match get("model") {
         Some(m) => m,
@@ -58,12 +52,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_length: 256,
         ..TrainingConfig::default()
     };
-    recipe.num_train_epochs = get("epochs").map_or(Ok(recipe.num_train_epochs), |v| v.parse())?;
-    recipe.max_length = get("max-length").map_or(Ok(recipe.max_length), |v| v.parse())?;
+    recipe.num_train_epochs = flags.parse("epochs", recipe.num_train_epochs)?;
+    recipe.max_length = flags.parse("max-length", recipe.max_length)?;
     recipe.per_device_train_batch_size =
-        get("batch-size").map_or(Ok(recipe.per_device_train_batch_size), |v| v.parse())?;
-    recipe.learning_rate = get("learning-rate").map_or(Ok(recipe.learning_rate), |v| v.parse())?;
-    recipe.seed = get("seed").map_or(Ok(recipe.seed), |v| v.parse())?;
+        flags.parse("batch-size", recipe.per_device_train_batch_size)?;
+    recipe.learning_rate = flags.parse("learning-rate", recipe.learning_rate)?;
+    recipe.seed = flags.parse("seed", recipe.seed)?;
 
     let (train, valid) = match get("data") {
         Some(dir) => {

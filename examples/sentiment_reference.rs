@@ -12,17 +12,13 @@
 use burnbert::data::classification::{Columns, numpy_permutation, read_file};
 use burnbert::train::{TrainingConfig, fine_tune_classifier};
 
+mod common;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let seed: u64 = flag("--seed").map_or(Ok(0), |s| s.parse())?;
-    let epochs: usize = flag("--epochs").map_or(Ok(2), |s| s.parse())?;
-    let device = burnbert::device::resolve(flag("--device").as_deref())?;
+    let flags = common::Flags::from_args()?;
+    let seed: u64 = flags.parse("seed", 0)?;
+    let epochs: usize = flags.parse("epochs", 2)?;
+    let device = flags.device()?;
     let model = burnbert_assets::ensure(&burnbert_assets::MINILM)?;
     let data = burnbert_assets::ensure(&burnbert_assets::PANG_LEE)?.join("sentences.csv");
     let rows = read_file(&data, &Columns::label_text_no_header())?;
@@ -48,7 +44,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..TrainingConfig::default()
     };
     let output = std::path::PathBuf::from(
-        flag("--output").unwrap_or_else(|| format!("runs/sentiment-seed{seed}")),
+        flags
+            .get("output")
+            .unwrap_or_else(|| format!("runs/sentiment-seed{seed}")),
     );
     let started = std::time::Instant::now();
     let trained = fine_tune_classifier(

@@ -21,18 +21,12 @@ use std::path::PathBuf;
 use burnbert::data::question_answering::read_squad;
 use burnbert::train::{TrainingConfig, fine_tune_reader};
 
+mod common;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut options = std::collections::HashMap::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let Some(name) = flag.strip_prefix("--") else {
-            return Err(format!("unexpected argument {flag}").into());
-        };
-        let value = args.next().ok_or(format!("--{name} needs a value"))?;
-        options.insert(name.to_string(), value);
-    }
-    let get = |name: &str| options.get(name).cloned();
-    let device = burnbert::device::resolve(get("device").as_deref())?;
+    let flags = common::Flags::from_args()?;
+    let get = |name: &str| flags.get(name);
+    let device = flags.device()?;
     let model = match get("model") {
         Some(m) => m,
         None => burnbert_assets::ensure(&burnbert_assets::MINILM)?
@@ -43,16 +37,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(d) => PathBuf::from(d),
         None => burnbert_assets::ensure(&burnbert_assets::SQUAD)?.join("dev-v1.1.json"),
     };
-    let seed: u64 = get("seed").map_or(Ok(0), |v| v.parse())?;
+    let seed: u64 = flags.parse("seed", 0)?;
     let recipe = TrainingConfig {
         learning_rate: 1e-4,
         weight_decay: 0.01,
         warmup_ratio: 0.1,
-        max_steps: Some(get("max-steps").map_or(Ok(200), |v| v.parse())?),
+        max_steps: Some(flags.parse("max-steps", 200)?),
         per_device_train_batch_size: 16,
         per_device_eval_batch_size: 64,
-        max_length: get("max-length").map_or(Ok(256), |v| v.parse())?,
-        doc_stride: get("doc-stride").map_or(Ok(128), |v| v.parse())?,
+        max_length: flags.parse("max-length", 256)?,
+        doc_stride: flags.parse("doc-stride", 128)?,
         seed,
         ..TrainingConfig::default()
     };

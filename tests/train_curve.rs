@@ -8,9 +8,7 @@ mod common;
 use burnbert::burn::data::dataloader::batcher::Batcher;
 use burnbert::burn::train::TrainStep;
 use burnbert::data::classification::{LabelSet, Location, TextExample};
-use burnbert::train::classification::{
-    ClassificationBatcher, SequenceClassificationTask, encode_examples,
-};
+use burnbert::train::classification::{ClassificationBatcher, FineTuning, encode_examples};
 use burnbert::train::{TrainingConfig, optim};
 use burnbert::{BertConfig, BertForSequenceClassification, from_folder_with_config};
 use common::*;
@@ -78,12 +76,7 @@ fn loss_curve_matches_pytorch() {
     let batcher = ClassificationBatcher {
         pad_id: pretrained.tokenizer.pad_id(),
     };
-    let mut task = SequenceClassificationTask {
-        model: pretrained.model,
-        max_grad_norm: args.max_grad_norm,
-        accumulation: 1,
-        guard: Default::default(),
-    };
+    let mut task = FineTuning::new(pretrained.model, &args);
     let mut losses = Vec::new();
     for step in 0..steps {
         let start = (step * batch_size) % encoded.len();

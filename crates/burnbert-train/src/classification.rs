@@ -8,17 +8,13 @@ use std::path::PathBuf;
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::InMemDataset;
-use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
-use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use burn::train::metric::{
     AccuracyMetric, ClassReduction, FBetaScoreMetric, LearningRateMetric, LossMetric, Metric,
     PrecisionMetric, RecallMetric,
 };
-use burn::train::{
-    ClassificationOutput, InferenceStep, SupervisedTraining, TrainOutput, TrainStep,
-};
+use burn::train::{ClassificationOutput, SupervisedTraining};
 use burnbert_data::classification::{LabelSet, TextExample};
 use burnbert_data::{BertTokenizer, PaddedBatch};
 use burnbert_model::heads::loss::{IGNORE_INDEX, cross_entropy};
@@ -27,9 +23,9 @@ use burnbert_model::{BertConfig, BertForSequenceClassification, BertInput, Seque
 use serde::Serialize;
 
 use crate::evaluate::{ClassificationReport, classification_report};
-pub use crate::run::{NonFiniteGuard, Run};
-use crate::run::{Watch, epoch_values, fit, prepare, recipe_step, train_loader, write_json};
-use crate::{TrainError, TrainingConfig, optim};
+pub use crate::run::{FineTuning, NonFiniteGuard, Run};
+use crate::run::{TaskModel, Watch, epoch_values, fit, prepare, train_loader, write_json};
+use crate::{TrainError, TrainingConfig};
 
 /// A tokenized, labelled example.
 #[derive(Debug, Clone)]
@@ -102,66 +98,23 @@ impl Batcher<EncodedExample, ClassificationBatch> for ClassificationBatcher {
     }
 }
 
-/// The model as Burn's learner trains it: the classifier, plus the recipe's global-norm
-/// clipping, gradient averaging over accumulation steps, and the stop on a non-finite loss.
-#[derive(Module, Debug)]
-pub struct SequenceClassificationTask {
-    /// The classifier.
-    pub model: BertForSequenceClassification,
-    /// Global gradient-norm bound (0: off).
-    #[module(skip)]
-    pub max_grad_norm: f64,
-    /// Forward passes per optimizer step.
-    #[module(skip)]
-    pub accumulation: usize,
-    /// Watches the gradient norm.
-    #[module(skip)]
-    pub guard: NonFiniteGuard,
-}
+impl TaskModel for BertForSequenceClassification {
+    type Batch = ClassificationBatch;
+    type Output = ClassificationOutput;
+    const HEAD: &'static str = r"^model\.classifier\.";
 
-impl SequenceClassificationTask {
-    fn forward_classification(&self, batch: ClassificationBatch) -> ClassificationOutput {
-        let out = self
-            .model
-            .forward_with_labels(batch.input, SequenceLabels::Classes(batch.labels.clone()));
-        ClassificationOutput::new(
-            out.loss.expect("labels were given"),
-            out.logits,
-            batch.labels,
+    fn bert_mut(&mut self) -> &mut burnbert_model::BertModel {
+        &mut self.bert
+    }
+
+    fn loss(&self, batch: ClassificationBatch) -> (Tensor<1>, ClassificationOutput) {
+        let out =
+            self.forward_with_labels(batch.input, SequenceLabels::Classes(batch.labels.clone()));
+        let loss = out.loss.expect("labels were given");
+        (
+            loss.clone(),
+            ClassificationOutput::new(loss, out.logits, batch.labels),
         )
-    }
-}
-
-impl TrainStep for SequenceClassificationTask {
-    type Input = ClassificationBatch;
-    type Output = ClassificationOutput;
-
-    fn step(&self, batch: ClassificationBatch) -> TrainOutput<ClassificationOutput> {
-        let out = self.forward_classification(batch);
-        // Burn's accumulation sums the gradients; HF averages them (the loss is divided by the
-        // accumulation steps), so the backward pass runs on loss / steps.
-        let grads = (out.loss.clone() / self.accumulation as f32).backward();
-        TrainOutput::new(self, grads, out)
-    }
-
-    fn optimize(
-        self,
-        optim: &mut ModuleOptimizer,
-        lr: ModuleLearningRate,
-        grads: GradientsParams,
-    ) -> Self {
-        // One read-back per step (the gradient norm, to catch a loss gone NaN), clip, AdamW.
-        let (guard, max_grad_norm) = (self.guard.clone(), self.max_grad_norm);
-        recipe_step(self, &guard, max_grad_norm, optim, lr, grads)
-    }
-}
-
-impl InferenceStep for SequenceClassificationTask {
-    type Input = ClassificationBatch;
-    type Output = ClassificationOutput;
-
-    fn step(&self, batch: ClassificationBatch) -> ClassificationOutput {
-        self.forward_classification(batch)
     }
 }
 
@@ -224,12 +177,6 @@ pub fn train_sequence_classification(
         .num_workers(args.dataloader_num_workers)
         .build(InMemDataset::new(valid_encoded.clone()));
 
-    let mut model = model;
-    optim::freeze(&mut model.bert, args);
-    let parts = optim::ModelParts {
-        layers: model.bert.encoder.layer.len(),
-        head: r"^model\.classifier\.",
-    };
     let training = SupervisedTraining::new(run.output, loader_train, loader_valid)
         .metrics((
             AccuracyMetric::new(),
@@ -239,39 +186,21 @@ pub fn train_sequence_classification(
             FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro),
         ))
         .metric_train_numeric(LearningRateMetric::new());
-    let make = |guard| SequenceClassificationTask {
-        model: model.fork(&device.clone().autodiff()),
-        max_grad_norm: args.max_grad_norm,
-        accumulation: args.gradient_accumulation_steps,
-        guard,
-    };
+    let n = train.len();
     let fitted = match args.metric_for_best_model.as_str() {
-        "accuracy" => fit(
-            args,
-            &run,
-            training,
-            Watch {
+        "accuracy" => {
+            let watch = Watch {
                 metric: &AccuracyMetric::new(),
                 highest: true,
-            },
-            train.len(),
-            parts,
-            make,
-        )?,
+            };
+            fit(args, &run, training, watch, n, model, device)?
+        }
         "f1" => {
-            let f1 = FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro);
-            fit(
-                args,
-                &run,
-                training,
-                Watch {
-                    metric: &f1,
-                    highest: true,
-                },
-                train.len(),
-                parts,
-                make,
-            )?
+            let watch = Watch {
+                metric: &FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro),
+                highest: true,
+            };
+            fit(args, &run, training, watch, n, model, device)?
         }
         _ => fit(
             args,
@@ -281,12 +210,12 @@ pub fn train_sequence_classification(
                 metric: &LossMetric::new(),
                 highest: false,
             },
-            train.len(),
-            parts,
-            make,
+            n,
+            model,
+            device,
         )?,
     };
-    let model = fitted.model.model;
+    let model = fitted.model;
     let config = config.clone().with_labels(labels.names());
     let report = evaluate(
         &model,

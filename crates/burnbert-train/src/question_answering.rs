@@ -5,21 +5,19 @@
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::InMemDataset;
-use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
-use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
+use burn::train::SupervisedTraining;
 use burn::train::metric::{Adaptor, ItemLazy, LearningRateMetric, LossInput, LossMetric};
-use burn::train::{InferenceStep, SupervisedTraining, TrainOutput, TrainStep};
 use burnbert_data::question_answering::{QaFeature, SquadExample, qa_features};
 use burnbert_data::{BertTokenizer, PaddedBatch};
 use burnbert_model::weights::save_folder;
 use burnbert_model::{BertConfig, BertForQuestionAnswering, BertInput};
 use serde::Serialize;
 
-use crate::run::{NonFiniteGuard, Run, Watch, fit, prepare, recipe_step, train_loader, write_json};
+use crate::run::{Run, TaskModel, Watch, fit, prepare, train_loader, write_json};
 use crate::squad::{Postprocess, PredictedAnswer, SquadScores, postprocess, squad_scores};
-use crate::{TrainError, TrainingConfig, optim};
+use crate::{TrainError, TrainingConfig};
 
 /// A window with its answer positions, as the data loader holds it.
 #[derive(Debug, Clone)]
@@ -104,61 +102,19 @@ impl Adaptor<LossInput> for QaOutput {
     }
 }
 
-/// The QA model as Burn's learner trains it, with the recipe's optimizer step.
-#[derive(Module, Debug)]
-pub struct QuestionAnsweringTask {
-    /// The model.
-    pub model: BertForQuestionAnswering,
-    /// Global gradient-norm bound (0: off).
-    #[module(skip)]
-    pub max_grad_norm: f64,
-    /// Forward passes per optimizer step.
-    #[module(skip)]
-    pub accumulation: usize,
-    /// Watches the gradient norm.
-    #[module(skip)]
-    pub guard: NonFiniteGuard,
-}
-
-impl QuestionAnsweringTask {
-    fn forward_loss(&self, batch: QaBatch) -> QaOutput {
-        let out =
-            self.model
-                .forward_with_labels(batch.input, batch.start_positions, batch.end_positions);
-        QaOutput {
-            loss: out.loss.expect("positions were given"),
-        }
-    }
-}
-
-impl TrainStep for QuestionAnsweringTask {
-    type Input = QaBatch;
+impl TaskModel for BertForQuestionAnswering {
+    type Batch = QaBatch;
     type Output = QaOutput;
+    const HEAD: &'static str = r"^model\.qa_outputs\.";
 
-    fn step(&self, batch: QaBatch) -> TrainOutput<QaOutput> {
-        let out = self.forward_loss(batch);
-        // HF averages accumulated gradients; Burn sums them.
-        let grads = (out.loss.clone() / self.accumulation as f32).backward();
-        TrainOutput::new(self, grads, out)
+    fn bert_mut(&mut self) -> &mut burnbert_model::BertModel {
+        &mut self.bert
     }
 
-    fn optimize(
-        self,
-        optim: &mut ModuleOptimizer,
-        lr: ModuleLearningRate,
-        grads: GradientsParams,
-    ) -> Self {
-        let (guard, max_grad_norm) = (self.guard.clone(), self.max_grad_norm);
-        recipe_step(self, &guard, max_grad_norm, optim, lr, grads)
-    }
-}
-
-impl InferenceStep for QuestionAnsweringTask {
-    type Input = QaBatch;
-    type Output = QaOutput;
-
-    fn step(&self, batch: QaBatch) -> QaOutput {
-        self.forward_loss(batch)
+    fn loss(&self, batch: QaBatch) -> (Tensor<1>, QaOutput) {
+        let out = self.forward_with_labels(batch.input, batch.start_positions, batch.end_positions);
+        let loss = out.loss.expect("positions were given");
+        (loss.clone(), QaOutput { loss })
     }
 }
 
@@ -260,21 +216,9 @@ pub fn train_question_answering(
         .batch_size(args.per_device_eval_batch_size)
         .num_workers(args.dataloader_num_workers)
         .build(InMemDataset::new(valid_items));
-    let mut model = model;
-    optim::freeze(&mut model.bert, args);
-    let parts = optim::ModelParts {
-        layers: model.bert.encoder.layer.len(),
-        head: r"^model\.qa_outputs\.",
-    };
     let training = SupervisedTraining::new(run.output, loader_train, loader_valid)
         .metrics((LossMetric::new(),))
         .metric_train_numeric(LearningRateMetric::new());
-    let make = |guard| QuestionAnsweringTask {
-        model: model.fork(&device.clone().autodiff()),
-        max_grad_norm: args.max_grad_norm,
-        accumulation: args.gradient_accumulation_steps,
-        guard,
-    };
     let loss = LossMetric::new();
     let fitted = fit(
         args,
@@ -285,10 +229,10 @@ pub fn train_question_answering(
             highest: false,
         },
         examples,
-        parts,
-        make,
+        model,
+        device,
     )?;
-    let model = fitted.model.model;
+    let model = fitted.model;
     let report = evaluate_reader(
         &model,
         tokenizer,

@@ -17,10 +17,10 @@ use burn::train::checkpoint::{
     ComposedCheckpointingStrategy, KeepLastNCheckpoints, MetricCheckpointingStrategy,
 };
 use burn::train::metric::store::{Aggregate, Direction, Split};
-use burn::train::metric::{LossMetric, Metric};
+use burn::train::metric::{ItemLazy, LossMetric, Metric};
 use burn::train::{
-    Interrupter, Learner, LearnerModel, MetricEarlyStoppingStrategy, StoppingCondition,
-    SupervisedTraining,
+    InferenceStep, Interrupter, Learner, LearnerModel, MetricEarlyStoppingStrategy,
+    StoppingCondition, SupervisedTraining, TrainOutput, TrainStep,
 };
 
 use crate::checkpoint::AtomicFileCheckpointer;
@@ -139,25 +139,89 @@ impl NonFiniteGuard {
     }
 }
 
-/// The optimizer step of the recipe, for a task's `TrainStep::optimize`: stop on a non-finite
-/// gradient norm (one read-back per step), clip the global norm, then AdamW.
-pub(crate) fn recipe_step<M: Module>(
-    task: M,
-    guard: &NonFiniteGuard,
-    max_grad_norm: f64,
-    optimizer: &mut ModuleOptimizer,
-    lr: ModuleLearningRate,
-    grads: GradientsParams,
-) -> M {
-    if !guard.check(optim::global_norm(&task, &grads)) {
-        return task;
+/// A task model: how one of its batches becomes a loss and the item Burn's metrics read.
+pub trait TaskModel: Module + burn::module::ModuleDisplay + 'static {
+    /// A batch of the task's data.
+    type Batch: Send + 'static;
+    /// What the metrics read (loss included).
+    type Output: ItemLazy + 'static;
+    /// Regex of the head's parameter paths in [`FineTuning`] (`^model\.classifier\.`).
+    const HEAD: &'static str;
+
+    /// The encoder under the head.
+    fn bert_mut(&mut self) -> &mut burnbert_model::BertModel;
+
+    /// The forward pass with labels: the mean loss and the metrics' item.
+    fn loss(&self, batch: Self::Batch) -> (Tensor<1>, Self::Output);
+}
+
+/// A task model as Burn's learner trains it, with the recipe's optimizer step: HF's averaging
+/// of accumulated gradients (Burn sums them), the stop on a non-finite gradient norm, and
+/// global-norm clipping.
+#[derive(Module, Debug)]
+pub struct FineTuning<M: Module> {
+    /// The task model.
+    pub model: M,
+    /// Global gradient-norm bound (0: off).
+    #[module(skip)]
+    pub max_grad_norm: f64,
+    /// Forward passes per optimizer step.
+    #[module(skip)]
+    pub accumulation: usize,
+    /// Watches the gradient norm.
+    #[module(skip)]
+    pub guard: NonFiniteGuard,
+}
+
+impl<M: Module> FineTuning<M> {
+    /// `model` with the recipe's clipping and accumulation, its guard unset (for use outside
+    /// Burn's learner, as the tests do).
+    pub fn new(model: M, args: &TrainingConfig) -> Self {
+        Self {
+            model,
+            max_grad_norm: args.max_grad_norm,
+            accumulation: args.gradient_accumulation_steps,
+            guard: NonFiniteGuard::default(),
+        }
     }
-    let grads = if max_grad_norm > 0.0 {
-        optim::clip_global_norm(&task, grads, max_grad_norm)
-    } else {
-        grads
-    };
-    optimizer.step(lr, task, grads)
+}
+
+impl<M: TaskModel> TrainStep for FineTuning<M> {
+    type Input = M::Batch;
+    type Output = M::Output;
+
+    fn step(&self, batch: M::Batch) -> TrainOutput<M::Output> {
+        let (loss, output) = self.model.loss(batch);
+        let grads = (loss / self.accumulation as f32).backward();
+        TrainOutput::new(self, grads, output)
+    }
+
+    fn optimize(
+        self,
+        optimizer: &mut ModuleOptimizer,
+        lr: ModuleLearningRate,
+        grads: GradientsParams,
+    ) -> Self {
+        // One read-back per optimizer step: the norm, to catch a loss gone NaN or infinite.
+        if !self.guard.check(optim::global_norm(&self, &grads)) {
+            return self;
+        }
+        let grads = if self.max_grad_norm > 0.0 {
+            optim::clip_global_norm(&self, grads, self.max_grad_norm)
+        } else {
+            grads
+        };
+        optimizer.step(lr, self, grads)
+    }
+}
+
+impl<M: TaskModel> InferenceStep for FineTuning<M> {
+    type Input = M::Batch;
+    type Output = M::Output;
+
+    fn step(&self, batch: M::Batch) -> M::Output {
+        self.model.loss(batch).1
+    }
 }
 
 /// The validation metric that picks the best epoch (and stops early).
@@ -180,17 +244,21 @@ pub(crate) struct Fitted<M> {
     pub losses: Vec<Option<f64>>,
 }
 
-/// Runs `training` (the task's loaders and metrics already set) for the recipe's epochs with
-/// the recipe's optimizer and schedule, then loads the model of the chosen epoch.
-pub(crate) fn fit<M: LearnerModel, Me: Metric + 'static>(
+/// Runs `training` (the task's loaders and metrics already set) on `model` (on `device`'s
+/// autodiff side, frozen as the recipe says) for the recipe's epochs with the recipe's
+/// optimizer and schedule, then loads the model of the chosen epoch.
+pub(crate) fn fit<M: TaskModel, Me: Metric + 'static>(
     args: &TrainingConfig,
     run: &Run<'_>,
-    mut training: SupervisedTraining<M>,
+    mut training: SupervisedTraining<FineTuning<M>>,
     watch: Watch<'_, Me>,
     examples: usize,
-    parts: optim::ModelParts<'_>,
-    task: impl FnOnce(NonFiniteGuard) -> M,
-) -> Result<Fitted<M>, TrainError> {
+    mut model: M,
+    device: &Device,
+) -> Result<Fitted<M>, TrainError>
+where
+    FineTuning<M>: LearnerModel,
+{
     let output = run.output;
     let direction = || {
         if watch.highest {
@@ -246,8 +314,17 @@ pub(crate) fn fit<M: LearnerModel, Me: Metric + 'static>(
     }
     let guard = NonFiniteGuard::new(training.interrupter());
     let total_steps = args.total_steps(examples);
+    optim::freeze(model.bert_mut(), args);
+    let parts = optim::ModelParts {
+        layers: model.bert_mut().encoder.layer.len(),
+        head: M::HEAD,
+    };
+    let task = FineTuning {
+        guard: guard.clone(),
+        ..FineTuning::new(model.fork(&device.clone().autodiff()), args)
+    };
     let learner = Learner::new(
-        task(guard.clone()),
+        task,
         optim::optimizer(args),
         optim::scheduler(args, total_steps, args.steps_per_epoch(examples), parts),
     );
@@ -280,7 +357,7 @@ pub(crate) fn fit<M: LearnerModel, Me: Metric + 'static>(
             .map_err(|e| TrainError::Learner(format!("{}: {e}", path.display())))?;
     }
     Ok(Fitted {
-        model,
+        model: model.model,
         epoch,
         epochs_run,
         losses,

@@ -5,12 +5,10 @@
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::InMemDataset;
-use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
-use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
+use burn::train::SupervisedTraining;
 use burn::train::metric::{Adaptor, ItemLazy, LossInput, LossMetric};
-use burn::train::{InferenceStep, SupervisedTraining, TrainOutput, TrainStep};
 use burnbert_data::token_classification::{
     TagSet, TaggedSentence, Window, align_labels, first_pieces, windows,
 };
@@ -20,9 +18,9 @@ use burnbert_model::weights::save_folder;
 use burnbert_model::{BertConfig, BertForTokenClassification, BertInput};
 use serde::Serialize;
 
-use crate::run::{NonFiniteGuard, Run, Watch, fit, prepare, recipe_step, train_loader, write_json};
+use crate::run::{Run, TaskModel, Watch, fit, prepare, train_loader, write_json};
 use crate::seqeval::{EntityCounts, SeqevalMetric, SeqevalReport, SeqevalScore, TagSequences};
-use crate::{TrainError, TrainingConfig, optim};
+use crate::{TrainError, TrainingConfig};
 
 /// A window of a sentence, tokenized, with its pieces' labels.
 #[derive(Debug, Clone)]
@@ -181,63 +179,26 @@ fn ints(t: Tensor<1, Int>) -> Vec<i64> {
         .expect("integer data")
 }
 
-/// The token classifier as Burn's learner trains it, with the recipe's optimizer step.
-#[derive(Module, Debug)]
-pub struct TokenClassificationTask {
-    /// The classifier.
-    pub model: BertForTokenClassification,
-    /// Global gradient-norm bound (0: off).
-    #[module(skip)]
-    pub max_grad_norm: f64,
-    /// Forward passes per optimizer step.
-    #[module(skip)]
-    pub accumulation: usize,
-    /// Watches the gradient norm.
-    #[module(skip)]
-    pub guard: NonFiniteGuard,
-}
-
-impl TokenClassificationTask {
-    fn forward_tags(&self, batch: TokenClassificationBatch) -> TokenClassificationOutput {
-        let out = self
-            .model
-            .forward_with_labels(batch.input, batch.labels.clone());
-        TokenClassificationOutput {
-            loss: out.loss.expect("labels were given"),
-            logits: out.logits,
-            labels: batch.labels,
-        }
-    }
-}
-
-impl TrainStep for TokenClassificationTask {
-    type Input = TokenClassificationBatch;
+impl TaskModel for BertForTokenClassification {
+    type Batch = TokenClassificationBatch;
     type Output = TokenClassificationOutput;
+    const HEAD: &'static str = r"^model\.classifier\.";
 
-    fn step(&self, batch: TokenClassificationBatch) -> TrainOutput<TokenClassificationOutput> {
-        let out = self.forward_tags(batch);
-        // HF averages accumulated gradients; Burn sums them.
-        let grads = (out.loss.clone() / self.accumulation as f32).backward();
-        TrainOutput::new(self, grads, out)
+    fn bert_mut(&mut self) -> &mut burnbert_model::BertModel {
+        &mut self.bert
     }
 
-    fn optimize(
-        self,
-        optim: &mut ModuleOptimizer,
-        lr: ModuleLearningRate,
-        grads: GradientsParams,
-    ) -> Self {
-        let (guard, max_grad_norm) = (self.guard.clone(), self.max_grad_norm);
-        recipe_step(self, &guard, max_grad_norm, optim, lr, grads)
-    }
-}
-
-impl InferenceStep for TokenClassificationTask {
-    type Input = TokenClassificationBatch;
-    type Output = TokenClassificationOutput;
-
-    fn step(&self, batch: TokenClassificationBatch) -> TokenClassificationOutput {
-        self.forward_tags(batch)
+    fn loss(&self, batch: TokenClassificationBatch) -> (Tensor<1>, TokenClassificationOutput) {
+        let out = self.forward_with_labels(batch.input, batch.labels.clone());
+        let loss = out.loss.expect("labels were given");
+        (
+            loss.clone(),
+            TokenClassificationOutput {
+                loss,
+                logits: out.logits,
+                labels: batch.labels,
+            },
+        )
     }
 }
 
@@ -306,12 +267,6 @@ pub fn train_token_classification(
         .num_workers(args.dataloader_num_workers)
         .build(InMemDataset::new(valid_windows));
 
-    let mut model = model;
-    optim::freeze(&mut model.bert, args);
-    let parts = optim::ModelParts {
-        layers: model.bert.encoder.layer.len(),
-        head: r"^model\.classifier\.",
-    };
     let names = tags.names();
     let training = SupervisedTraining::new(run.output, loader_train, loader_valid)
         .metrics((
@@ -324,12 +279,7 @@ pub fn train_token_classification(
         .metric_train_numeric(burn::train::metric::LearningRateMetric::new());
     let f1 = SeqevalMetric::new(names.clone(), SeqevalScore::F1);
     let loss = LossMetric::new();
-    let make = |guard| TokenClassificationTask {
-        model: model.fork(&device.clone().autodiff()),
-        max_grad_norm: args.max_grad_norm,
-        accumulation: args.gradient_accumulation_steps,
-        guard,
-    };
+    let n = examples;
     let fitted = match args.metric_for_best_model.as_str() {
         "f1" => fit(
             args,
@@ -339,9 +289,9 @@ pub fn train_token_classification(
                 metric: &f1,
                 highest: true,
             },
-            examples,
-            parts,
-            make,
+            n,
+            model,
+            device,
         )?,
         "accuracy" => {
             let accuracy = SeqevalMetric::new(names.clone(), SeqevalScore::TokenAccuracy);
@@ -353,9 +303,9 @@ pub fn train_token_classification(
                     metric: &accuracy,
                     highest: true,
                 },
-                examples,
-                parts,
-                make,
+                n,
+                model,
+                device,
             )?
         }
         _ => fit(
@@ -366,12 +316,12 @@ pub fn train_token_classification(
                 metric: &loss,
                 highest: false,
             },
-            examples,
-            parts,
-            make,
+            n,
+            model,
+            device,
         )?,
     };
-    let model = fitted.model.model;
+    let model = fitted.model;
     let config = config.clone().with_labels(&names);
     let mut report = evaluate_tagger(
         &model,

@@ -30,6 +30,13 @@ impl PaddedBatch {
         Self::from_ids(&rows, pad_id)
     }
 
+    /// Pads the `(input_ids, token_type_ids)` of each item to the longest with `pad_id`: the
+    /// batchers' dynamic padding. `items` must not be empty (Burn's loaders never batch none).
+    pub fn of_items<T>(items: &[T], pad_id: u32, ids: impl Fn(&T) -> (&[u32], &[u32])) -> Self {
+        let rows: Vec<(&[u32], &[u32])> = items.iter().map(ids).collect();
+        Self::from_ids(&rows, pad_id).expect("the data loader never makes an empty batch")
+    }
+
     /// Pads `(input_ids, token_type_ids)` rows to the longest one with `pad_id`.
     pub fn from_ids(rows: &[(&[u32], &[u32])], pad_id: u32) -> Result<Self, DataError> {
         let seq_len = rows

@@ -84,12 +84,8 @@ pub struct ClassificationBatcher {
 
 impl Batcher<EncodedExample, ClassificationBatch> for ClassificationBatcher {
     fn batch(&self, items: Vec<EncodedExample>, device: &Device) -> ClassificationBatch {
-        let rows: Vec<(&[u32], &[u32])> = items
-            .iter()
-            .map(|e| (e.input_ids.as_slice(), e.token_type_ids.as_slice()))
-            .collect();
-        let batch = PaddedBatch::from_ids(&rows, self.pad_id)
-            .expect("the data loader never makes an empty batch");
+        let batch =
+            PaddedBatch::of_items(&items, self.pad_id, |e| (&e.input_ids, &e.token_type_ids));
         let labels: Vec<i64> = items.iter().map(|e| e.label as i64).collect();
         ClassificationBatch {
             input: batch.to_input(device),

@@ -63,12 +63,8 @@ pub struct QaBatcher {
 
 impl Batcher<QaItem, QaBatch> for QaBatcher {
     fn batch(&self, items: Vec<QaItem>, device: &Device) -> QaBatch {
-        let rows: Vec<(&[u32], &[u32])> = items
-            .iter()
-            .map(|e| (e.input_ids.as_slice(), e.token_type_ids.as_slice()))
-            .collect();
-        let batch = PaddedBatch::from_ids(&rows, self.pad_id)
-            .expect("the data loader never makes an empty batch");
+        let batch =
+            PaddedBatch::of_items(&items, self.pad_id, |e| (&e.input_ids, &e.token_type_ids));
         let positions = |f: fn(&QaItem) -> usize| {
             let v: Vec<i64> = items.iter().map(|i| f(i) as i64).collect();
             Tensor::from_data(TensorData::new(v, [items.len()]), device)

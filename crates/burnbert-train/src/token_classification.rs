@@ -102,12 +102,8 @@ pub struct TokenClassificationBatcher {
 
 impl Batcher<EncodedWindow, TokenClassificationBatch> for TokenClassificationBatcher {
     fn batch(&self, items: Vec<EncodedWindow>, device: &Device) -> TokenClassificationBatch {
-        let rows: Vec<(&[u32], &[u32])> = items
-            .iter()
-            .map(|e| (e.input_ids.as_slice(), e.token_type_ids.as_slice()))
-            .collect();
-        let batch = PaddedBatch::from_ids(&rows, self.pad_id)
-            .expect("the data loader never makes an empty batch");
+        let batch =
+            PaddedBatch::of_items(&items, self.pad_id, |e| (&e.input_ids, &e.token_type_ids));
         let mut labels = vec![IGNORE_INDEX; batch.batch_size * batch.seq_len];
         for (row, item) in items.iter().enumerate() {
             labels[row * batch.seq_len..row * batch.seq_len + item.labels.len()]

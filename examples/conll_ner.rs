@@ -25,16 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let flags = common::Flags::from_args()?;
     let get = |name: &str| flags.get(name);
     let device = flags.device()?;
-    let model = match get("model") {
-        Some(m) => m,
-        None => burnbert_assets::ensure(&burnbert_assets::MINILM)?
-            .to_string_lossy()
-            .to_string(),
-    };
-    let data = match get("data") {
-        Some(d) => PathBuf::from(d),
-        None => burnbert_assets::ensure(&burnbert_assets::CONLL2003)?,
-    };
+    let model = flags.model()?;
+    let data = flags.data(&burnbert_assets::CONLL2003, "")?;
     let seed: u64 = flags.parse("seed", 0)?;
     let eval_sentences: usize = flags.parse("eval-sentences", 1000)?;
     let recipe = TrainingConfig {

@@ -33,11 +33,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|t| bert.tokenizer.encode(t, None, bert.max_length()))
         .collect::<Result<Vec<_>, _>>()?;
-    let input = PaddedBatch::new(&encodings, bert.tokenizer.pad_id())?.to_input(&device);
-    let mask = input
-        .attention_mask
-        .clone()
-        .expect("padded batches have a mask");
+    let batch = PaddedBatch::new(&encodings, bert.tokenizer.pad_id())?;
+    let (input, mask) = (batch.to_input(&device), batch.mask(&device));
     let embeddings =
         encode::mean_pooled_normalized(bert.model.forward(input).last_hidden_state, mask);
     let similarity = embeddings.clone().matmul(embeddings.transpose());

@@ -27,16 +27,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let flags = common::Flags::from_args()?;
     let get = |name: &str| flags.get(name);
     let device = flags.device()?;
-    let model = match get("model") {
-        Some(m) => m,
-        None => burnbert_assets::ensure(&burnbert_assets::MINILM)?
-            .to_string_lossy()
-            .to_string(),
-    };
-    let data = match get("data") {
-        Some(d) => PathBuf::from(d),
-        None => burnbert_assets::ensure(&burnbert_assets::SQUAD)?.join("dev-v1.1.json"),
-    };
+    let model = flags.model()?;
+    let data = flags.data(&burnbert_assets::SQUAD, "dev-v1.1.json")?;
     let seed: u64 = flags.parse("seed", 0)?;
     let recipe = TrainingConfig {
         learning_rate: 1e-4,

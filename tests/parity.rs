@@ -235,10 +235,8 @@ fn minilm_matches_pytorch_and_the_published_embedding() {
         out.pooler_output.unwrap(),
         &reference["pooler_output"],
     );
-    let embedding = burnbert::encode::mean_pooled_normalized(
-        out.last_hidden_state,
-        batch.to_input(&device).attention_mask.unwrap(),
-    );
+    let embedding =
+        burnbert::encode::mean_pooled_normalized(out.last_hidden_state, batch.mask(&device));
     assert_close(
         "MiniLM sentence embedding",
         embedding.clone(),

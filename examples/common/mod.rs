@@ -1,5 +1,8 @@
 //! What the examples share: `--name value` flags and the device they pick.
 
+// Each example uses part of it.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::str::FromStr;
 
@@ -39,5 +42,29 @@ impl Flags {
     /// `--device`, else `BURN_DEVICE`, else the build's default backend.
     pub fn device(&self) -> Result<burnbert::burn::tensor::Device, burnbert::Error> {
         Ok(burnbert::device::resolve(self.get("device").as_deref())?)
+    }
+
+    /// `--model`, else all-MiniLM-L6-v2 from the asset cache (fetched as `cargo xtask assets`
+    /// does).
+    pub fn model(&self) -> Result<String, burnbert_assets::AssetError> {
+        match self.get("model") {
+            Some(model) => Ok(model),
+            None => Ok(burnbert_assets::ensure(&burnbert_assets::MINILM)?
+                .to_string_lossy()
+                .to_string()),
+        }
+    }
+
+    /// `--data`, else `file` of `asset` in the asset cache (the asset's folder if `file` is
+    /// empty).
+    pub fn data(
+        &self,
+        asset: &burnbert_assets::Asset,
+        file: &str,
+    ) -> Result<std::path::PathBuf, burnbert_assets::AssetError> {
+        match self.get("data") {
+            Some(data) => Ok(data.into()),
+            None => Ok(burnbert_assets::ensure(asset)?.join(file)),
+        }
     }
 }

@@ -4,9 +4,14 @@
 //! - `cargo xtask reference` regenerates the PyTorch fixtures and reference outputs;
 //! - `cargo xtask test` runs the test suite on flex, then the parity and round-trip tests on
 //!   every other CPU-reachable backend this machine has: ndarray, LibTorch CPU (when
-//!   `torch==2.9.0` is importable) and wgpu on a software Vulkan driver (when one is installed).
+//!   `torch==2.9.0` is importable) and wgpu on a software Vulkan driver (when one is installed);
+//! - `cargo xtask bench` measures training and inference throughput and peak memory on each
+//!   backend against PyTorch + `transformers` on the same machine (see `bench()`).
 
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
+
+use serde_json::{Value, json};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -14,9 +19,10 @@ fn main() -> ExitCode {
         Some("assets") => assets(&args[1..]),
         Some("reference") => reference(),
         Some("test") => test(&args[1..]),
+        Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask assets [all-MiniLM-L6-v2|pang-lee|conll2003|squad ...]\n       cargo xtask reference\n       cargo xtask test [-- CARGO TEST ARGS]"
+                "usage: cargo xtask assets [all-MiniLM-L6-v2|pang-lee|conll2003|squad ...]\n       cargo xtask reference\n       cargo xtask test [-- CARGO TEST ARGS]\n       cargo xtask bench [--backends flex,ndarray,ndarray-blas,tch] [--models minilm,bert-base] [--modes train,inference] [--warmup N] [--runs N] [--json FILE]"
             );
             ExitCode::from(2)
         }
@@ -84,6 +90,23 @@ fn torch_lib() -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// LibTorch from the pip-installed torch at `lib`, for building and running the tch backend.
+fn torch_env(c: &mut Command, lib: &str) {
+    c.env("LIBTORCH_USE_PYTORCH", "1");
+    // torch-sys rebuilds (and Burn above it) whenever this variable changes: set it to the
+    // same value whether or not the caller already has torch's lib in it.
+    let path = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
+    let others: Vec<&str> = path
+        .split(':')
+        .filter(|p| !p.is_empty() && *p != lib)
+        .collect();
+    let value = std::iter::once(lib)
+        .chain(others)
+        .collect::<Vec<_>>()
+        .join(":");
+    c.env("LD_LIBRARY_PATH", value);
+}
+
 /// Whether a Vulkan driver is installed (lavapipe in CI).
 fn has_vulkan() -> bool {
     ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d"]
@@ -91,24 +114,33 @@ fn has_vulkan() -> bool {
         .any(|d| std::fs::read_dir(d).is_ok_and(|mut e| e.next().is_some()))
 }
 
+/// The backends `xtask test` builds besides flex: ndarray, tch with torch, wgpu with Vulkan.
+fn test_features(torch: bool, vulkan: bool) -> Vec<&'static str> {
+    let mut features = vec!["ndarray"];
+    if torch {
+        features.push("tch");
+    }
+    if vulkan {
+        features.push("wgpu");
+    }
+    features
+}
+
 fn test(extra: &[String]) -> ExitCode {
     let torch = torch_lib();
     let vulkan = has_vulkan();
-    let mut features = vec!["ndarray"];
     let mut backends = vec!["ndarray"];
     if torch.is_some() {
-        features.push("tch");
         backends.push("tch:cpu");
     } else {
         println!("xtask test: no torch==2.9.0 in python3: LibTorch (tch) not tested");
     }
     if vulkan {
-        features.push("wgpu");
         backends.push("wgpu:cpu");
     } else {
         println!("xtask test: no Vulkan driver: wgpu not tested");
     }
-    let features = features.join(",");
+    let features = test_features(torch.is_some(), vulkan).join(",");
     let cargo = |device: &str, args: &[&str]| {
         let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         c.args([
@@ -122,19 +154,7 @@ fn test(extra: &[String]) -> ExitCode {
         .args(extra)
         .env("BURN_DEVICE", device);
         if let Some(lib) = &torch {
-            c.env("LIBTORCH_USE_PYTORCH", "1");
-            // torch-sys rebuilds (and Burn above it) whenever this variable changes: set it to
-            // the same value whether or not the caller already has torch's lib in it.
-            let path = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
-            let others: Vec<&str> = path
-                .split(':')
-                .filter(|p| !p.is_empty() && *p != lib.as_str())
-                .collect();
-            let value = std::iter::once(lib.as_str())
-                .chain(others)
-                .collect::<Vec<_>>()
-                .join(":");
-            c.env("LD_LIBRARY_PATH", value);
+            torch_env(&mut c, lib);
         }
         if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
             let dir = std::env::temp_dir().join("burnbert-xdg");
@@ -169,4 +189,297 @@ fn test(extra: &[String]) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The options of `cargo xtask bench`.
+struct BenchOptions {
+    backends: Vec<String>,
+    models: Vec<String>,
+    modes: Vec<String>,
+    warmup: usize,
+    runs: usize,
+    json: PathBuf,
+}
+
+impl BenchOptions {
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let list = |v: &str| v.split(',').map(String::from).collect::<Vec<_>>();
+        let mut options = Self {
+            backends: list("flex,ndarray,tch"),
+            models: list("minilm,bert-base"),
+            modes: list("train,inference"),
+            warmup: 2,
+            runs: 5,
+            json: target_dir().join("bench.json"),
+        };
+        let mut args = args.iter();
+        while let Some(flag) = args.next() {
+            let value = args.next().ok_or(format!("{flag} needs a value"))?;
+            let number = || value.parse().map_err(|e| format!("{flag} {value}: {e}"));
+            match flag.as_str() {
+                "--backends" => options.backends = list(value),
+                "--models" => options.models = list(value),
+                "--modes" => options.modes = list(value),
+                "--warmup" => options.warmup = number()?,
+                "--runs" => options.runs = number()?,
+                "--json" => options.json = value.into(),
+                _ => return Err(format!("unknown option {flag}")),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// Cargo's target folder (`CARGO_TARGET_DIR`, else `target`).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
+}
+
+/// The batch size of a model in the benchmark: 32 for MiniLM, 8 for bert-base.
+fn batch_of(model: &str) -> usize {
+    if model == "bert-base" { 8 } else { 32 }
+}
+
+/// Builds `examples/bench.rs` with `features` in `target` and returns a copy of the binary
+/// named after `name` (the next build overwrites `examples/bench`).
+fn build_bench(
+    features: &str,
+    target: &std::path::Path,
+    name: &str,
+    torch: Option<&str>,
+) -> Result<PathBuf, String> {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.args([
+        "build",
+        "--release",
+        "--example",
+        "bench",
+        "--features",
+        features,
+    ])
+    .env("CARGO_TARGET_DIR", target);
+    if let Some(lib) = torch {
+        torch_env(&mut c, lib);
+    }
+    println!("xtask bench: cargo build --release --example bench --features {features}");
+    if !c.status().is_ok_and(|s| s.success()) {
+        return Err(format!("the build with --features {features} failed"));
+    }
+    let binary = target.join(format!("release/examples/bench-{name}"));
+    std::fs::copy(target.join("release/examples/bench"), &binary)
+        .map_err(|e| format!("{}: {e}", binary.display()))?;
+    Ok(binary)
+}
+
+/// The `--device` of a benchmark backend.
+fn device_of(backend: &str) -> &str {
+    match backend {
+        "tch" => "tch:cpu",
+        "ndarray-blas" => "ndarray",
+        other => other,
+    }
+}
+
+/// Runs one measurement and parses its JSON line.
+fn measure(mut c: Command, what: &str) -> Option<Value> {
+    let out = c.output().ok()?;
+    let line = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .map(String::from);
+    match (out.status.success(), line) {
+        (true, Some(line)) => serde_json::from_str(&line).ok(),
+        _ => {
+            eprintln!(
+                "xtask bench: {what} failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            None
+        }
+    }
+}
+
+/// `cargo xtask bench`: training and inference samples/s and peak RSS of each backend and
+/// model, each measurement in a process of its own, with PyTorch + `transformers` measured
+/// the same way in the same run (`bench/pytorch.py`); prints a table with the ratios to
+/// PyTorch and writes all measurements as JSON.
+fn bench(args: &[String]) -> ExitCode {
+    let options = match BenchOptions::parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let minilm = match burnbert_assets::ensure(&burnbert_assets::MINILM) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let torch = torch_lib();
+    // One binary for every backend but ndarray-blas, built with the features of `xtask test`
+    // (plus cuda when asked for), so that it shares that build of Burn.
+    let mut features = test_features(torch.is_some(), has_vulkan());
+    if options.backends.iter().any(|b| b == "cuda") {
+        features.push("cuda");
+    }
+    let features = features.join(",");
+    let mut binaries = Vec::new();
+    let mut main_binary = None;
+    for backend in &options.backends {
+        if backend == "tch" && torch.is_none() {
+            eprintln!("xtask bench: no torch==2.9.0 in python3: tch skipped");
+            continue;
+        }
+        let binary = if backend == "ndarray-blas" {
+            // Its own target folder: the BLAS feature changes burn-ndarray and all above it.
+            build_bench(
+                "ndarray-blas",
+                &target_dir().join("ndarray-blas"),
+                "ndarray-blas",
+                None,
+            )
+        } else if let Some(binary) = &main_binary {
+            Ok(PathBuf::clone(binary))
+        } else {
+            build_bench(&features, &target_dir(), "main", torch.as_deref())
+                .inspect(|b| main_binary = Some(b.clone()))
+        };
+        match binary {
+            Ok(binary) => binaries.push((backend.clone(), binary, device_of(backend).to_string())),
+            Err(e) => eprintln!("xtask bench: {e}; {backend} skipped"),
+        }
+    }
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut results = Vec::new();
+    for model in &options.models {
+        let batch = batch_of(model).to_string();
+        for mode in &options.modes {
+            let common = [
+                "--model",
+                model,
+                "--mode",
+                mode,
+                "--batch",
+                &batch,
+                "--seq",
+                "128",
+                "--warmup",
+                &options.warmup.to_string(),
+                "--runs",
+                &options.runs.to_string(),
+            ]
+            .map(String::from);
+            let mut c = Command::new(&python);
+            c.arg("bench/pytorch.py")
+                .args(&common)
+                .arg("--minilm-folder")
+                .arg(&minilm);
+            println!("xtask bench: pytorch {model} {mode}");
+            results.extend(measure(c, &format!("pytorch {model} {mode}")));
+            for (backend, binary, device) in &binaries {
+                let mut c = Command::new(binary);
+                c.args(&common).args(["--device", device]);
+                if let Some(lib) = &torch {
+                    torch_env(&mut c, lib);
+                }
+                println!("xtask bench: {backend} {model} {mode}");
+                if let Some(mut r) = measure(c, &format!("{backend} {model} {mode}")) {
+                    r["backend"] = json!(backend);
+                    results.push(r);
+                }
+            }
+        }
+    }
+    let table = bench_table(&results);
+    println!("{table}");
+    let report = json!({
+        "machine": machine(),
+        "results": results,
+    });
+    if let Err(e) = std::fs::write(
+        &options.json,
+        serde_json::to_string_pretty(&report).expect("JSON"),
+    ) {
+        eprintln!("error: {}: {e}", options.json.display());
+        return ExitCode::FAILURE;
+    }
+    println!("xtask bench: measurements in {}", options.json.display());
+    ExitCode::SUCCESS
+}
+
+/// The CPU model and core count, for the table's caption.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}
+
+/// The Markdown table of README: one row per backend and model, ratios to PyTorch's row.
+fn bench_table(results: &[Value]) -> String {
+    let find = |framework: &str, backend: &str, model: &str, mode: &str| {
+        results.iter().find(|r| {
+            r["framework"] == framework
+                && (framework == "pytorch" || r["backend"] == backend)
+                && r["model"] == model
+                && r["mode"] == mode
+        })
+    };
+    let mut rows = Vec::new();
+    let mut seen = Vec::new();
+    for r in results {
+        let key = (
+            r["framework"].as_str().unwrap_or_default().to_string(),
+            r["backend"].as_str().unwrap_or_default().to_string(),
+            r["model"].as_str().unwrap_or_default().to_string(),
+        );
+        if !seen.contains(&key) {
+            seen.push(key);
+        }
+    }
+    let cell = |r: Option<&Value>, base: Option<&Value>, field: &str| match r {
+        Some(r) => {
+            let v = r[field].as_f64().unwrap_or(f64::NAN);
+            let ratio = base.and_then(|b| b[field].as_f64()).map(|b| v / b);
+            match ratio {
+                Some(x) if r["framework"] != "pytorch" => format!("{v:.1} ({x:.2}x)"),
+                _ => format!("{v:.1}"),
+            }
+        }
+        None => "-".into(),
+    };
+    rows.push(format!("machine: {}", machine()));
+    rows.push("| backend | model | batch | train samples/s | inference samples/s | peak RSS train MiB | peak RSS inference MiB |".into());
+    rows.push("|---|---|---|---|---|---|---|".into());
+    for (framework, backend, model) in seen {
+        let train = find(&framework, &backend, &model, "train");
+        let infer = find(&framework, &backend, &model, "inference");
+        let base_train = find("pytorch", "", &model, "train");
+        let base_infer = find("pytorch", "", &model, "inference");
+        let name = if framework == "pytorch" {
+            "PyTorch".to_string()
+        } else {
+            backend
+        };
+        rows.push(format!(
+            "| {name} | {model} | {} | {} | {} | {} | {} |",
+            batch_of(&model),
+            cell(train, base_train, "samples_per_s"),
+            cell(infer, base_infer, "samples_per_s"),
+            cell(train, base_train, "peak_rss_mb"),
+            cell(infer, base_infer, "peak_rss_mb"),
+        ));
+    }
+    rows.join("\n")
 }

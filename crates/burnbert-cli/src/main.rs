@@ -1,17 +1,25 @@
 //! `burnbert`: inspect, encode with and predict with HF BERT models from the command line.
 
+mod classification;
+mod jobs;
+mod question_answering;
+mod token_classification;
+
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use burnbert::burn::tensor::Device;
 use burnbert::data::PaddedBatch;
 use burnbert::model::weights::HfModel;
 use burnbert::{
     BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
-    BertForTokenClassification, BertModel, Pretrained, from_pretrained, predict,
+    BertForTokenClassification, BertModel,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
+
+use crate::classification::DataArgs;
+use crate::jobs::{EvalJob, PredictInput, PredictJob, TrainJob, load, print, read_inputs};
 
 #[derive(Parser)]
 #[command(
@@ -166,112 +174,6 @@ enum Command {
     },
 }
 
-/// One input of `predict`.
-#[derive(Debug, Default, serde::Deserialize)]
-struct PredictInput {
-    text: Option<String>,
-    text_pair: Option<String>,
-    question: Option<String>,
-    context: Option<String>,
-}
-
-/// SQuAD questions split by article: the last `fraction` of the articles (at least one) for
-/// validation, so no context is in both.
-fn split_articles(
-    questions: Vec<burnbert::data::question_answering::SquadExample>,
-    fraction: f64,
-) -> (
-    Vec<burnbert::data::question_answering::SquadExample>,
-    Vec<burnbert::data::question_answering::SquadExample>,
-) {
-    let articles = questions
-        .iter()
-        .map(|q| q.article)
-        .max()
-        .map_or(0, |a| a + 1);
-    let first_valid =
-        articles - ((articles as f64 * fraction).ceil() as usize).clamp(1, articles.max(1));
-    questions.into_iter().partition(|q| q.article < first_valid)
-}
-
-/// The inputs of a `predict --file`: a JSON object or a plain text per non-empty line.
-fn read_inputs(path: &std::path::Path) -> Result<Vec<PredictInput>> {
-    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|e| anyhow::anyhow!("{}: not UTF-8 ({e})", path.display()))?;
-    let mut inputs = Vec::new();
-    for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        if line.starts_with('{') {
-            let input: PredictInput = serde_json::from_str(line).with_context(|| {
-                format!(
-                    "{}:{}: not a JSON object of text/text_pair or question/context",
-                    path.display(),
-                    i + 1
-                )
-            })?;
-            inputs.push(input);
-        } else {
-            inputs.push(PredictInput {
-                text: Some(line.to_string()),
-                ..Default::default()
-            });
-        }
-    }
-    if inputs.is_empty() {
-        bail!("{}: no inputs", path.display());
-    }
-    Ok(inputs)
-}
-
-/// Where labelled data comes from, and which columns hold what.
-#[derive(clap::Args, Debug, Clone)]
-struct DataArgs {
-    /// Column of the text (a header name, or a 0-based index).
-    #[arg(long, default_value = "text")]
-    text_column: String,
-    /// Column of the second text, for sentence-pair tasks.
-    #[arg(long)]
-    text_pair_column: Option<String>,
-    /// Column of the label.
-    #[arg(long, default_value = "label")]
-    label_column: String,
-    /// The CSV/TSV has no header row (columns are then indices).
-    #[arg(long)]
-    no_header: bool,
-}
-
-impl DataArgs {
-    fn columns(&self) -> burnbert::data::classification::Columns {
-        let column = |s: &str| {
-            s.parse::<burnbert::data::classification::Column>()
-                .expect("infallible")
-        };
-        burnbert::data::classification::Columns {
-            text: column(&self.text_column),
-            text_pair: self.text_pair_column.as_deref().map(column),
-            label: column(&self.label_column),
-            has_header: !self.no_header,
-        }
-    }
-
-    /// A CSV/TSV/JSONL file, or an aclImdb folder (`split` of it).
-    fn read(
-        &self,
-        path: &std::path::Path,
-        split: &str,
-    ) -> Result<Vec<burnbert::data::classification::TextExample>> {
-        Ok(if path.is_dir() {
-            burnbert::data::classification::read_aclimdb(path, split)?
-        } else {
-            burnbert::data::classification::read_file(path, &self.columns())?
-        })
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Task {
     SequenceClassification,
@@ -350,116 +252,21 @@ fn run(cli: Cli) -> Result<()> {
             args.max_length = max_length.unwrap_or(args.max_length);
             args.seed = seed.unwrap_or(args.seed);
             args.validate()?;
-            match task {
-                Task::SequenceClassification => {}
-                Task::TokenClassification => {
-                    let sentences = burnbert::data::token_classification::read_tagged(&data)?;
-                    let (train, valid) = match &validation {
-                        Some(path) => (
-                            sentences,
-                            burnbert::data::token_classification::read_tagged(path)?,
-                        ),
-                        None => burnbert::data::classification::split(
-                            sentences,
-                            validation_split,
-                            args.seed,
-                        ),
-                    };
-                    eprintln!(
-                        "training on {} sentences, validating on {}",
-                        train.len(),
-                        valid.len()
-                    );
-                    let trained = burnbert::train::fine_tune_tagger(
-                        &model,
-                        &args,
-                        &train,
-                        &valid,
-                        &output,
-                        resume_from_epoch,
-                        &device,
-                    )?;
-                    let r = &trained.report;
-                    println!(
-                        "epoch {}: valid entity F1 {:.4} (P {:.4}, R {:.4}), token accuracy {:.4}; model saved to {}",
-                        trained.epoch,
-                        r.overall.f1,
-                        r.overall.precision,
-                        r.overall.recall,
-                        r.token_accuracy,
-                        trained.exported.display()
-                    );
-                    return Ok(());
-                }
-                Task::QuestionAnswering => {
-                    if max_length.is_none() && config.is_none() {
-                        args.max_length = 384;
-                    }
-                    let questions = burnbert::data::question_answering::read_squad(&data)?;
-                    let (train, valid) = match &validation {
-                        Some(path) => (
-                            questions,
-                            burnbert::data::question_answering::read_squad(path)?,
-                        ),
-                        None => split_articles(questions, validation_split),
-                    };
-                    eprintln!(
-                        "training on {} questions, validating on {}",
-                        train.len(),
-                        valid.len()
-                    );
-                    let trained = burnbert::train::fine_tune_reader(
-                        &model,
-                        &args,
-                        &train,
-                        &valid,
-                        &output,
-                        resume_from_epoch,
-                        &device,
-                    )?;
-                    let s = &trained.report.scores;
-                    println!(
-                        "epoch {}: valid exact match {:.2}, F1 {:.2} ({} questions); model saved to {}",
-                        trained.epoch,
-                        s.exact_match,
-                        s.f1,
-                        s.questions,
-                        trained.exported.display()
-                    );
-                    return Ok(());
-                }
-            }
-            let examples = columns.read(&data, "train")?;
-            let (train, valid) = match &validation {
-                Some(path) => (examples, columns.read(path, "test")?),
-                None => {
-                    burnbert::data::classification::split(examples, validation_split, args.seed)
-                }
-            };
-            eprintln!(
-                "training on {} examples, validating on {}",
-                train.len(),
-                valid.len()
-            );
-            let trained = burnbert::train::fine_tune_classifier(
-                &model,
-                &args,
-                &train,
-                &valid,
-                &output,
+            let mut job = TrainJob {
+                model,
+                data,
+                validation,
+                validation_split,
+                output,
                 resume_from_epoch,
-                &device,
-            )?;
-            let r = &trained.report;
-            println!(
-                "epoch {}: valid accuracy {:.4}, macro F1 {:.4}, loss {:.4}; model saved to {}",
-                trained.epoch,
-                r.accuracy,
-                r.macro_f1,
-                r.loss.unwrap_or(f64::NAN),
-                trained.exported.display()
-            );
-            Ok(())
+                args,
+                max_length_given: max_length.is_some() || config.is_some(),
+            };
+            match task {
+                Task::SequenceClassification => classification::train(&job, &columns, &device),
+                Task::TokenClassification => token_classification::train(&job, &device),
+                Task::QuestionAnswering => question_answering::train(&mut job, &device),
+            }
         }
         Command::Eval {
             model,
@@ -472,104 +279,19 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let folder = burnbert::source::resolve(&model)?;
             let task = Task::of(&BertConfig::from_file(folder.join("config.json"))?);
-            if task == Some(Task::QuestionAnswering) {
-                let bert = load::<BertForQuestionAnswering>(&model, &device)?;
-                let questions = burnbert::data::question_answering::read_squad(&data)?;
-                let max = max_length.unwrap_or(bert.max_length().min(384));
-                let features = burnbert::data::question_answering::qa_features(
-                    &bert.tokenizer,
-                    &questions,
-                    max,
-                    doc_stride,
-                )?;
-                let report = burnbert::train::question_answering::evaluate_reader(
-                    &bert.model,
-                    &bert.tokenizer,
-                    &questions,
-                    &features,
-                    batch_size,
-                    burnbert::train::squad::Postprocess::default(),
-                    &device,
-                )?;
-                let s = &report.scores;
-                let plain = format!(
-                    "exact match {:.2}  F1 {:.2}  ({} questions, {} windows)",
-                    s.exact_match, s.f1, s.questions, report.features
-                );
-                print(json, &json!(report), &plain);
-                return Ok(());
-            }
-            if task == Some(Task::TokenClassification) {
-                let bert = load::<BertForTokenClassification>(&model, &device)?;
-                let tags =
-                    burnbert::data::token_classification::TagSet::from_names(bert.config.labels());
-                let sentences = burnbert::data::token_classification::read_tagged(&data)?;
-                let max = max_length.unwrap_or(bert.max_length());
-                let report = burnbert::train::token_classification::evaluate_tagger(
-                    &bert.model,
-                    &bert.tokenizer,
-                    &tags,
-                    &sentences,
-                    max,
-                    batch_size,
-                    &device,
-                )?;
-                let mut plain = format!(
-                    "entity P {:.4} R {:.4} F1 {:.4}  token accuracy {:.4}  loss {:.4}  ({} sentences)\n",
-                    report.overall.precision,
-                    report.overall.recall,
-                    report.overall.f1,
-                    report.token_accuracy,
-                    report.loss.unwrap_or(f64::NAN),
-                    report.sentences
-                );
-                for (kind, c) in &report.per_type {
-                    plain += &format!(
-                        "  {kind:<8} P {:.4} R {:.4} F1 {:.4} support {}\n",
-                        c.precision, c.recall, c.f1, c.support
-                    );
-                }
-                print(json, &json!(report), plain.trim_end());
-                return Ok(());
-            }
-            let bert = load::<BertForSequenceClassification>(&model, &device)?;
-            let labels = burnbert::data::classification::LabelSet::from_names(bert.config.labels());
-            let examples = columns.read(&data, "test")?;
-            let max = max_length.unwrap_or(bert.max_length());
-            let encoded = burnbert::train::classification::encode_examples(
-                &bert.tokenizer,
-                &examples,
-                &labels,
-                max,
-            )?;
-            let batcher = burnbert::train::classification::ClassificationBatcher {
-                pad_id: bert.tokenizer.pad_id(),
-            };
-            let report = burnbert::train::classification::evaluate(
-                &bert.model,
-                &batcher,
-                &encoded,
-                &labels,
+            let job = EvalJob {
+                model,
+                data,
                 batch_size,
-                &device,
-            )?;
-            let mut plain = format!(
-                "accuracy {:.4}  macro P {:.4} R {:.4} F1 {:.4}  loss {:.4}  ({} examples)\n",
-                report.accuracy,
-                report.macro_precision,
-                report.macro_recall,
-                report.macro_f1,
-                report.loss.unwrap_or(f64::NAN),
-                encoded.len()
-            );
-            for c in &report.per_class {
-                plain += &format!(
-                    "  {:<12} P {:.4} R {:.4} F1 {:.4} support {}\n",
-                    c.label, c.precision, c.recall, c.f1, c.support
-                );
+                max_length,
+                doc_stride,
+                json,
+            };
+            match task {
+                Some(Task::QuestionAnswering) => question_answering::eval(&job, &device),
+                Some(Task::TokenClassification) => token_classification::eval(&job, &device),
+                _ => classification::eval(&job, &columns, &device),
             }
-            print(json, &json!(report), plain.trim_end());
-            Ok(())
         }
         Command::Predict {
             model,
@@ -593,7 +315,6 @@ fn run(cli: Cli) -> Result<()> {
                     folder.display()
                 )
             })?;
-            let model = folder.to_string_lossy().to_string();
             let (inputs, json) = match &file {
                 Some(path) => (read_inputs(path)?, true),
                 None => (
@@ -606,129 +327,23 @@ fn run(cli: Cli) -> Result<()> {
                     json,
                 ),
             };
-            // Which input a missing field belongs to.
-            let place = |i: usize| match &file {
-                Some(path) => format!("{}: input {}: ", path.display(), i + 1),
-                None => String::new(),
+            let job = PredictJob {
+                model: folder.to_string_lossy().to_string(),
+                inputs,
+                file,
+                max_length,
+                max_answer_length,
+                doc_stride,
+                batch_size,
+                json,
             };
             match task {
-                Task::SequenceClassification => {
-                    let bert = load::<BertForSequenceClassification>(&model, &device)?;
-                    let max = max_length.unwrap_or(bert.max_length());
-                    let pairs = inputs
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, input)| {
-                            let text = input.text.with_context(|| {
-                                format!(
-                                    "{}`text` is required for sequence classification",
-                                    place(i)
-                                )
-                            })?;
-                            Ok((text, input.text_pair))
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    for chunk in pairs.chunks(batch_size.max(1)) {
-                        let predictions = predict::classify(
-                            &bert.model,
-                            &bert.config,
-                            &bert.tokenizer,
-                            chunk,
-                            max,
-                            &device,
-                        )?;
-                        for p in predictions {
-                            let best = p.probabilities.iter().cloned().fold(f32::MIN, f32::max);
-                            print(json, &json!(p), &format!("{} ({best:.4})", p.label));
-                        }
-                    }
-                }
-                Task::TokenClassification => {
-                    let bert = load::<BertForTokenClassification>(&model, &device)?;
-                    let max = max_length.unwrap_or(bert.max_length());
-                    for (i, input) in inputs.into_iter().enumerate() {
-                        let text = input.text.with_context(|| {
-                            format!("{}`text` is required for token classification", place(i))
-                        })?;
-                        let tags = predict::tag(
-                            &bert.model,
-                            &bert.config,
-                            &bert.tokenizer,
-                            &text,
-                            max,
-                            &device,
-                        )?;
-                        let entities = predict::entities(
-                            &bert.model,
-                            &bert.config,
-                            &bert.tokenizer,
-                            &text,
-                            max,
-                            &device,
-                        )?;
-                        let plain = tags
-                            .iter()
-                            .map(|t| format!("{}\t{}\t{:.4}", t.token, t.label, t.score))
-                            .collect::<Vec<_>>()
-                            .join("\n");
-                        let plain = entities.iter().fold(plain, |p, e| {
-                            p + &format!(
-                                "\n{} [{}..{}] {} ({:.4})",
-                                e.word, e.start, e.end, e.entity_group, e.score
-                            )
-                        });
-                        print(
-                            json,
-                            &json!({ "tokens": tags, "entities": entities }),
-                            &plain,
-                        );
-                    }
-                }
-                Task::QuestionAnswering => {
-                    let bert = load::<BertForQuestionAnswering>(&model, &device)?;
-                    let max = max_length.unwrap_or(bert.max_length().min(384));
-                    for (i, input) in inputs.into_iter().enumerate() {
-                        let (Some(question), Some(context)) = (input.question, input.context)
-                        else {
-                            bail!(
-                                "{}`question` and `context` are required for question answering",
-                                place(i)
-                            );
-                        };
-                        let a = predict::answer(
-                            &bert.model,
-                            &bert.tokenizer,
-                            &question,
-                            &context,
-                            max,
-                            doc_stride,
-                            max_answer_length,
-                            &device,
-                        )?;
-                        let plain = format!("{} [{}..{}] ({:.4})", a.text, a.start, a.end, a.score);
-                        print(json, &json!(a), &plain);
-                    }
-                }
+                Task::SequenceClassification => classification::predict(job, &device),
+                Task::TokenClassification => token_classification::predict(job, &device),
+                Task::QuestionAnswering => question_answering::predict(job, &device),
             }
-            Ok(())
         }
     }
-}
-
-fn print(json: bool, value: &serde_json::Value, plain: &str) {
-    if json {
-        println!("{value}");
-    } else {
-        println!("{plain}");
-    }
-}
-
-fn load<M: HfModel>(model: &str, device: &Device) -> Result<Pretrained<M>> {
-    let bert = from_pretrained::<M>(model, device)?;
-    if let Some(warning) = bert.report.warning() {
-        eprintln!("warning: {warning}");
-    }
-    Ok(bert)
 }
 
 fn inspect(model: &str, json: bool, device: &Device) -> Result<()> {
@@ -808,11 +423,7 @@ fn encode(
     let max = max_length.unwrap_or(bert.max_length());
     let encoding = bert.tokenizer.encode(text, pair, max)?;
     let batch = PaddedBatch::new(std::slice::from_ref(&encoding), bert.tokenizer.pad_id())?;
-    let input = batch.to_input(device);
-    let mask = input
-        .attention_mask
-        .clone()
-        .expect("a padded batch has a mask");
+    let (input, mask) = (batch.to_input(device), batch.mask(device));
     let out = bert.model.forward(input);
     let vec = |t: burnbert::burn::tensor::Tensor<2>| -> Vec<f32> {
         t.into_data()

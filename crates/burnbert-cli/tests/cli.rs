@@ -20,14 +20,27 @@ fn burnbert(args: &[&str]) -> Output {
     command.args(args).output().unwrap()
 }
 
-fn json(args: &[&str]) -> Value {
-    let out = burnbert(args);
+/// `out`, after checking that the command succeeded (its output in the failure message).
+fn succeeded(out: Output) -> Output {
     assert!(
         out.status.success(),
-        "{}",
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    out
+}
+
+fn json(args: &[&str]) -> Value {
+    serde_json::from_slice(&succeeded(burnbert(args)).stdout).unwrap()
+}
+
+/// An empty scratch folder for test `name` of this process.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("burnbert-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 fn reference() -> Value {
@@ -226,19 +239,8 @@ fn minilm_sentence_embedding_is_the_published_one() {
 
 #[test]
 fn train_then_eval_a_classifier_from_csv() {
-    let dir = std::env::temp_dir().join(format!("burnbert-cli-train-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let rows = [
-        ("the movie was great", "positive"),
-        ("a bad boring film", "negative"),
-        ("it was a film", "neutral"),
-    ];
-    let mut csv = String::from("review,sentiment\n");
-    for i in 0..24 {
-        let (text, label) = rows[i % 3];
-        csv += &format!("\"{text}\",{label}\n");
-    }
-    std::fs::write(dir.join("train.csv"), &csv).unwrap();
+    let dir = scratch("train");
+    write_csv(&dir, "train.csv", "review,sentiment", 24);
     std::fs::write(
         dir.join("dev.csv"),
         "review,sentiment\ngreat film,positive\nbad movie,negative\na film,neutral\n",
@@ -265,12 +267,8 @@ fn train_then_eval_a_classifier_from_csv() {
         "--output",
         output.to_str().unwrap(),
     ]);
+    let out = succeeded(out);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(stdout.contains("valid accuracy"), "{stdout}");
     for f in [
         "model/config.json",
@@ -295,11 +293,7 @@ fn train_then_eval_a_classifier_from_csv() {
         burnbert(&args)
     };
     let out = eval("dev.csv", &["--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeded(out);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["confusion_matrix"].as_array().unwrap().len(), 3);
     assert_eq!(report["per_class"][0]["label"], "negative");
@@ -355,14 +349,14 @@ fn tensors(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// A CSV of `n` labelled rows in `dir/name`.
-fn write_csv(dir: &Path, name: &str, n: usize) -> PathBuf {
+/// A CSV of `n` labelled rows in `dir/name`, under `header` (text column, label column).
+fn write_csv(dir: &Path, name: &str, header: &str, n: usize) -> PathBuf {
     let rows = [
         ("the movie was great", "positive"),
         ("a bad boring film", "negative"),
         ("it was a film", "neutral"),
     ];
-    let mut csv = String::from("text,label\n");
+    let mut csv = format!("{header}\n");
     for i in 0..n {
         let (text, label) = rows[i % 3];
         csv += &format!("\"{text} {i}\",{label}\n");
@@ -374,11 +368,9 @@ fn write_csv(dir: &Path, name: &str, n: usize) -> PathBuf {
 
 #[test]
 fn a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one() {
-    let dir = std::env::temp_dir().join(format!("burnbert-cli-resume-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let train = write_csv(&dir, "train.csv", 300);
-    let valid = write_csv(&dir, "valid.csv", 6);
+    let dir = scratch("resume");
+    let train = write_csv(&dir, "train.csv", "text,label", 300);
+    let valid = write_csv(&dir, "valid.csv", "text,label", 6);
     let model = assets("tiny-bert-seqcls");
     // Dropout is on (0.1 in the fixture's config), so the dropout generator must resume too.
     let args = |output: &Path| -> Vec<String> {
@@ -402,12 +394,9 @@ fn a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one() {
         .to_vec()
     };
     let whole = dir.join("whole");
-    let out = burnbert(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(burnbert(
+        &args(&whole).iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
 
     // Kill the second run as soon as epoch 1's checkpoint is complete: mid-epoch 2.
     let killed = dir.join("killed");
@@ -445,12 +434,9 @@ fn a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one() {
 
     let mut resume = args(&killed);
     resume.extend(["--resume-from-epoch".into(), "1".into()]);
-    let out = burnbert(&resume.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(burnbert(
+        &resume.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
     let weights = |run: &Path| tensors(&run.join("model/model.safetensors"));
     let resumed = weights(&killed);
     assert_eq!(resumed.len(), 16 * 2 + 5 + 2 + 2);
@@ -497,9 +483,8 @@ fn a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one() {
 
 #[test]
 fn an_unwritable_output_is_an_error_naming_it() {
-    let dir = std::env::temp_dir().join(format!("burnbert-cli-unwritable-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let train = write_csv(&dir, "train.csv", 6);
+    let dir = scratch("unwritable");
+    let train = write_csv(&dir, "train.csv", "text,label", 6);
     // A path below a regular file cannot be created, even by root.
     std::fs::write(dir.join("file"), "").unwrap();
     let output = dir.join("file/run");
@@ -523,8 +508,7 @@ fn an_unwritable_output_is_an_error_naming_it() {
 fn predict_over_a_file_prints_one_json_line_per_input() {
     let reference = &reference()["tiny-bert-seqcls"];
     let pair = &reference["pairs"][0];
-    let dir = std::env::temp_dir().join(format!("burnbert-cli-predict-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("predict");
     let inputs = dir.join("inputs.jsonl");
     let first = json!({"text": pair[0], "text_pair": pair[1]});
     std::fs::write(
@@ -541,11 +525,7 @@ fn predict_over_a_file_prints_one_json_line_per_input() {
         "--batch-size",
         "2",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeded(out);
     let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -590,9 +570,7 @@ fn predict_over_a_file_prints_one_json_line_per_input() {
 
 #[test]
 fn train_eval_and_predict_a_tagger_from_conll() {
-    let dir = std::env::temp_dir().join(format!("burnbert-cli-ner-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("ner");
     let sentences = [
         "john B-PER\nlives O\nin O\nparis B-LOC\n",
         "acme B-ORG\ncorp I-ORG\nworks O\nin O\nberlin B-LOC\n",
@@ -632,12 +610,8 @@ fn train_eval_and_predict_a_tagger_from_conll() {
         "--output",
         output.to_str().unwrap(),
     ]);
+    let out = succeeded(out);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(stdout.contains("valid entity F1"), "{stdout}");
     let model = output.join("model");
     let config: Value =
@@ -711,9 +685,7 @@ fn train_eval_and_predict_a_tagger_from_conll() {
 
 #[test]
 fn train_a_reader_then_answer_from_a_later_window_of_a_long_context() {
-    let dir = std::env::temp_dir().join(format!("burnbert-cli-qa-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("qa");
     // Synthetic SQuAD: "where did john go?" answered by the one city in a context of filler,
     // long enough for several windows, so that windows without the city learn [CLS].
     let filler = "the movie was great and the story was fun but i hate that actor"
@@ -765,12 +737,8 @@ fn train_a_reader_then_answer_from_a_later_window_of_a_long_context() {
         "--output",
         output.to_str().unwrap(),
     ]);
+    let out = succeeded(out);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(
         stdout.contains("8 questions"),
         "article b (8 questions) is the validation split: {stdout}"

@@ -5,6 +5,38 @@ use burnbert_model::BertInput;
 
 use crate::{DataError, Encoding};
 
+/// A tokenized training item: what padding and length grouping need of it.
+pub trait Encoded {
+    /// WordPiece ids, with the special tokens.
+    fn input_ids(&self) -> &[u32];
+    /// Segment ids, one per token.
+    fn token_type_ids(&self) -> &[u32];
+}
+
+impl Encoded for Encoding {
+    fn input_ids(&self) -> &[u32] {
+        &self.input_ids
+    }
+    fn token_type_ids(&self) -> &[u32] {
+        &self.token_type_ids
+    }
+}
+
+/// Implements [`Encoded`] for item structs with `input_ids` and `token_type_ids` fields.
+#[macro_export]
+macro_rules! impl_encoded {
+    ($($item:ty),*) => {$(
+        impl $crate::Encoded for $item {
+            fn input_ids(&self) -> &[u32] {
+                &self.input_ids
+            }
+            fn token_type_ids(&self) -> &[u32] {
+                &self.token_type_ids
+            }
+        }
+    )*};
+}
+
 /// Encodings padded to a common length, row-major `[batch, seq]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaddedBatch {
@@ -30,10 +62,13 @@ impl PaddedBatch {
         Self::from_ids(&rows, pad_id)
     }
 
-    /// Pads the `(input_ids, token_type_ids)` of each item to the longest with `pad_id`: the
-    /// batchers' dynamic padding. `items` must not be empty (Burn's loaders never batch none).
-    pub fn of_items<T>(items: &[T], pad_id: u32, ids: impl Fn(&T) -> (&[u32], &[u32])) -> Self {
-        let rows: Vec<(&[u32], &[u32])> = items.iter().map(ids).collect();
+    /// Pads the ids of each item to the longest with `pad_id`: the batchers' dynamic padding.
+    /// `items` must not be empty (Burn's loaders never batch none).
+    pub fn of_items<T: Encoded>(items: &[T], pad_id: u32) -> Self {
+        let rows: Vec<(&[u32], &[u32])> = items
+            .iter()
+            .map(|item| (item.input_ids(), item.token_type_ids()))
+            .collect();
         Self::from_ids(&rows, pad_id).expect("the data loader never makes an empty batch")
     }
 
@@ -63,14 +98,27 @@ impl PaddedBatch {
         Ok(batch)
     }
 
-    /// The batch as model input on `device`.
+    /// The attention mask on `device` (1 on tokens, 0 on padding), for pooling.
+    pub fn mask(&self, device: &Device) -> Tensor<2, Int> {
+        Tensor::from_data(
+            TensorData::new(self.attention_mask.clone(), [self.batch_size, self.seq_len]),
+            device,
+        )
+    }
+
+    /// The batch as model input on `device`. A batch with no padding gets no attention mask,
+    /// so the model skips masking (the outputs are the same).
     pub fn to_input(&self, device: &Device) -> BertInput {
         let shape = [self.batch_size, self.seq_len];
         let tensor =
             |v: &Vec<i64>| Tensor::<2, Int>::from_data(TensorData::new(v.clone(), shape), device);
-        BertInput::new(tensor(&self.input_ids))
-            .with_attention_mask(tensor(&self.attention_mask))
-            .with_token_type_ids(tensor(&self.token_type_ids))
+        let input = BertInput::new(tensor(&self.input_ids))
+            .with_token_type_ids(tensor(&self.token_type_ids));
+        if self.attention_mask.contains(&0) {
+            input.with_attention_mask(tensor(&self.attention_mask))
+        } else {
+            input
+        }
     }
 }
 
@@ -108,5 +156,34 @@ mod tests {
             PaddedBatch::new(&[], 0),
             Err(DataError::EmptyBatch)
         ));
+    }
+
+    #[test]
+    fn only_a_padded_batch_carries_a_mask() {
+        let device = Device::flex();
+        let full = PaddedBatch::new(&[encoding(&[2, 7, 3], &[0, 0, 0])], 0).unwrap();
+        assert!(full.to_input(&device).attention_mask.is_none());
+        let padded = PaddedBatch::new(
+            &[encoding(&[2, 7, 3], &[0, 0, 0]), encoding(&[2, 3], &[0, 0])],
+            0,
+        )
+        .unwrap();
+        let mask = padded.to_input(&device).attention_mask.unwrap();
+        assert_eq!(
+            mask.into_data()
+                .convert::<i64>()
+                .try_to_vec::<i64>()
+                .unwrap(),
+            [1, 1, 1, 1, 1, 0]
+        );
+        assert_eq!(
+            padded
+                .mask(&device)
+                .into_data()
+                .convert::<i64>()
+                .try_to_vec::<i64>()
+                .unwrap(),
+            [1, 1, 1, 1, 1, 0]
+        );
     }
 }

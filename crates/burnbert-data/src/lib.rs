@@ -10,6 +10,6 @@ pub mod question_answering;
 pub mod token_classification;
 mod tokenizer;
 
-pub use batch::PaddedBatch;
+pub use batch::{Encoded, PaddedBatch};
 pub use error::DataError;
 pub use tokenizer::{BertTokenizer, Encoding, TokenizerOptions, Truncation};

@@ -98,9 +98,9 @@ impl BertSelfAttention {
     ///
     /// # Shapes
     /// - hidden_states: `[batch, seq, hidden]`
-    /// - mask: `[batch, heads, seq, seq]`
+    /// - mask: `[batch, heads, seq, seq]`; `None`: every key is attended to
     /// - output: `[batch, seq, hidden]`
-    pub fn forward(&self, hidden_states: Tensor<3>, mask: Tensor<4, Bool>) -> Tensor<3> {
+    pub fn forward(&self, hidden_states: Tensor<3>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
         let [batch, seq, hidden] = hidden_states.dims();
         let heads = self.num_attention_heads;
         let split_heads = |x: Tensor<3>| {
@@ -113,19 +113,24 @@ impl BertSelfAttention {
 
         let device = query.device();
         let dropout_active = self.dropout.prob > 0.0 && device.is_autodiff();
-        let context = if dropout_active || !fused_attention_masks_true_keys(&device) {
+        let mask_read_backwards = mask.is_some() && !fused_attention_masks_true_keys(&device);
+        let context = if dropout_active || mask_read_backwards {
             // Burn's fused op has no dropout on the probabilities: spell it out when training
             // (and where the fused op reads the mask the other way round, see below).
             let scale = 1.0 / ((hidden / heads) as f64).sqrt();
             let scores = query.matmul(key.swap_dims(2, 3)).mul_scalar(scale);
-            let probs = softmax(scores.mask_fill(mask, f32::MIN), 3);
+            let scores = match mask {
+                Some(mask) => scores.mask_fill(mask, f32::MIN),
+                None => scores,
+            };
+            let probs = softmax(scores, 3);
             self.dropout.forward(probs).matmul(value)
         } else {
             attention(
                 query,
                 key,
                 value,
-                Some(mask),
+                mask,
                 None,
                 AttentionModuleOptions::default(),
             )
@@ -174,9 +179,9 @@ impl BertAttention {
     ///
     /// # Shapes
     /// - hidden_states: `[batch, seq, hidden]`
-    /// - mask: `[batch, heads, seq, seq]`
+    /// - mask: `[batch, heads, seq, seq]`; `None`: every key is attended to
     /// - output: `[batch, seq, hidden]`
-    pub fn forward(&self, hidden_states: Tensor<3>, mask: Tensor<4, Bool>) -> Tensor<3> {
+    pub fn forward(&self, hidden_states: Tensor<3>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
         let context = self.self_attention.forward(hidden_states.clone(), mask);
         self.output.forward(context, hidden_states)
     }
@@ -195,11 +200,11 @@ mod tests {
         // Mask the last key: changing its input must not change positions 0 and 1's output
         // through attention (only position 2's own query changes).
         let mask = Tensor::<4, Bool>::from_data([[[[false, false, true]; 3]; 3]], &device);
-        let a = attention.forward(x.clone(), mask.clone());
+        let a = attention.forward(x.clone(), Some(mask.clone()));
         let y = x
             .clone()
             .slice_assign([0..1, 2..3, 0..6], Tensor::ones([1, 1, 6], &device) * 7.0);
-        let b = attention.forward(y, mask);
+        let b = attention.forward(y, Some(mask));
         a.slice([0..1, 0..2]).into_data().assert_approx_eq::<f32>(
             &b.slice([0..1, 0..2]).into_data(),
             burn::tensor::Tolerance::absolute(1e-6),

@@ -27,9 +27,9 @@ impl BertEncoder {
     ///
     /// # Shapes
     /// - hidden_states: `[batch, seq, hidden]`
-    /// - mask: `[batch, heads, seq, seq]`, `true` for keys to ignore
+    /// - mask: `[batch, heads, seq, seq]`, `true` for keys to ignore; `None`: no padding
     /// - output: `[batch, seq, hidden]`
-    pub fn forward(&self, hidden_states: Tensor<3>, mask: Tensor<4, Bool>) -> Tensor<3> {
+    pub fn forward(&self, hidden_states: Tensor<3>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
         self.layer
             .iter()
             .fold(hidden_states, |x, layer| layer.forward(x, mask.clone()))

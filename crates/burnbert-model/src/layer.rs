@@ -88,7 +88,7 @@ impl BertLayer {
     /// - hidden_states: `[batch, seq, hidden]`
     /// - mask: `[batch, heads, seq, seq]`, `true` for keys to ignore
     /// - output: `[batch, seq, hidden]`
-    pub fn forward(&self, hidden_states: Tensor<3>, mask: Tensor<4, Bool>) -> Tensor<3> {
+    pub fn forward(&self, hidden_states: Tensor<3>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
         let attention_output = self.attention.forward(hidden_states, mask);
         let intermediate = self.intermediate.forward(attention_output.clone());
         self.output.forward(intermediate, attention_output)
@@ -106,7 +106,7 @@ mod tests {
         let layer = config.init_layer(&device);
         let x = Tensor::<3>::random([2, 4, 6], burn::tensor::Distribution::Default, &device);
         let mask = Tensor::<4, Bool>::from_data([[[[false; 4]; 4]; 3]; 2], &device);
-        let y = layer.forward(x, mask);
+        let y = layer.forward(x, Some(mask));
         assert_eq!(y.dims(), [2, 4, 6]);
         // Post-LN with gamma 1, beta 0: each position has mean 0.
         let means = y.mean_dim(2).abs().max().into_scalar::<f32>();

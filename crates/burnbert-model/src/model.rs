@@ -81,7 +81,8 @@ impl BertModel {
     /// Encodes a batch.
     ///
     /// The padding mask is built once here (`true` where `attention_mask` is 0) and shared by
-    /// every layer.
+    /// every layer. Without an `attention_mask` (a batch with no padding) no mask is built and
+    /// attention runs unmasked, as `transformers` drops an all-ones mask for SDPA.
     ///
     /// # Shapes
     /// - input_ids, attention_mask, token_type_ids: `[batch, seq]`
@@ -89,15 +90,14 @@ impl BertModel {
     /// - pooler_output: `[batch, hidden]`
     pub fn forward(&self, input: BertInput) -> BertModelOutput {
         let [batch, seq] = input.input_ids.dims();
-        let device = input.input_ids.device();
-        let padding = match input.attention_mask {
-            Some(mask) => mask.equal_elem(0),
-            None => Tensor::<2, Int>::ones([batch, seq], &device).equal_elem(0),
-        };
-        let mask =
-            padding
-                .reshape([batch, 1, 1, seq])
-                .expand([batch, self.num_attention_heads, seq, seq]);
+        let mask = input.attention_mask.map(|mask| {
+            mask.equal_elem(0).reshape([batch, 1, 1, seq]).expand([
+                batch,
+                self.num_attention_heads,
+                seq,
+                seq,
+            ])
+        });
 
         let embeddings = self
             .embeddings

@@ -5,9 +5,7 @@
 
 use std::path::PathBuf;
 
-use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
-use burn::data::dataset::InMemDataset;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use burn::train::metric::{
@@ -24,7 +22,7 @@ use serde::Serialize;
 
 use crate::evaluate::{ClassificationReport, classification_report};
 pub use crate::run::{FineTuning, NonFiniteGuard, Run};
-use crate::run::{TaskModel, Watch, epoch_values, fit, prepare, train_loader, write_json};
+use crate::run::{TaskModel, Watch, epoch_values, fit, loaders, prepare, write_json};
 use crate::{TrainError, TrainingConfig};
 
 /// A tokenized, labelled example.
@@ -37,6 +35,8 @@ pub struct EncodedExample {
     /// The label id.
     pub label: usize,
 }
+
+burnbert_data::impl_encoded!(EncodedExample);
 
 /// Tokenizes `examples` (truncated to `max_length`) with label ids from `labels`; a label not
 /// in the set is an error naming its file and line.
@@ -84,8 +84,7 @@ pub struct ClassificationBatcher {
 
 impl Batcher<EncodedExample, ClassificationBatch> for ClassificationBatcher {
     fn batch(&self, items: Vec<EncodedExample>, device: &Device) -> ClassificationBatch {
-        let batch =
-            PaddedBatch::of_items(&items, self.pad_id, |e| (&e.input_ids, &e.token_type_ids));
+        let batch = PaddedBatch::of_items(&items, self.pad_id);
         let labels: Vec<i64> = items.iter().map(|e| e.label as i64).collect();
         ClassificationBatch {
             input: batch.to_input(device),
@@ -159,19 +158,14 @@ pub fn train_sequence_classification(
     let batcher = ClassificationBatcher {
         pad_id: tokenizer.pad_id(),
     };
-    let lengths = train_encoded.iter().map(|e| e.input_ids.len()).collect();
-    let loader_train = train_loader(
+    let (loader_train, loader_valid) = loaders(
         train_encoded,
+        valid_encoded.clone(),
         batcher.clone(),
         args,
-        Some(lengths),
         run.resume_from_epoch,
         device,
     );
-    let loader_valid = DataLoaderBuilder::new(batcher.clone())
-        .batch_size(args.per_device_eval_batch_size)
-        .num_workers(args.dataloader_num_workers)
-        .build(InMemDataset::new(valid_encoded.clone()));
 
     let training = SupervisedTraining::new(run.output, loader_train, loader_valid)
         .metrics((

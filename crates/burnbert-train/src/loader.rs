@@ -98,8 +98,11 @@ impl<I: Clone + Send + Sync + 'static, O: 'static> EpochLoader<I, O> {
         }
         order
     }
+}
 
-    fn copy(&self) -> Self {
+// By hand: `derive(Clone)` would ask the batch type `O` to be `Clone` too.
+impl<I, O> Clone for EpochLoader<I, O> {
+    fn clone(&self) -> Self {
         Self {
             items: self.items.clone(),
             lengths: self.lengths.clone(),
@@ -148,14 +151,14 @@ impl<I: Clone + Send + Sync + 'static, O: Send + 'static> DataLoader<O> for Epoc
     fn to_device(&self, device: &Device) -> Arc<dyn DataLoader<O>> {
         Arc::new(Self {
             device: device.clone(),
-            ..self.copy()
+            ..self.clone()
         })
     }
 
     fn slice(&self, start: usize, end: usize) -> Arc<dyn DataLoader<O>> {
         Arc::new(Self {
             range: Some(start..end),
-            ..self.copy()
+            ..self.clone()
         })
     }
 }

@@ -130,7 +130,7 @@ struct SquaredNorm<'a> {
 impl ModuleVisitor for SquaredNorm<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if let Some(grad) = self.grads.get::<D>(param.id) {
-            let s = grad.powf_scalar(2.0).sum();
+            let s = grad.square().sum();
             self.sum = Some(match self.sum.take() {
                 Some(acc) => acc + s,
                 None => s,
@@ -141,44 +141,46 @@ impl ModuleVisitor for SquaredNorm<'_> {
 
 struct Scale<'a> {
     grads: &'a mut GradientsParams,
-    factor: Tensor<1>,
+    factor: f64,
 }
 
 impl ModuleVisitor for Scale<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if let Some(grad) = self.grads.remove::<D>(param.id) {
-            let factor: Tensor<D> = self.factor.clone().unsqueeze();
-            self.grads.register::<D>(param.id, grad * factor);
+            self.grads
+                .register::<D>(param.id, grad.mul_scalar(self.factor));
         }
     }
 }
 
 /// `torch.nn.utils.clip_grad_norm_(parameters, max_norm)`: scales every gradient by
-/// `min(1, max_norm / (‖g‖₂ + 1e-6))`, `‖g‖₂` over all gradients together. Stays on the device
-/// (no read-back of the norm).
+/// `min(1, max_norm / (‖g‖₂ + 1e-6))`, `‖g‖₂` over all gradients together. Burn has no
+/// global-norm clipping (its `GradientClipping` is per parameter), hence this.
 pub fn clip_global_norm<M: Module>(
+    model: &M,
+    grads: GradientsParams,
+    max_norm: f64,
+) -> GradientsParams {
+    let norm = global_norm(model, &grads);
+    clip_to_global_norm(model, grads, max_norm, norm)
+}
+
+/// [`clip_global_norm`] with the norm already read back (the train step reads it once, for its
+/// non-finite guard): the gradients are only touched when they must shrink, where PyTorch
+/// multiplies them all by 1.
+pub fn clip_to_global_norm<M: Module>(
     model: &M,
     mut grads: GradientsParams,
     max_norm: f64,
+    norm: f64,
 ) -> GradientsParams {
-    let mut norm = SquaredNorm {
-        grads: &grads,
-        sum: None,
-    };
-    model.visit(&mut norm);
-    let Some(squared) = norm.sum else {
-        return grads;
-    };
-    let factor = squared
-        .sqrt()
-        .add_scalar(1e-6)
-        .recip()
-        .mul_scalar(max_norm)
-        .clamp_max(1.0);
-    model.visit(&mut Scale {
-        grads: &mut grads,
-        factor,
-    });
+    let factor = max_norm / (norm + 1e-6);
+    if factor < 1.0 {
+        model.visit(&mut Scale {
+            grads: &mut grads,
+            factor,
+        });
+    }
     grads
 }
 

@@ -2,9 +2,7 @@
 //! + context with the answer's start and end tokens, the loss in the dashboard, and the
 //! official exact match and F1 of the post-processed answers at the end.
 
-use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
-use burn::data::dataset::InMemDataset;
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use burn::train::SupervisedTraining;
@@ -15,7 +13,7 @@ use burnbert_model::weights::save_folder;
 use burnbert_model::{BertConfig, BertForQuestionAnswering, BertInput};
 use serde::Serialize;
 
-use crate::run::{Run, TaskModel, Watch, fit, prepare, train_loader, write_json};
+use crate::run::{Run, TaskModel, Watch, fit, loaders, prepare, write_json};
 use crate::squad::{Postprocess, PredictedAnswer, SquadScores, postprocess, squad_scores};
 use crate::{TrainError, TrainingConfig};
 
@@ -31,6 +29,8 @@ pub struct QaItem {
     /// Answer end token.
     pub end_position: usize,
 }
+
+burnbert_data::impl_encoded!(QaItem);
 
 impl From<&QaFeature> for QaItem {
     fn from(f: &QaFeature) -> Self {
@@ -63,8 +63,7 @@ pub struct QaBatcher {
 
 impl Batcher<QaItem, QaBatch> for QaBatcher {
     fn batch(&self, items: Vec<QaItem>, device: &Device) -> QaBatch {
-        let batch =
-            PaddedBatch::of_items(&items, self.pad_id, |e| (&e.input_ids, &e.token_type_ids));
+        let batch = PaddedBatch::of_items(&items, self.pad_id);
         let positions = |f: fn(&QaItem) -> usize| {
             let v: Vec<i64> = items.iter().map(|i| f(i) as i64).collect();
             Tensor::from_data(TensorData::new(v, [items.len()]), device)
@@ -198,20 +197,15 @@ pub fn train_question_answering(
     let batcher = QaBatcher {
         pad_id: tokenizer.pad_id(),
     };
-    let lengths = train_items.iter().map(|i| i.input_ids.len()).collect();
     let examples = train_items.len();
-    let loader_train = train_loader(
+    let (loader_train, loader_valid) = loaders(
         train_items,
-        batcher.clone(),
+        valid_items,
+        batcher,
         args,
-        Some(lengths),
         run.resume_from_epoch,
         device,
     );
-    let loader_valid = DataLoaderBuilder::new(batcher)
-        .batch_size(args.per_device_eval_batch_size)
-        .num_workers(args.dataloader_num_workers)
-        .build(InMemDataset::new(valid_items));
     let training = SupervisedTraining::new(run.output, loader_train, loader_valid)
         .metrics((LossMetric::new(),))
         .metric_train_numeric(LearningRateMetric::new());

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use burn::data::dataloader::DataLoader;
 use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
+use burn::data::dataset::InMemDataset;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
@@ -22,6 +23,8 @@ use burn::train::{
     InferenceStep, Interrupter, Learner, LearnerModel, MetricEarlyStoppingStrategy,
     StoppingCondition, SupervisedTraining, TrainOutput, TrainStep,
 };
+
+use burnbert_data::Encoded;
 
 use crate::checkpoint::AtomicFileCheckpointer;
 use crate::loader::EpochLoader;
@@ -67,18 +70,25 @@ pub(crate) fn prepare(
     })
 }
 
-/// The training batches, in an order that a resumed run replays (see [`EpochLoader`]).
-pub(crate) fn train_loader<I: Clone + Send + Sync + 'static, O: Send + 'static>(
-    items: Vec<I>,
-    batcher: impl Batcher<I, O> + 'static,
+/// The training loader, in an order that a resumed run replays (see [`EpochLoader`]), and the
+/// validation loader, in file order. `group_by_length` groups the training items by length.
+pub(crate) fn loaders<I, O, B>(
+    train: Vec<I>,
+    valid: Vec<I>,
+    batcher: B,
     args: &TrainingConfig,
-    lengths: Option<Vec<usize>>,
     resume_from_epoch: Option<usize>,
     device: &Device,
-) -> Arc<dyn DataLoader<O>> {
+) -> (Arc<dyn DataLoader<O>>, Arc<dyn DataLoader<O>>)
+where
+    I: Encoded + Clone + Send + Sync + std::fmt::Debug + 'static,
+    O: Clone + Send + Sync + std::fmt::Debug + 'static,
+    B: Batcher<I, O> + Clone + 'static,
+{
+    let lengths: Vec<usize> = train.iter().map(|item| item.input_ids().len()).collect();
     let mut loader = EpochLoader::new(
-        items,
-        batcher,
+        train,
+        batcher.clone(),
         args.per_device_train_batch_size,
         args.seed,
         resume_from_epoch.unwrap_or(0),
@@ -87,10 +97,14 @@ pub(crate) fn train_loader<I: Clone + Send + Sync + 'static, O: Send + 'static>(
     if let Some(steps) = args.max_steps {
         loader = loader.max_batches(steps * args.gradient_accumulation_steps);
     }
-    Arc::new(match (args.group_by_length, lengths) {
-        (true, Some(lengths)) => loader.group_by_length(lengths),
-        _ => loader,
-    })
+    if args.group_by_length {
+        loader = loader.group_by_length(lengths);
+    }
+    let valid = DataLoaderBuilder::new(batcher)
+        .batch_size(args.per_device_eval_batch_size)
+        .num_workers(args.dataloader_num_workers)
+        .build(InMemDataset::new(valid));
+    (Arc::new(loader), valid)
 }
 
 /// Stops a run whose gradients stop being finite (a loss of NaN or infinity): the update is
@@ -202,12 +216,14 @@ impl<M: TaskModel> TrainStep for FineTuning<M> {
         lr: ModuleLearningRate,
         grads: GradientsParams,
     ) -> Self {
-        // One read-back per optimizer step: the norm, to catch a loss gone NaN or infinite.
-        if !self.guard.check(optim::global_norm(&self, &grads)) {
+        // One read-back per optimizer step: the norm, to catch a loss gone NaN or infinite and
+        // to clip with.
+        let norm = optim::global_norm(&self, &grads);
+        if !self.guard.check(norm) {
             return self;
         }
         let grads = if self.max_grad_norm > 0.0 {
-            optim::clip_global_norm(&self, grads, self.max_grad_norm)
+            optim::clip_to_global_norm(&self, grads, self.max_grad_norm, norm)
         } else {
             grads
         };

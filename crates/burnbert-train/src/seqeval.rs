@@ -156,6 +156,18 @@ pub enum SeqevalScore {
     TokenAccuracy,
 }
 
+impl SeqevalScore {
+    /// The metric's name in the dashboard and in Burn's metric logs.
+    pub fn metric_name(self) -> &'static str {
+        match self {
+            Self::Precision => "Entity Precision",
+            Self::Recall => "Entity Recall",
+            Self::F1 => "Entity F1",
+            Self::TokenAccuracy => "Token Accuracy",
+        }
+    }
+}
+
 /// A seqeval score as a Burn metric: counts accumulate over the epoch, so the epoch value is
 /// the corpus-level score (not a mean of batch scores). Sequences are scored per window.
 #[derive(Clone)]
@@ -171,16 +183,10 @@ pub struct SeqevalMetric {
 impl SeqevalMetric {
     /// The metric of `score` for a model with tags `tags` (id order).
     pub fn new(tags: Vec<String>, score: SeqevalScore) -> Self {
-        let name = match score {
-            SeqevalScore::Precision => "Entity Precision",
-            SeqevalScore::Recall => "Entity Recall",
-            SeqevalScore::F1 => "Entity F1",
-            SeqevalScore::TokenAccuracy => "Token Accuracy",
-        };
         Self {
             tags: Arc::new(tags),
             score,
-            name: Arc::new(name.to_string()),
+            name: Arc::new(score.metric_name().to_string()),
             epoch: EntityCounts::default(),
             batch: f64::NAN,
             batch_count: 0,

@@ -2,9 +2,7 @@
 //! fit the model, the first piece of each word labelled, seqeval's entity scores in the
 //! dashboard, and the model scored per sentence (windows merged back) at the end.
 
-use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
-use burn::data::dataset::InMemDataset;
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use burn::train::SupervisedTraining;
@@ -13,12 +11,12 @@ use burnbert_data::token_classification::{
     TagSet, TaggedSentence, Window, align_labels, first_pieces, windows,
 };
 use burnbert_data::{BertTokenizer, PaddedBatch};
-use burnbert_model::heads::loss::IGNORE_INDEX;
+use burnbert_model::heads::loss::{IGNORE_INDEX, cross_entropy};
 use burnbert_model::weights::save_folder;
 use burnbert_model::{BertConfig, BertForTokenClassification, BertInput};
 use serde::Serialize;
 
-use crate::run::{Run, TaskModel, Watch, fit, prepare, train_loader, write_json};
+use crate::run::{Run, TaskModel, Watch, fit, loaders, prepare, write_json};
 use crate::seqeval::{EntityCounts, SeqevalMetric, SeqevalReport, SeqevalScore, TagSequences};
 use crate::{TrainError, TrainingConfig};
 
@@ -38,6 +36,8 @@ pub struct EncodedWindow {
     /// The token of each of the window's words' first piece.
     pub first_pieces: Vec<Option<usize>>,
 }
+
+burnbert_data::impl_encoded!(EncodedWindow);
 
 /// Cuts `sentences` into windows of at most `max_length` tokens and labels their pieces (the
 /// first piece of a word, or all with `label_all_tokens`); a tag outside `tags` is an error
@@ -102,8 +102,7 @@ pub struct TokenClassificationBatcher {
 
 impl Batcher<EncodedWindow, TokenClassificationBatch> for TokenClassificationBatcher {
     fn batch(&self, items: Vec<EncodedWindow>, device: &Device) -> TokenClassificationBatch {
-        let batch =
-            PaddedBatch::of_items(&items, self.pad_id, |e| (&e.input_ids, &e.token_type_ids));
+        let batch = PaddedBatch::of_items(&items, self.pad_id);
         let mut labels = vec![IGNORE_INDEX; batch.batch_size * batch.seq_len];
         for (row, item) in items.iter().enumerate() {
             labels[row * batch.seq_len..row * batch.seq_len + item.labels.len()]
@@ -248,20 +247,15 @@ pub fn train_token_classification(
     let batcher = TokenClassificationBatcher {
         pad_id: tokenizer.pad_id(),
     };
-    let lengths = train_windows.iter().map(|w| w.input_ids.len()).collect();
     let examples = train_windows.len();
-    let loader_train = train_loader(
+    let (loader_train, loader_valid) = loaders(
         train_windows,
-        batcher.clone(),
+        valid_windows,
+        batcher,
         args,
-        Some(lengths),
         run.resume_from_epoch,
         device,
     );
-    let loader_valid = DataLoaderBuilder::new(batcher)
-        .batch_size(args.per_device_eval_batch_size)
-        .num_workers(args.dataloader_num_workers)
-        .build(InMemDataset::new(valid_windows));
 
     let names = tags.names();
     let training = SupervisedTraining::new(run.output, loader_train, loader_valid)
@@ -331,7 +325,7 @@ pub fn train_token_classification(
     report.loss = fitted.losses.get(fitted.epoch - 1).copied().flatten();
     let exported = run.output.join("model");
     save_folder(&model, &config, run.tokenizer_folder, &exported)?;
-    let f1_per_epoch = crate::run::epoch_values(run.output, &f1_name());
+    let f1_per_epoch = crate::run::epoch_values(run.output, SeqevalScore::F1.metric_name());
     write_json(
         run.output.join("metrics.json"),
         &Summary {
@@ -351,13 +345,6 @@ pub fn train_token_classification(
     })
 }
 
-fn f1_name() -> String {
-    use burn::train::metric::Metric;
-    SeqevalMetric::new(vec![], SeqevalScore::F1)
-        .name()
-        .to_string()
-}
-
 /// The predicted tag id of every word of `sentences` (windows merged back: each word from the
 /// first piece in its window; a word with no piece gets `None`).
 pub fn predict_word_tags(
@@ -371,23 +358,65 @@ pub fn predict_word_tags(
     let mut items = Vec::new();
     for (index, words) in sentences.iter().enumerate() {
         for window in windows(tokenizer, words, max_length)? {
-            items.push((
-                index,
-                window.first_word,
-                first_pieces(&window),
-                window.encoding,
-            ));
+            items.push(EncodedWindow {
+                labels: vec![IGNORE_INDEX; window.encoding.input_ids.len()],
+                first_pieces: first_pieces(&window),
+                input_ids: window.encoding.input_ids,
+                token_type_ids: window.encoding.token_type_ids,
+                sentence: index,
+                first_word: window.first_word,
+            });
         }
     }
-    let mut predictions: Vec<Vec<Option<(usize, f32)>>> =
-        sentences.iter().map(|s| vec![None; s.len()]).collect();
-    for chunk in items.chunks(batch_size.max(1)) {
-        let encodings: Vec<_> = chunk.iter().map(|(_, _, _, e)| e.clone()).collect();
-        let batch = PaddedBatch::new(&encodings, tokenizer.pad_id())?;
-        let probabilities =
-            burn::tensor::activation::softmax(model.forward(batch.to_input(device)), 2);
-        let [b, seq, _] = probabilities.dims();
-        let (best, index) = probabilities.max_dim_with_indices(2);
+    let lengths: Vec<usize> = sentences.iter().map(Vec::len).collect();
+    let tagged = tag_windows(model, tokenizer, &items, &lengths, batch_size, device);
+    Ok(tagged.words)
+}
+
+/// What [`tag_windows`] finds: each word's best tag and its probability, and the summed loss
+/// over labelled tokens.
+struct Tagged {
+    words: Vec<Vec<Option<(usize, f32)>>>,
+    loss_sum: f64,
+    labelled: usize,
+}
+
+/// One forward pass over `windows` in batches: the best tag of each word's first piece, merged
+/// back into sentences of `lengths` words, and the cross-entropy on the labelled tokens.
+fn tag_windows(
+    model: &BertForTokenClassification,
+    tokenizer: &BertTokenizer,
+    windows: &[EncodedWindow],
+    lengths: &[usize],
+    batch_size: usize,
+    device: &Device,
+) -> Tagged {
+    let batcher = TokenClassificationBatcher {
+        pad_id: tokenizer.pad_id(),
+    };
+    let mut tagged = Tagged {
+        words: lengths.iter().map(|&n| vec![None; n]).collect(),
+        loss_sum: 0.0,
+        labelled: 0,
+    };
+    for chunk in windows.chunks(batch_size.max(1)) {
+        let batch = batcher.batch(chunk.to_vec(), device);
+        let logits = model.forward(batch.input);
+        let [b, seq, num_labels] = logits.dims();
+        let labelled = chunk
+            .iter()
+            .map(|w| w.labels.iter().filter(|&&l| l != IGNORE_INDEX).count())
+            .sum::<usize>();
+        if labelled > 0 {
+            let loss = cross_entropy(
+                logits.clone().reshape([b * seq, num_labels]),
+                batch.labels.reshape([b * seq]),
+                IGNORE_INDEX,
+            );
+            tagged.loss_sum += loss.into_scalar::<f64>() * labelled as f64;
+            tagged.labelled += labelled;
+        }
+        let (best, index) = burn::tensor::activation::softmax(logits, 2).max_dim_with_indices(2);
         let best: Vec<f32> = best
             .reshape([b * seq])
             .into_data()
@@ -395,16 +424,17 @@ pub fn predict_word_tags(
             .try_to_vec::<f32>()
             .expect("floats");
         let index = ints(index.reshape([b * seq]));
-        for (row, (sentence, first_word, firsts, _)) in chunk.iter().enumerate() {
-            for (w, token) in firsts.iter().enumerate() {
+        for (row, window) in chunk.iter().enumerate() {
+            for (w, token) in window.first_pieces.iter().enumerate() {
                 if let Some(t) = token {
                     let at = row * seq + t;
-                    predictions[*sentence][first_word + w] = Some((index[at] as usize, best[at]));
+                    tagged.words[window.sentence][window.first_word + w] =
+                        Some((index[at] as usize, best[at]));
                 }
             }
         }
     }
-    Ok(predictions)
+    tagged
 }
 
 /// Scores a tagger on sentences as seqeval does, each word predicted from its first piece
@@ -419,17 +449,12 @@ pub fn evaluate_tagger(
     device: &Device,
 ) -> Result<SeqevalReport, TrainError> {
     let model = model.clone().fork(device);
-    for s in sentences {
-        tags.ids(s)?;
-    }
-    let words: Vec<Vec<&str>> = sentences
-        .iter()
-        .map(|s| s.words.iter().map(String::as_str).collect())
-        .collect();
-    let predicted = predict_word_tags(&model, tokenizer, &words, max_length, batch_size, device)?;
+    let windows = encode_sentences(tokenizer, sentences, tags, max_length, false)?;
+    let lengths: Vec<usize> = sentences.iter().map(|s| s.words.len()).collect();
+    let tagged = tag_windows(&model, tokenizer, &windows, &lengths, batch_size, device);
     let names = tags.names();
     let mut counts = EntityCounts::default();
-    for (sentence, predicted) in sentences.iter().zip(predicted) {
+    for (sentence, predicted) in sentences.iter().zip(tagged.words) {
         let predicted: Vec<&str> = predicted
             .iter()
             .map(|p| p.map_or("O", |(id, _)| names[id].as_str()))
@@ -437,21 +462,6 @@ pub fn evaluate_tagger(
         counts.add(&sentence.tags, &predicted);
     }
     let mut report = counts.report();
-    let windows = encode_sentences(tokenizer, sentences, tags, max_length, false)?;
-    let batcher = TokenClassificationBatcher {
-        pad_id: tokenizer.pad_id(),
-    };
-    let (mut loss_sum, mut labelled) = (0.0, 0usize);
-    for chunk in windows.chunks(batch_size.max(1)) {
-        let n: usize = chunk
-            .iter()
-            .map(|w| w.labels.iter().filter(|&&l| l != IGNORE_INDEX).count())
-            .sum();
-        let batch = batcher.batch(chunk.to_vec(), device);
-        let out = model.forward_with_labels(batch.input, batch.labels);
-        loss_sum += out.loss.expect("labels").into_scalar::<f64>() * n as f64;
-        labelled += n;
-    }
-    report.loss = (labelled > 0).then(|| loss_sum / labelled as f64);
+    report.loss = (tagged.labelled > 0).then(|| tagged.loss_sum / tagged.labelled as f64);
     Ok(report)
 }

@@ -1,0 +1,150 @@
+//! `--task sequence-classification`: train, eval and predict a classifier.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use burnbert::burn::tensor::Device;
+use burnbert::data::classification::{self, Column, Columns, LabelSet, TextExample};
+use burnbert::train::classification::{ClassificationBatcher, encode_examples, evaluate};
+use burnbert::{BertForSequenceClassification, predict};
+use serde_json::json;
+
+use crate::jobs::{EvalJob, PredictJob, TrainJob, load, print};
+
+/// Where labelled data comes from, and which columns hold what.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Column of the text (a header name, or a 0-based index).
+    #[arg(long, default_value = "text")]
+    text_column: String,
+    /// Column of the second text, for sentence-pair tasks.
+    #[arg(long)]
+    text_pair_column: Option<String>,
+    /// Column of the label.
+    #[arg(long, default_value = "label")]
+    label_column: String,
+    /// The CSV/TSV has no header row (columns are then indices).
+    #[arg(long)]
+    no_header: bool,
+}
+
+impl DataArgs {
+    fn columns(&self) -> Columns {
+        let column = |s: &str| s.parse::<Column>().expect("infallible");
+        Columns {
+            text: column(&self.text_column),
+            text_pair: self.text_pair_column.as_deref().map(column),
+            label: column(&self.label_column),
+            has_header: !self.no_header,
+        }
+    }
+
+    /// A CSV/TSV/JSONL file, or an aclImdb folder (`split` of it).
+    fn read(&self, path: &Path, split: &str) -> Result<Vec<TextExample>> {
+        Ok(if path.is_dir() {
+            classification::read_aclimdb(path, split)?
+        } else {
+            classification::read_file(path, &self.columns())?
+        })
+    }
+}
+
+/// Fine-tunes a classifier and prints its validation scores.
+pub fn train(job: &TrainJob, columns: &DataArgs, device: &Device) -> Result<()> {
+    let (train, valid) = job.sets(
+        "examples",
+        |path, split| columns.read(path, split),
+        |examples| classification::split(examples, job.validation_split, job.args.seed),
+    )?;
+    let trained = burnbert::train::fine_tune_classifier(
+        &job.model,
+        &job.args,
+        &train,
+        &valid,
+        &job.output,
+        job.resume_from_epoch,
+        device,
+    )?;
+    let r = &trained.report;
+    println!(
+        "epoch {}: valid accuracy {:.4}, macro F1 {:.4}, loss {:.4}; model saved to {}",
+        trained.epoch,
+        r.accuracy,
+        r.macro_f1,
+        r.loss.unwrap_or(f64::NAN),
+        trained.exported.display()
+    );
+    Ok(())
+}
+
+/// Accuracy, macro and per-class P/R/F1, loss and confusion matrix on labelled data.
+pub fn eval(job: &EvalJob, columns: &DataArgs, device: &Device) -> Result<()> {
+    let bert = load::<BertForSequenceClassification>(&job.model, device)?;
+    let labels = LabelSet::from_names(bert.config.labels());
+    let examples = columns.read(&job.data, "test")?;
+    let max = job.max_length.unwrap_or(bert.max_length());
+    let encoded = encode_examples(&bert.tokenizer, &examples, &labels, max)?;
+    let batcher = ClassificationBatcher {
+        pad_id: bert.tokenizer.pad_id(),
+    };
+    let report = evaluate(
+        &bert.model,
+        &batcher,
+        &encoded,
+        &labels,
+        job.batch_size,
+        device,
+    )?;
+    let mut plain = format!(
+        "accuracy {:.4}  macro P {:.4} R {:.4} F1 {:.4}  loss {:.4}  ({} examples)\n",
+        report.accuracy,
+        report.macro_precision,
+        report.macro_recall,
+        report.macro_f1,
+        report.loss.unwrap_or(f64::NAN),
+        encoded.len()
+    );
+    for c in &report.per_class {
+        plain += &format!(
+            "  {:<12} P {:.4} R {:.4} F1 {:.4} support {}\n",
+            c.label, c.precision, c.recall, c.f1, c.support
+        );
+    }
+    print(job.json, &json!(report), plain.trim_end());
+    Ok(())
+}
+
+/// The label and probabilities of each input, `batch_size` inputs per forward pass.
+pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
+    let bert = load::<BertForSequenceClassification>(&job.model, device)?;
+    let max = job.max_length.unwrap_or(bert.max_length());
+    let pairs = job
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| {
+            let text = input.text.clone().with_context(|| {
+                format!(
+                    "{}`text` is required for sequence classification",
+                    job.place(i)
+                )
+            })?;
+            Ok((text, input.text_pair.clone()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for chunk in pairs.chunks(job.batch_size.max(1)) {
+        let predictions = predict::classify(
+            &bert.model,
+            &bert.config,
+            &bert.tokenizer,
+            chunk,
+            max,
+            device,
+        )?;
+        for p in predictions {
+            let best = p.probabilities.iter().cloned().fold(f32::MIN, f32::max);
+            print(job.json, &json!(p), &format!("{} ({best:.4})", p.label));
+        }
+    }
+    Ok(())
+}

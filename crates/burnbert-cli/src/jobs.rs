@@ -1,0 +1,163 @@
+//! What `train`, `eval` and `predict` were asked, resolved from the flags, shared by the three
+//! task modules.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use burnbert::burn::tensor::Device;
+use burnbert::model::weights::HfModel;
+use burnbert::train::TrainingConfig;
+use burnbert::{Pretrained, from_pretrained};
+
+/// A `train` command: the recipe with the flags applied, and where the data and output are.
+pub struct TrainJob {
+    /// HF folder or hub model id to start from.
+    pub model: String,
+    /// Training data.
+    pub data: PathBuf,
+    /// Validation data; without it, a split of `data`.
+    pub validation: Option<PathBuf>,
+    /// Fraction of `data` held out when `validation` is not given.
+    pub validation_split: f64,
+    /// Output folder.
+    pub output: PathBuf,
+    /// Resume from this epoch's checkpoint.
+    pub resume_from_epoch: Option<usize>,
+    /// The recipe.
+    pub args: TrainingConfig,
+    /// Whether `max_length` came from a flag or a recipe file (else the task may pick its own).
+    pub max_length_given: bool,
+}
+
+impl TrainJob {
+    /// The training and validation sets: `validation` read as `data` is (`read` is given the
+    /// file and "train" or "test"), or `split` of `data`; prints their sizes in `unit`s.
+    pub fn sets<T>(
+        &self,
+        unit: &str,
+        read: impl Fn(&Path, &str) -> Result<Vec<T>>,
+        split: impl FnOnce(Vec<T>) -> (Vec<T>, Vec<T>),
+    ) -> Result<(Vec<T>, Vec<T>)> {
+        let items = read(&self.data, "train")?;
+        let (train, valid) = match &self.validation {
+            Some(path) => (items, read(path, "test")?),
+            None => split(items),
+        };
+        eprintln!(
+            "training on {} {unit}, validating on {}",
+            train.len(),
+            valid.len()
+        );
+        Ok((train, valid))
+    }
+}
+
+/// An `eval` command.
+pub struct EvalJob {
+    /// HF folder or hub model id of a fine-tuned model.
+    pub model: String,
+    /// Labelled data.
+    pub data: PathBuf,
+    /// Examples per batch.
+    pub batch_size: usize,
+    /// Longest input in tokens (default: the model's).
+    pub max_length: Option<usize>,
+    /// Question answering: overlap of the context windows.
+    pub doc_stride: usize,
+    /// Print JSON.
+    pub json: bool,
+}
+
+/// One input of `predict`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PredictInput {
+    /// The text (classification, tagging).
+    pub text: Option<String>,
+    /// A second text (sentence-pair classification).
+    pub text_pair: Option<String>,
+    /// The question (question answering).
+    pub question: Option<String>,
+    /// The context (question answering).
+    pub context: Option<String>,
+}
+
+/// A `predict` command.
+pub struct PredictJob {
+    /// The model folder.
+    pub model: String,
+    /// The inputs, from the flags or `file`.
+    pub inputs: Vec<PredictInput>,
+    /// The file the inputs come from, if any.
+    pub file: Option<PathBuf>,
+    /// Truncate to this many tokens (default: the model's limit).
+    pub max_length: Option<usize>,
+    /// Longest answer, in tokens.
+    pub max_answer_length: usize,
+    /// Overlap of the windows over a long context.
+    pub doc_stride: usize,
+    /// Inputs per forward pass (sequence classification).
+    pub batch_size: usize,
+    /// Print JSON.
+    pub json: bool,
+}
+
+impl PredictJob {
+    /// Where input `i` comes from, to start an error about it.
+    pub fn place(&self, i: usize) -> String {
+        match &self.file {
+            Some(path) => format!("{}: input {}: ", path.display(), i + 1),
+            None => String::new(),
+        }
+    }
+}
+
+/// The inputs of a `predict --file`: a JSON object or a plain text per non-empty line.
+pub fn read_inputs(path: &Path) -> Result<Vec<PredictInput>> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| anyhow::anyhow!("{}: not UTF-8 ({e})", path.display()))?;
+    let mut inputs = Vec::new();
+    for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with('{') {
+            let input: PredictInput = serde_json::from_str(line).with_context(|| {
+                format!(
+                    "{}:{}: not a JSON object of text/text_pair or question/context",
+                    path.display(),
+                    i + 1
+                )
+            })?;
+            inputs.push(input);
+        } else {
+            inputs.push(PredictInput {
+                text: Some(line.to_string()),
+                ..Default::default()
+            });
+        }
+    }
+    if inputs.is_empty() {
+        bail!("{}: no inputs", path.display());
+    }
+    Ok(inputs)
+}
+
+/// Prints `value` as one JSON line, or `plain`.
+pub fn print(json: bool, value: &serde_json::Value, plain: &str) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{plain}");
+    }
+}
+
+/// Loads a model, warning about tensors it lacks or does not use.
+pub fn load<M: HfModel>(model: &str, device: &Device) -> Result<Pretrained<M>> {
+    let bert = from_pretrained::<M>(model, device)?;
+    if let Some(warning) = bert.report.warning() {
+        eprintln!("warning: {warning}");
+    }
+    Ok(bert)
+}

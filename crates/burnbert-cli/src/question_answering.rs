@@ -1,0 +1,113 @@
+//! `--task question-answering`: train, eval and predict an extractive reader (SQuAD).
+
+use anyhow::{Result, bail};
+use burnbert::burn::tensor::Device;
+use burnbert::data::question_answering::{SquadExample, qa_features, read_squad};
+use burnbert::train::question_answering::evaluate_reader;
+use burnbert::train::squad::Postprocess;
+use burnbert::{BertForQuestionAnswering, predict};
+use serde_json::json;
+
+use crate::jobs::{EvalJob, PredictJob, TrainJob, load, print};
+
+/// The windows' length when neither a flag nor the model says otherwise, as in `transformers`'
+/// `run_qa.py`.
+const MAX_LENGTH: usize = 384;
+
+/// Fine-tunes a reader on SQuAD JSON and prints its validation EM and F1.
+pub fn train(job: &mut TrainJob, device: &Device) -> Result<()> {
+    if !job.max_length_given {
+        job.args.max_length = MAX_LENGTH;
+    }
+    let (train, valid) = job.sets(
+        "questions",
+        |path, _| Ok(read_squad(path)?),
+        |questions| split_articles(questions, job.validation_split),
+    )?;
+    let trained = burnbert::train::fine_tune_reader(
+        &job.model,
+        &job.args,
+        &train,
+        &valid,
+        &job.output,
+        job.resume_from_epoch,
+        device,
+    )?;
+    let s = &trained.report.scores;
+    println!(
+        "epoch {}: valid exact match {:.2}, F1 {:.2} ({} questions); model saved to {}",
+        trained.epoch,
+        s.exact_match,
+        s.f1,
+        s.questions,
+        trained.exported.display()
+    );
+    Ok(())
+}
+
+/// SQuAD questions split by article: the last `fraction` of the articles (at least one) for
+/// validation, so no context is in both.
+fn split_articles(
+    questions: Vec<SquadExample>,
+    fraction: f64,
+) -> (Vec<SquadExample>, Vec<SquadExample>) {
+    let articles = questions
+        .iter()
+        .map(|q| q.article)
+        .max()
+        .map_or(0, |a| a + 1);
+    let first_valid =
+        articles - ((articles as f64 * fraction).ceil() as usize).clamp(1, articles.max(1));
+    questions.into_iter().partition(|q| q.article < first_valid)
+}
+
+/// The official SQuAD exact match and F1 on a SQuAD JSON file.
+pub fn eval(job: &EvalJob, device: &Device) -> Result<()> {
+    let bert = load::<BertForQuestionAnswering>(&job.model, device)?;
+    let questions = read_squad(&job.data)?;
+    let max = job.max_length.unwrap_or(bert.max_length().min(MAX_LENGTH));
+    let features = qa_features(&bert.tokenizer, &questions, max, job.doc_stride)?;
+    let report = evaluate_reader(
+        &bert.model,
+        &bert.tokenizer,
+        &questions,
+        &features,
+        job.batch_size,
+        Postprocess::default(),
+        device,
+    )?;
+    let s = &report.scores;
+    let plain = format!(
+        "exact match {:.2}  F1 {:.2}  ({} questions, {} windows)",
+        s.exact_match, s.f1, s.questions, report.features
+    );
+    print(job.json, &json!(report), &plain);
+    Ok(())
+}
+
+/// The answer to each question in its context: text, character span and score.
+pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
+    let bert = load::<BertForQuestionAnswering>(&job.model, device)?;
+    let max = job.max_length.unwrap_or(bert.max_length().min(MAX_LENGTH));
+    for (i, input) in job.inputs.iter().enumerate() {
+        let (Some(question), Some(context)) = (&input.question, &input.context) else {
+            bail!(
+                "{}`question` and `context` are required for question answering",
+                job.place(i)
+            );
+        };
+        let a = predict::answer(
+            &bert.model,
+            &bert.tokenizer,
+            question,
+            context,
+            max,
+            job.doc_stride,
+            job.max_answer_length,
+            device,
+        )?;
+        let plain = format!("{} [{}..{}] ({:.4})", a.text, a.start, a.end, a.score);
+        print(job.json, &json!(a), &plain);
+    }
+    Ok(())
+}

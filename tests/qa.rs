@@ -177,3 +177,109 @@ fn minilm_learns_to_answer_squad_questions() {
     }
     let _ = std::fs::remove_dir_all(&output);
 }
+
+/// Six training steps of the reader, dropout off, step for step against PyTorch: the QA loss
+/// (start and end cross-entropy, halved), clipping and AdamW with warmup and decay through the
+/// train and optimizer steps Burn's learner calls. Reference: `tests/reference/qa_train_curve.py`.
+#[test]
+fn training_steps_are_pytorchs() {
+    use burnbert::burn::data::dataloader::batcher::Batcher;
+    use burnbert::burn::module::Param;
+    use burnbert::burn::prelude::*;
+    use burnbert::burn::train::TrainStep;
+    use burnbert::train::optim;
+    use burnbert::train::question_answering::{QaBatcher, QaItem};
+    use burnbert::train::run::FineTuning;
+
+    let (Some(model), Some(data)) = (
+        burnbert_assets::cached(&burnbert_assets::MINILM),
+        burnbert_assets::cached(&burnbert_assets::SQUAD),
+    ) else {
+        assert!(!required(), "run `cargo xtask assets`");
+        eprintln!("skipped: assets not fetched (cargo xtask assets)");
+        return;
+    };
+    let reference = reference("qa_train.json");
+    let number = |key: &str| reference[key].as_f64().unwrap();
+    let steps = number("steps") as usize;
+    let batch_size = number("batch") as usize;
+    let device = device().autodiff();
+    let mut config = burnbert::BertConfig::from_file(model.join("config.json")).unwrap();
+    config.hidden_dropout_prob = 0.0;
+    config.attention_probs_dropout_prob = 0.0;
+    let mut reader =
+        from_folder_with_config::<BertForQuestionAnswering>(&model, config, &device).unwrap();
+    // The head PyTorch drew: torch's `[2, hidden]` weight is Burn's `[hidden, 2]`.
+    let weight: Vec<Vec<f32>> =
+        serde_json::from_value(reference["qa_outputs"]["weight"].clone()).unwrap();
+    let bias: Vec<f32> = serde_json::from_value(reference["qa_outputs"]["bias"].clone()).unwrap();
+    let hidden = weight[0].len();
+    reader.model.qa_outputs.weight = Param::from_tensor(
+        Tensor::<2>::from_data(TensorData::new(weight.concat(), [2, hidden]), &device).transpose(),
+    );
+    reader.model.qa_outputs.bias = Some(Param::from_tensor(Tensor::from_data(
+        TensorData::new(bias, [2]),
+        &device,
+    )));
+
+    let questions: Vec<SquadExample> = read_squad(&data.join("dev-v1.1.json"))
+        .unwrap()
+        .into_iter()
+        .filter(|q| q.article == 0)
+        .collect();
+    let items: Vec<QaItem> = qa_features(
+        &reader.tokenizer,
+        &questions,
+        number("max_length") as usize,
+        number("doc_stride") as usize,
+    )
+    .unwrap()
+    .iter()
+    .take(steps * batch_size)
+    .map(QaItem::from)
+    .collect();
+    let positions: Vec<(usize, usize)> = items
+        .iter()
+        .map(|i| (i.start_position, i.end_position))
+        .collect();
+    let expected: Vec<(usize, usize)> =
+        serde_json::from_value(reference["positions"].clone()).unwrap();
+    assert_eq!(positions, expected, "the windows' answer positions");
+
+    let args = TrainingConfig {
+        learning_rate: number("learning_rate"),
+        weight_decay: number("weight_decay"),
+        warmup_ratio: number("warmup_ratio"),
+        max_grad_norm: number("max_grad_norm"),
+        max_steps: Some(steps),
+        per_device_train_batch_size: batch_size,
+        ..TrainingConfig::default()
+    };
+    let parts = optim::ModelParts {
+        layers: reader.config.num_hidden_layers,
+        head: r"^model\.qa_outputs\.",
+    };
+    let mut optimizer = optim::optimizer(&args);
+    let mut scheduler = optim::scheduler(&args, steps, steps, parts);
+    let batcher = QaBatcher {
+        pad_id: reader.tokenizer.pad_id(),
+    };
+    let mut task = FineTuning::new(reader.model, &args);
+    let mut losses = Vec::new();
+    for chunk in items.chunks(batch_size) {
+        let out = TrainStep::step(&task, batcher.batch(chunk.to_vec(), &device));
+        losses.push(out.item.loss.clone().into_scalar::<f64>());
+        task = task.optimize(&mut optimizer, scheduler.step(), out.grads);
+    }
+    let expected: Vec<f64> = serde_json::from_value(reference["losses"].clone()).unwrap();
+    let worst = losses
+        .iter()
+        .zip(&expected)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    eprintln!(
+        "{}: losses {losses:?}, PyTorch {expected:?}, max abs diff {worst:.2e}",
+        backend()
+    );
+    assert!(worst <= 1e-3, "{losses:?} vs PyTorch {expected:?}");
+}

@@ -16,6 +16,8 @@
 //! - `--batch` (32), `--seq` (128): random token ids, no padding, random labels (seeded).
 //! - `--warmup` (2) runs untimed, then `--runs` (5) timed; the median is reported.
 //! - Peak memory: the process's peak RSS (`VmHWM`), model and data included.
+//! - `--allocator system` leaves glibc's malloc as it is (burnbert's binaries tune it, see
+//!   `burnbert::allocator`).
 
 use std::time::Instant;
 
@@ -29,6 +31,9 @@ mod common;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let flags = common::Flags::from_args()?;
+    // `--allocator system` measures without burnbert's malloc settings (before/after figures).
+    let allocator_tuned =
+        flags.get("allocator").as_deref() != Some("system") && burnbert::allocator::tune();
     let device = flags.device()?;
     let model_name = flags.get("model").unwrap_or_else(|| "minilm".into());
     let mode = flags.get("mode").unwrap_or_else(|| "train".into());
@@ -132,6 +137,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "times_s": times,
             "warmup": warmup,
             "peak_rss_mb": peak_rss_mb(),
+            "allocator_tuned": allocator_tuned,
         })
     );
     Ok(())

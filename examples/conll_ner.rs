@@ -22,6 +22,7 @@ use burnbert::train::{TrainingConfig, fine_tune_tagger};
 mod common;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    burnbert::allocator::tune();
     let flags = common::Flags::from_args()?;
     let get = |name: &str| flags.get(name);
     let device = flags.device()?;

@@ -10,6 +10,7 @@ use burnbert::data::PaddedBatch;
 use burnbert::{BertModel, device, encode, from_pretrained};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    burnbert::allocator::tune();
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let model = match args.iter().position(|a| a == "--model") {
         Some(i) => {

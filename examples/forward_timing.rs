@@ -11,6 +11,7 @@ use burnbert::burn::prelude::*;
 use burnbert::{BertInput, BertModel, device, from_pretrained};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    burnbert::allocator::tune();
     let device = device::resolve(None)?;
     let folder = burnbert_assets::ensure(&burnbert_assets::MINILM)?;
     let bert = from_pretrained::<BertModel>(folder.to_str().unwrap(), &device)?;

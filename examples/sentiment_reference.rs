@@ -15,6 +15,7 @@ use burnbert::train::{TrainingConfig, fine_tune_classifier};
 mod common;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    burnbert::allocator::tune();
     let flags = common::Flags::from_args()?;
     let seed: u64 = flags.parse("seed", 0)?;
     let epochs: usize = flags.parse("epochs", 2)?;

@@ -16,6 +16,7 @@
 //! # Ok::<(), burnbert::Error>(())
 //! ```
 
+pub mod allocator;
 pub mod device;
 pub mod encode;
 mod error;

@@ -197,6 +197,7 @@ impl Task {
 }
 
 fn main() -> ExitCode {
+    burnbert::allocator::tune();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -76,12 +76,7 @@ fn features_are_transformers() {
 
 #[test]
 fn minilm_learns_to_answer_squad_questions() {
-    let (Some(model), Some(data)) = (
-        burnbert_assets::cached(&burnbert_assets::MINILM),
-        burnbert_assets::cached(&burnbert_assets::SQUAD),
-    ) else {
-        assert!(!required(), "run `cargo xtask assets`");
-        eprintln!("skipped: assets not fetched (cargo xtask assets)");
+    let Some((model, data)) = minilm_and_squad() else {
         return;
     };
     let questions = read_squad(&data.join("dev-v1.1.json")).unwrap();
@@ -191,12 +186,7 @@ fn training_steps_are_pytorchs() {
     use burnbert::train::question_answering::{QaBatcher, QaItem};
     use burnbert::train::run::FineTuning;
 
-    let (Some(model), Some(data)) = (
-        burnbert_assets::cached(&burnbert_assets::MINILM),
-        burnbert_assets::cached(&burnbert_assets::SQUAD),
-    ) else {
-        assert!(!required(), "run `cargo xtask assets`");
-        eprintln!("skipped: assets not fetched (cargo xtask assets)");
+    let Some((model, data)) = minilm_and_squad() else {
         return;
     };
     let reference = reference("qa_train.json");
@@ -272,11 +262,7 @@ fn training_steps_are_pytorchs() {
         task = task.optimize(&mut optimizer, scheduler.step(), out.grads);
     }
     let expected: Vec<f64> = serde_json::from_value(reference["losses"].clone()).unwrap();
-    let worst = losses
-        .iter()
-        .zip(&expected)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
+    let worst = largest_gap(&losses, &expected);
     eprintln!(
         "{}: losses {losses:?}, PyTorch {expected:?}, max abs diff {worst:.2e}",
         backend()

@@ -89,11 +89,7 @@ fn loss_curve_matches_pytorch() {
         task = task.optimize(&mut optimizer, scheduler.step(), out.grads);
     }
     let expected: Vec<f64> = serde_json::from_value(reference["losses"].clone()).unwrap();
-    let worst = losses
-        .iter()
-        .zip(&expected)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
+    let worst = largest_gap(&losses, &expected);
     eprintln!(
         "{}: losses {losses:?}, max abs diff to PyTorch {worst:.2e}",
         backend()

@@ -97,3 +97,28 @@ pub fn assert_close<const D: usize>(what: &str, actual: Tensor<D>, reference: &V
 pub fn required() -> bool {
     std::env::var("BURNBERT_REQUIRE_ASSETS").is_ok_and(|v| v == "1")
 }
+
+/// The largest `|a - b|` over two equally long series.
+pub fn largest_gap(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len(), "series of different lengths");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+/// The cached all-MiniLM-L6-v2 folder and SQuAD folder, or `None` (after saying so) when the
+/// assets are not fetched; CI requires them.
+pub fn minilm_and_squad() -> Option<(PathBuf, PathBuf)> {
+    match (
+        burnbert_assets::cached(&burnbert_assets::MINILM),
+        burnbert_assets::cached(&burnbert_assets::SQUAD),
+    ) {
+        (Some(model), Some(data)) => Some((model, data)),
+        _ => {
+            assert!(!required(), "run `cargo xtask assets`");
+            eprintln!("skipped: assets not fetched (cargo xtask assets)");
+            None
+        }
+    }
+}

@@ -90,6 +90,27 @@ fn torch_lib() -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// A `cargo` command with the environment of a shell: without the package variables that
+/// `cargo run` set for xtask itself (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, ...). Build scripts
+/// such as ring's rerun when those change, so leaving them in rebuilt ring, torch-sys and all of
+/// Burn above them whenever a build alternated between `cargo xtask` and a plain `cargo`.
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || name.starts_with("CARGO_CRATE_")
+            || name.starts_with("CARGO_BIN_")
+            || name == "CARGO_PRIMARY_PACKAGE"
+            || name == "OUT_DIR"
+        {
+            c.env_remove(name.as_ref());
+        }
+    }
+    c
+}
+
 /// LibTorch from the pip-installed torch at `lib`, for building and running the tch backend.
 fn torch_env(c: &mut Command, lib: &str) {
     c.env("LIBTORCH_USE_PYTORCH", "1");
@@ -142,7 +163,7 @@ fn test(extra: &[String]) -> ExitCode {
     }
     let features = test_features(torch.is_some(), vulkan).join(",");
     let cargo = |device: &str, args: &[&str]| {
-        let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        let mut c = cargo();
         c.args([
             "test",
             "--release",
@@ -248,7 +269,7 @@ fn build_bench(
     name: &str,
     torch: Option<&str>,
 ) -> Result<PathBuf, String> {
-    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut c = cargo();
     c.args([
         "build",
         "--release",
@@ -258,10 +279,18 @@ fn build_bench(
         features,
     ])
     .env("CARGO_TARGET_DIR", target);
+    let scope = if features == "ndarray-blas" {
+        // Only ndarray: flex is not measured from this build.
+        "--no-default-features"
+    } else {
+        // Features unified over the workspace, as `xtask test` builds: the same build of Burn.
+        "--workspace"
+    };
+    c.arg(scope);
     if let Some(lib) = torch {
         torch_env(&mut c, lib);
     }
-    println!("xtask bench: cargo build --release --example bench --features {features}");
+    println!("xtask bench: cargo build --release --example bench --features {features} {scope}");
     if !c.status().is_ok_and(|s| s.success()) {
         return Err(format!("the build with --features {features} failed"));
     }

@@ -67,6 +67,7 @@ mod tests {
     fn saves_through_a_rename_and_restores() {
         let dir = std::env::temp_dir().join(format!("burnbert-ckpt-{}", std::process::id()));
         let checkpointer = AtomicFileCheckpointer::new(&dir, "model").unwrap();
+        let _rng = crate::DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
         let device = Device::flex();
         let linear: Linear = LinearConfig::new(3, 2).init(&device);
         Checkpointer::save(&checkpointer, 2, linear.clone().into_record()).unwrap();

@@ -33,3 +33,9 @@ pub mod token_classification;
 
 pub use config::{LrSchedulerType, TrainingConfig};
 pub use error::TrainError;
+
+/// Held by the unit tests that seed or draw from the flex device's generator, which all flex
+/// devices share: tests run in parallel, and a draw of one between the seeding and the draw of
+/// another changes what the other sees.
+#[cfg(test)]
+pub(crate) static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());

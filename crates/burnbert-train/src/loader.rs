@@ -210,6 +210,7 @@ mod tests {
 
     #[test]
     fn a_resumed_loader_replays_the_epochs_of_an_uninterrupted_one() {
+        let _rng = crate::DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
         let device = Device::flex();
         let full = EpochLoader::new((0..10).collect(), Ids, 3, 7, 0, &device);
         let first = epoch_batches(&full);
@@ -227,6 +228,7 @@ mod tests {
 
     #[test]
     fn max_batches_ends_the_last_epoch_early() {
+        let _rng = crate::DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
         let device = Device::flex();
         let loader = EpochLoader::new((0..10).collect(), Ids, 3, 7, 0, &device).max_batches(6);
         assert_eq!(epoch_batches(&loader).len(), 4);
@@ -236,6 +238,7 @@ mod tests {
 
     #[test]
     fn dropout_draws_replay_after_resume() {
+        let _rng = crate::DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
         let device = Device::flex();
         let draw =
             || Tensor::<1>::random([6], burn::tensor::Distribution::Default, &device).into_data();
@@ -250,6 +253,7 @@ mod tests {
 
     #[test]
     fn grouping_by_length_makes_batches_of_similar_length() {
+        let _rng = crate::DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
         let device = Device::flex();
         let lengths: Vec<usize> = (0..40).map(|i| (i * 7919) % 97).collect();
         let loader = EpochLoader::new((0..40).collect(), Ids, 4, 1, 0, &device)

@@ -204,6 +204,7 @@ mod tests {
 
     #[test]
     fn clips_the_norm_of_all_gradients_together() {
+        let _rng = crate::DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
         let device = Device::flex().autodiff();
         let model = Two {
             a: LinearConfig::new(3, 2).init(&device),

@@ -30,15 +30,7 @@ impl HiddenAct {
     /// Applies the activation element-wise.
     pub fn forward<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
-            HiddenAct::Gelu if exact_gelu_gradient(&x.device()) => activation::gelu(x),
-            // x·Φ(x) spelled out: its gradient is exact wherever erf's is.
-            HiddenAct::Gelu => {
-                x.clone()
-                    * (x / std::f64::consts::SQRT_2)
-                        .erf()
-                        .add_scalar(1.0)
-                        .mul_scalar(0.5)
-            }
+            HiddenAct::Gelu => gelu(x),
             HiddenAct::GeluNew => activation::gelu_approximate(x),
             HiddenAct::Relu => activation::relu(x),
             HiddenAct::Silu => activation::silu(x),
@@ -55,6 +47,25 @@ impl HiddenAct {
             HiddenAct::Silu => "silu",
             HiddenAct::Tanh => "tanh",
         }
+    }
+}
+
+/// The exact GELU: burnbert's kernel where it has one (f32 on flex), else Burn's `gelu` where
+/// its gradient is exact, else `x·Φ(x)` spelled out, whose gradient is exact wherever erf's is.
+fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    let x = match crate::kernels::gelu(x) {
+        Ok(y) => return y,
+        Err(x) => x,
+    };
+    if exact_gelu_gradient(&x.device()) {
+        activation::gelu(x)
+    } else {
+        x.clone()
+            * (x / std::f64::consts::SQRT_2)
+                .erf()
+                .add_scalar(1.0)
+                .mul_scalar(0.5)
     }
 }
 

@@ -7,6 +7,7 @@ use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
 use crate::BertConfig;
+use crate::dropout::dropout;
 
 /// The query/key/value projections and scaled dot-product attention over all heads.
 ///
@@ -124,7 +125,7 @@ impl BertSelfAttention {
                 None => scores,
             };
             let probs = softmax(scores, 3);
-            self.dropout.forward(probs).matmul(value)
+            dropout(&self.dropout, probs).matmul(value)
         } else {
             attention(
                 query,
@@ -169,7 +170,7 @@ impl BertSelfOutput {
     /// - hidden_states, input: `[batch, seq, hidden]`
     /// - output: `[batch, seq, hidden]`
     pub fn forward(&self, hidden_states: Tensor<3>, input: Tensor<3>) -> Tensor<3> {
-        let x = self.dropout.forward(self.dense.forward(hidden_states));
+        let x = dropout(&self.dropout, self.dense.forward(hidden_states));
         self.layer_norm.forward(x + input)
     }
 }

@@ -6,6 +6,7 @@ use burn::nn::{
 use burn::prelude::*;
 
 use crate::BertConfig;
+use crate::dropout::dropout;
 
 /// Word, position and token-type (segment) embeddings, summed, then LayerNorm and dropout.
 ///
@@ -83,7 +84,7 @@ impl BertEmbeddings {
         let embeddings = self.word_embeddings.forward(input_ids)
             + self.token_type_embeddings.forward(token_type_ids)
             + self.position_embeddings.forward(position_ids);
-        self.dropout.forward(self.layer_norm.forward(embeddings))
+        dropout(&self.dropout, self.layer_norm.forward(embeddings))
     }
 }
 

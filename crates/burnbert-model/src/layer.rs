@@ -3,6 +3,7 @@
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::prelude::*;
 
+use crate::dropout::dropout;
 use crate::{BertAttention, BertConfig, HiddenAct};
 
 /// The first feed-forward projection and its activation. HF key: `intermediate.dense`.
@@ -76,7 +77,7 @@ impl BertOutput {
     /// - input: `[batch, seq, hidden]`
     /// - output: `[batch, seq, hidden]`
     pub fn forward(&self, hidden_states: Tensor<3>, input: Tensor<3>) -> Tensor<3> {
-        let x = self.dropout.forward(self.dense.forward(hidden_states));
+        let x = dropout(&self.dropout, self.dense.forward(hidden_states));
         self.layer_norm.forward(x + input)
     }
 }

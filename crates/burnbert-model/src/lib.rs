@@ -13,10 +13,13 @@
 mod activation;
 mod attention;
 mod config;
+mod dropout;
 mod embeddings;
 mod encoder;
 mod error;
 pub mod heads;
+#[cfg(feature = "flex")]
+mod kernels;
 mod layer;
 mod model;
 mod pooler;

@@ -2,7 +2,7 @@
 
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
+use burn::tensor::activation;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
@@ -124,7 +124,7 @@ impl BertSelfAttention {
                 Some(mask) => scores.mask_fill(mask, f32::MIN),
                 None => scores,
             };
-            let probs = softmax(scores, 3);
+            let probs = softmax(scores);
             dropout(&self.dropout, probs).matmul(value)
         } else {
             attention(
@@ -186,6 +186,20 @@ impl BertAttention {
         let context = self.self_attention.forward(hidden_states.clone(), mask);
         self.output.forward(context, hidden_states)
     }
+}
+
+/// Softmax over the keys: burnbert's kernel where it has one (f32 on flex, see `kernels.rs`),
+/// else Burn's.
+///
+/// # Shapes
+/// - scores, output: `[batch, heads, seq, seq]`
+fn softmax(scores: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    let scores = match crate::kernels::softmax(scores) {
+        Ok(probs) => return probs,
+        Err(scores) => scores,
+    };
+    activation::softmax(scores, 3)
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! - GELU: flex's `gelu` and `gelu_backward` (`burn-flex` `ops/activation.rs`) call `libm::erff`
 //!   once per element on one thread: scalar, branchy code, 22 % of an inference pass's CPU time
 //!   (and about twice that of its wall time, the other core idle).
+//! - Softmax: Burn's `softmax` is `exp(x - max) / sum` in five element-wise and reduction ops,
+//!   each recorded for the backward pass, most of them on one thread.
 //! - Dropout: Burn's `Dropout` (`burn-nn` `modules/dropout.rs`) draws an f32 Bernoulli tensor
 //!   (one ChaCha draw per element, on one thread), multiplies by it and by `1/(1-p)`, and keeps
 //!   the mask for the backward pass: 15 % of a training step's CPU time.
@@ -14,11 +16,12 @@
 //! so every CPU gets the same bits).
 //!
 //! - [`gelu`]: an `erf` and an `exp` written as polynomials; within 1e-6 of Burn's GELU.
+//! - [`softmax`]: one pass per row forward, one backward (`dy·y - y·Σ dy·y`), keeping `y`.
 //! - [`dropout`]: the mask of element `i` is a hash of `i` and a key drawn from the device's
 //!   generator, so it depends only on that generator's state, as Burn's does (a resumed run
 //!   draws the same masks), and the backward pass recomputes it instead of keeping it.
 //!
-//! This is the only module of the model that names a backend: both functions hand every tensor
+//! This is the only module of the model that names a backend: its functions hand every tensor
 //! that is not an f32 tensor on flex back to their caller, which then uses Burn's own op.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -33,6 +36,36 @@ use burn::tensor::{Bytes, DType, Distribution};
 use rayon::prelude::*;
 use std::f32::consts::{FRAC_1_SQRT_2, LOG2_E};
 use std::mem::MaybeUninit;
+
+/// Defines a slice kernel once and compiles it three times: for AVX-512, for AVX2 + FMA and for
+/// the baseline, picked at run time. No `mul_add`: the versions do the same roundings.
+macro_rules! kernel {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+        $(#[$doc])*
+        fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                fn avx512($($arg: $ty),*) { body($($arg),*) }
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2($($arg: $ty),*) { body($($arg),*) }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: the CPU has AVX2 and FMA.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
 
 /// The exact GELU, `x·Φ(x)`, of an f32 tensor on flex (with or without autodiff): `Ok` with the
 /// result, or `Err(x)` unchanged for any other tensor.
@@ -58,6 +91,226 @@ pub(crate) fn gelu<const D: usize>(x: Tensor<D>) -> Result<Tensor<D>, Tensor<D>>
                 Ok(Tensor::from_primitive::<Flex>(gelu_forward(primitive)))
             }
             Err(_) => Err(x),
+        }
+    }
+}
+
+/// Softmax over the last dimension of an f32 tensor on flex (with or without autodiff): `Ok`
+/// with the result, or `Err(x)` unchanged for any other tensor.
+pub(crate) fn softmax<const D: usize>(x: Tensor<D>) -> Result<Tensor<D>, Tensor<D>> {
+    if x.dtype() != DType::F32 {
+        return Err(x);
+    }
+    if x.device().is_autodiff() {
+        match x.clone().try_into_primitive::<Autodiff<Flex>>() {
+            Ok(primitive) => {
+                drop(x);
+                let y = softmax_tracked(primitive);
+                Ok(Tensor::from_primitive::<Autodiff<Flex>>(y))
+            }
+            Err(_) => Err(x),
+        }
+    } else {
+        match x.clone().try_into_primitive::<Flex>() {
+            Ok(primitive) => {
+                drop(x);
+                Ok(Tensor::from_primitive::<Flex>(softmax_forward(primitive)))
+            }
+            Err(_) => Err(x),
+        }
+    }
+}
+
+/// Softmax as an autodiff node that keeps its output for the backward pass.
+fn softmax_tracked(x: FloatTensor<Autodiff<Flex>>) -> FloatTensor<Autodiff<Flex>> {
+    #[derive(Debug)]
+    struct SoftmaxBackward;
+
+    impl Backward<Flex, 1> for SoftmaxBackward {
+        type State = FlexTensor;
+
+        fn backward(self, ops: Ops<FlexTensor, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let y = ops.state;
+            unary::<Flex, _>(ops.parents, ops.node, grads, |grad| {
+                softmax_backward(y, grad)
+            });
+        }
+    }
+
+    let (primitive, node) = x.into_parts();
+    match SoftmaxBackward
+        .prepare::<NoCheckpointing>([node])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let y = softmax_forward(primitive);
+            prep.finish(y.clone(), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(softmax_forward(primitive)),
+    }
+}
+
+/// Rows of the last dimension per parallel task: about [`CHUNK`] elements.
+fn rows_per_task(row: usize) -> usize {
+    (CHUNK / row.max(1)).max(1)
+}
+
+/// Softmax of each row of the last dimension; in place when `x` is the only owner of its
+/// contiguous storage.
+fn softmax_forward(mut x: FlexTensor) -> FlexTensor {
+    let n = x.layout().num_elements();
+    let row = x.layout().shape()[x.layout().shape().num_dims() - 1];
+    if n == 0 {
+        return x;
+    }
+    let task = rows_per_task(row) * row;
+    if x.layout().contiguous_offsets() == Some((0, n))
+        && let Some(storage) = x.try_storage_mut::<f32>()
+    {
+        storage[..n]
+            .par_chunks_mut(task)
+            .for_each(|xs| xs.chunks_exact_mut(row).for_each(softmax_row_in_place));
+        return x;
+    }
+    let x = contiguous(x);
+    let xs = x.as_slice::<f32>().expect("contiguous");
+    new_like(&x, |out| {
+        xs.par_chunks(task)
+            .zip(out.par_chunks_mut(task))
+            .for_each(|(xs, out)| {
+                for (x, out) in xs.chunks_exact(row).zip(out.chunks_exact_mut(row)) {
+                    softmax_row_into(x, out);
+                }
+            })
+    })
+}
+
+/// The gradient of softmax with output `y`: `grad·y - y·Σ(grad·y)` per row; written into `grad`
+/// when it is the only owner of its contiguous storage.
+fn softmax_backward(y: FlexTensor, mut grad: FlexTensor) -> FlexTensor {
+    assert_eq!(
+        y.layout().shape(),
+        grad.layout().shape(),
+        "softmax_backward: shapes"
+    );
+    let y = contiguous(y);
+    let ys = y.as_slice::<f32>().expect("contiguous");
+    let n = ys.len();
+    if n == 0 {
+        return grad;
+    }
+    let row = y.layout().shape()[y.layout().shape().num_dims() - 1];
+    let task = rows_per_task(row) * row;
+    if grad.layout().contiguous_offsets() == Some((0, n))
+        && let Some(storage) = grad.try_storage_mut::<f32>()
+    {
+        ys.par_chunks(task)
+            .zip(storage[..n].par_chunks_mut(task))
+            .for_each(|(ys, gs)| {
+                for (y, g) in ys.chunks_exact(row).zip(gs.chunks_exact_mut(row)) {
+                    softmax_grad_row_in_place(y, g);
+                }
+            });
+        return grad;
+    }
+    let grad = contiguous(grad);
+    let gs = grad.as_slice::<f32>().expect("contiguous");
+    new_like(&y, |out| {
+        ys.par_chunks(task)
+            .zip(gs.par_chunks(task))
+            .zip(out.par_chunks_mut(task))
+            .for_each(|((ys, gs), out)| {
+                for ((y, g), out) in ys
+                    .chunks_exact(row)
+                    .zip(gs.chunks_exact(row))
+                    .zip(out.chunks_exact_mut(row))
+                {
+                    softmax_grad_row_into(y, g, out);
+                }
+            })
+    })
+}
+
+/// Lanes of the row reductions: 16 running maxima or sums, whatever the vector width, so that
+/// every CPU adds in the same order.
+const LANES: usize = 16;
+
+#[inline(always)]
+fn row_max(xs: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (m, &x) in lanes.iter_mut().zip(chunk) {
+            *m = if x > *m { x } else { *m };
+        }
+    }
+    let tail = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+    lanes.iter().fold(tail, |m, &x| m.max(x))
+}
+
+#[inline(always)]
+fn row_sum(xs: impl Fn(usize) -> f32, len: usize) -> f32 {
+    let mut lanes = [0.0f32; LANES];
+    let full = len / LANES * LANES;
+    for base in (0..full).step_by(LANES) {
+        for (j, s) in lanes.iter_mut().enumerate() {
+            *s += xs(base + j);
+        }
+    }
+    let tail: f32 = (full..len).map(&xs).sum();
+    lanes.iter().sum::<f32>() + tail
+}
+
+kernel! {
+    /// `x ← softmax(x)` over one row.
+    fn softmax_row_in_place(xs: &mut [f32]) {
+        let max = row_max(xs);
+        for x in xs.iter_mut() {
+            *x = exp(*x - max);
+        }
+        let inv = 1.0 / row_sum(|i| xs[i], xs.len());
+        for x in xs.iter_mut() {
+            *x *= inv;
+        }
+    }
+}
+
+kernel! {
+    /// `out ← softmax(x)` over one row.
+    fn softmax_row_into(xs: &[f32], out: &mut [MaybeUninit<f32>]) {
+        let max = row_max(xs);
+        for (o, &x) in out.iter_mut().zip(xs) {
+            o.write(exp(x - max));
+        }
+        // SAFETY: every element was written just above.
+        let out = unsafe { &mut *(out as *mut [MaybeUninit<f32>] as *mut [f32]) };
+        let inv = 1.0 / row_sum(|i| out[i], out.len());
+        for o in out.iter_mut() {
+            *o *= inv;
+        }
+    }
+}
+
+kernel! {
+    /// `g ← g·y - y·Σ(g·y)` over one row.
+    fn softmax_grad_row_in_place(ys: &[f32], gs: &mut [f32]) {
+        let dot = row_sum(|i| gs[i] * ys[i], ys.len());
+        for (g, &y) in gs.iter_mut().zip(ys) {
+            *g = *g * y - y * dot;
+        }
+    }
+}
+
+kernel! {
+    /// `out ← g·y - y·Σ(g·y)` over one row.
+    fn softmax_grad_row_into(ys: &[f32], gs: &[f32], out: &mut [MaybeUninit<f32>]) {
+        let dot = row_sum(|i| gs[i] * ys[i], ys.len());
+        for ((o, &y), &g) in out.iter_mut().zip(ys).zip(gs) {
+            o.write(g * y - y * dot);
         }
     }
 }
@@ -280,36 +533,6 @@ fn new_like(like: &FlexTensor, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Fl
     )
 }
 
-/// Defines a slice kernel once and compiles it three times: for AVX-512, for AVX2 + FMA and for
-/// the baseline, picked at run time. No `mul_add`: the versions do the same roundings.
-macro_rules! kernel {
-    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
-        $(#[$doc])*
-        fn $name($($arg: $ty),*) {
-            #[inline(always)]
-            fn body($($arg: $ty),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                fn avx512($($arg: $ty),*) { body($($arg),*) }
-                #[target_feature(enable = "avx2,fma")]
-                fn avx2($($arg: $ty),*) { body($($arg),*) }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU has AVX-512F.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: the CPU has AVX2 and FMA.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            body($($arg),*)
-        }
-    };
-}
-
 kernel! {
     /// `x ← gelu(x)`.
     fn gelu_in_place(xs: &mut [f32]) {
@@ -399,24 +622,27 @@ fn erf(x: f32) -> f32 {
 }
 
 /// `exp(x)` for x ≤ 88 (Cephes' `expf`: `2ⁿ·exp(r)` with `n = round(x/ln 2)`, a degree-7
-/// polynomial for `exp(r)`, relative error ≤ 2e-7); flushes to 2⁻¹²⁶·exp(r) below -87, which
-/// is far under anything GELU's gradient can see. NaN stays NaN.
+/// polynomial for `exp(r)`, relative error ≤ 2e-7); 0 at and below -87 (`exp(-87) = 1.6e-38`),
+/// so that masked attention scores get a weight of exactly 0. NaN stays NaN.
 #[inline(always)]
 #[allow(clippy::excessive_precision)]
 fn exp(x: f32) -> f32 {
     // 1.5·2²³: adding and subtracting it rounds to the nearest integer, in any vector width.
     const ROUND: f32 = 12_582_912.0;
-    let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2_E + ROUND) - ROUND;
+    // Comparisons written so that NaN falls through to the result (`min`/`max` would drop it).
+    let x = if x > 88.0 { 88.0 } else { x };
+    let c = if x < -87.0 { -87.0 } else { x };
+    let n = (c * LOG2_E + ROUND) - ROUND;
     // ln 2 in two parts, so that `x - n·ln 2` is exact to f32 precision.
-    let r = x - n * 0.693359375 - n * -2.12194440e-4;
+    let r = c - n * 0.693359375 - n * -2.12194440e-4;
     let mut p = 1.9875691500e-4 * r + 1.3981999507e-3;
     p = p * r + 8.3334519073e-3;
     p = p * r + 4.1665795894e-2;
     p = p * r + 1.6666665459e-1;
     p = p * r + 5.0000001201e-1;
     let y = p * r * r + r + 1.0;
-    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    let e = y * f32::from_bits(((n as i32 + 127) as u32) << 23);
+    if x <= -87.0 { 0.0 } else { e }
 }
 
 #[cfg(test)]
@@ -442,11 +668,12 @@ mod tests {
 
     #[test]
     fn exp_is_within_2e_7_relative_of_libm() {
-        let worst = (-87_000..=88_000)
+        let worst = (-86_999..=88_000)
             .map(|i| i as f32 / 1000.0)
             .map(|x| ((exp(x) as f64 - libm::exp(x as f64)) / libm::exp(x as f64)).abs())
             .fold(0.0, f64::max);
         assert!(worst <= 2e-7, "max relative error {worst:e}");
+        assert_eq!((exp(-87.0), exp(f32::MIN), exp(f32::NEG_INFINITY)), (0.0, 0.0, 0.0));
         assert!(exp(f32::NAN).is_nan());
     }
 
@@ -504,6 +731,59 @@ mod tests {
         actual.assert_approx_eq::<f32>(&expected, Tolerance::absolute(1e-6));
         let input = [[-1.0f32, 0.5, 2.0], [3.0, -0.25, 0.0]];
         x.into_data().assert_eq(&TensorData::from(input), true);
+    }
+
+    #[test]
+    fn softmax_is_burns_forward_and_backward() {
+        // Rows of 37 (not a multiple of the 16 lanes) and of 128, on both kinds of device.
+        for (device, dims) in [
+            (Device::flex(), [3, 5, 37]),
+            (Device::flex().autodiff(), [3, 5, 37]),
+            (Device::flex().autodiff(), [2, 4, 128]),
+        ] {
+            let n = dims.iter().product::<usize>();
+            // Scores up to ±20, one row with a masked (f32::MIN) key.
+            let mut values: Vec<f32> = (0..n)
+                .map(|i| ((i * 7919 % 1000) as f32 - 500.0) / 25.0)
+                .collect();
+            values[dims[2] + 3] = f32::MIN;
+            let leaf = || {
+                let x = Tensor::<3>::from_data(TensorData::new(values.clone(), dims), &device);
+                if device.is_autodiff() {
+                    x.require_grad()
+                } else {
+                    x
+                }
+            };
+            let (reference, ours) = (leaf(), leaf());
+            let weights = Tensor::<3>::from_data(
+                TensorData::new((0..n).map(|i| (i % 5) as f32 - 2.0).collect(), dims),
+                &device,
+            );
+            let expected = activation::softmax(reference.clone(), 2);
+            let actual = softmax(ours.clone()).expect("f32 on flex takes the kernel");
+            let probs: Vec<f32> = actual.clone().into_data().try_to_vec().unwrap();
+            assert_eq!(
+                probs[dims[2] + 3],
+                0.0,
+                "a masked key gets a weight of exactly 0"
+            );
+            actual
+                .clone()
+                .into_data()
+                .assert_approx_eq::<f32>(&expected.clone().into_data(), Tolerance::absolute(1e-6));
+            if device.is_autodiff() {
+                let expected = (expected * weights.clone()).sum().backward();
+                let actual = (actual * weights).sum().backward();
+                ours.grad(&actual)
+                    .unwrap()
+                    .into_data()
+                    .assert_approx_eq::<f32>(
+                        &reference.grad(&expected).unwrap().into_data(),
+                        Tolerance::absolute(2e-6),
+                    );
+            }
+        }
     }
 
     #[test]

@@ -160,7 +160,7 @@ fn tracked(
 /// Elements per parallel task: large enough to amortise scheduling, small enough to balance.
 const CHUNK: usize = 1 << 14;
 
-/// `x` mapped in parallel tasks of `task` elements: `in_place(start, chunk)` on `x`'s own
+/// `x` mapped in parallel tasks of `task` (≥ 1) elements: `in_place(start, chunk)` on `x`'s own
 /// storage when `x` is its only owner and it is contiguous, else `into(start, chunk, out)` into
 /// a new tensor; `start` is the index of the chunk's first element.
 fn map(
@@ -169,12 +169,8 @@ fn map(
     in_place: impl Fn(usize, &mut [f32]) + Sync,
     into: impl Fn(usize, &[f32], &mut [MaybeUninit<f32>]) + Sync,
 ) -> FlexTensor {
-    let task = task.max(1);
-    let n = x.layout().num_elements();
-    if x.layout().contiguous_offsets() == Some((0, n))
-        && let Some(storage) = x.try_storage_mut::<f32>()
-    {
-        storage[..n]
+    if let Some(storage) = own_storage(&mut x) {
+        storage
             .par_chunks_mut(task)
             .enumerate()
             .for_each(|(c, xs)| in_place(c * task, xs));
@@ -203,15 +199,11 @@ fn map_grad(
         grad.layout().shape(),
         "backward: shapes"
     );
-    let task = task.max(1);
     let kept = contiguous(kept);
     let ks = kept.as_slice::<f32>().expect("contiguous");
-    let n = ks.len();
-    if grad.layout().contiguous_offsets() == Some((0, n))
-        && let Some(storage) = grad.try_storage_mut::<f32>()
-    {
+    if let Some(storage) = own_storage(&mut grad) {
         ks.par_chunks(task)
-            .zip(storage[..n].par_chunks_mut(task))
+            .zip(storage.par_chunks_mut(task))
             .for_each(|(ks, gs)| in_place(ks, gs));
         return grad;
     }
@@ -225,6 +217,18 @@ fn map_grad(
     })
 }
 
+/// `x`'s elements, to write in place: when `x` is the only owner of its storage and its layout
+/// is row-major from the storage's start.
+fn own_storage(x: &mut FlexTensor) -> Option<&mut [f32]> {
+    let n = x.layout().num_elements();
+    if x.layout().contiguous_offsets() != Some((0, n)) {
+        return None;
+    }
+    x.try_storage_mut::<f32>().map(|storage| &mut storage[..n])
+}
+
+/// `x` if its elements are row-major somewhere in its storage (read through `as_slice`, offset
+/// included), else a row-major copy. Burn's `to_contiguous` also copies offset views.
 fn contiguous(x: FlexTensor) -> FlexTensor {
     if x.layout().contiguous_offsets().is_some() {
         x

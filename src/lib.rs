@@ -32,7 +32,9 @@ pub use burnbert_model::{
     BertForTokenClassification, BertInput, BertModel,
 };
 pub use error::{DataError, DeviceError, Error, ModelError};
-pub use pretrained::{Pretrained, from_folder_with_config, from_pretrained, save_pretrained};
+pub use pretrained::{
+    Pretrained, from_folder_with_config, from_pretrained, load_folder, save_pretrained,
+};
 
 /// Burn, as burnbert uses it.
 pub use burn;

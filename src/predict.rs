@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softmax};
-use burnbert_data::token_classification::chunks;
+use burnbert_data::token_classification::entity_groups;
 use burnbert_data::{BertTokenizer, Encoding, PaddedBatch};
 use burnbert_model::{
     BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
@@ -18,8 +18,8 @@ use crate::Error;
 pub struct SequencePrediction {
     /// The most probable label (for multi-label: the labels above 0.5, comma-separated).
     pub label: String,
-    /// Probability of each label, in id order (softmax; sigmoid for multi-label; the raw score
-    /// for regression).
+    /// Probability of each label, in id order, as the text-classification pipeline gives it:
+    /// softmax; sigmoid for multi-label and one-label heads; the raw score for regression.
     pub probabilities: Vec<f32>,
     /// The logits, in id order.
     pub logits: Vec<f32>,
@@ -40,6 +40,8 @@ pub struct TokenPrediction {
     pub label: String,
     /// Its probability.
     pub score: f32,
+    /// The token's logits, in label id order.
+    pub logits: Vec<f32>,
 }
 
 /// An answer span found in a context.
@@ -53,16 +55,35 @@ pub struct Answer {
     pub end: usize,
     /// `p(start) · p(end)` under the softmax over the context's tokens.
     pub score: f32,
+    /// The start logit of the answer's first token.
+    pub start_logit: f32,
+    /// The end logit of the answer's last token.
+    pub end_logit: f32,
 }
 
-fn rows(tensor: Tensor<2>) -> Vec<Vec<f32>> {
+/// The rows of a `[rows, cols]` tensor; a NaN or infinite value is an error (a model whose
+/// weights or inputs overflow gives no usable prediction).
+fn rows(tensor: Tensor<2>) -> Result<Vec<Vec<f32>>, Error> {
     let [_, cols] = tensor.dims();
     let data: Vec<f32> = tensor
         .into_data()
         .convert::<f32>()
         .try_to_vec::<f32>()
         .expect("f32 data");
-    data.chunks(cols.max(1)).map(<[f32]>::to_vec).collect()
+    check_finite(&data, "output")?;
+    Ok(data.chunks(cols.max(1)).map(<[f32]>::to_vec).collect())
+}
+
+/// An error when `values` (a model's `what`) hold a NaN or an infinity.
+pub fn check_finite(values: &[f32], what: &str) -> Result<(), Error> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::NonFinite {
+            what: what.to_string(),
+            value: values[i],
+            index: i,
+        }),
+    }
 }
 
 fn encode_all(
@@ -89,22 +110,25 @@ pub fn classify(
     let batch = PaddedBatch::new(&encodings, tokenizer.pad_id())?;
     let logits = model.forward(batch.to_input(device));
     let labels = config.labels();
-    let problem = config.problem_type.unwrap_or(if labels.len() == 1 {
-        ProblemType::Regression
-    } else {
-        ProblemType::SingleLabelClassification
-    });
+    // The text-classification pipeline's `function_to_apply`: none for regression, a sigmoid
+    // for multi-label and for any one-label head, else a softmax.
+    let problem = match config.problem_type {
+        Some(ProblemType::Regression) => ProblemType::Regression,
+        Some(ProblemType::MultiLabelClassification) => ProblemType::MultiLabelClassification,
+        _ if labels.len() == 1 => ProblemType::MultiLabelClassification,
+        _ => ProblemType::SingleLabelClassification,
+    };
     let probabilities = match problem {
         ProblemType::SingleLabelClassification => softmax(logits.clone(), 1),
         ProblemType::MultiLabelClassification => sigmoid(logits.clone()),
         ProblemType::Regression => logits.clone(),
     };
-    Ok(rows(logits)
+    Ok(rows(logits)?
         .into_iter()
-        .zip(rows(probabilities))
+        .zip(rows(probabilities)?)
         .map(|(logits, probabilities)| {
             let label = match problem {
-                ProblemType::MultiLabelClassification => labels
+                ProblemType::MultiLabelClassification if labels.len() > 1 => labels
                     .iter()
                     .zip(&probabilities)
                     .filter(|(_, p)| **p > 0.5)
@@ -135,7 +159,9 @@ pub fn tag(
     let batch = PaddedBatch::new(std::slice::from_ref(&encoding), tokenizer.pad_id())?;
     let logits = model.forward(batch.to_input(device));
     let [_, seq, num_labels] = logits.dims();
-    let probabilities = rows(softmax(logits.reshape([seq, num_labels]), 1));
+    let logits = logits.reshape([seq, num_labels]);
+    let probabilities = rows(softmax(logits.clone(), 1))?;
+    let logits = rows(logits)?;
     let labels = config.labels();
     Ok((0..seq)
         .filter_map(|i| {
@@ -148,6 +174,7 @@ pub fn tag(
                 word,
                 label: labels[best].clone(),
                 score: probabilities[i][best],
+                logits: logits[i].clone(),
             })
         })
         .collect())
@@ -193,7 +220,11 @@ pub fn answer(
             1,
         ))
     };
-    let (p_start, p_end) = (probabilities(start_logits), probabilities(end_logits));
+    let (p_start, p_end) = (
+        probabilities(start_logits.clone())?,
+        probabilities(end_logits.clone())?,
+    );
+    let (start_logits, end_logits) = (rows(start_logits)?, rows(end_logits)?);
     let mut best: Option<(usize, usize, usize, f32)> = None;
     for (w, window) in windows.iter().enumerate() {
         let in_context = |i: usize| !not_context[w * seq + i];
@@ -214,6 +245,8 @@ pub fn answer(
         start: char_index(context, start),
         end: char_index(context, end),
         score,
+        start_logit: start_logits[w][s],
+        end_logit: end_logits[w][e],
     })
 }
 
@@ -231,7 +264,8 @@ fn argmax(values: &[f32]) -> usize {
 
 /// A named entity found in a text, as `transformers`' token-classification pipeline gives it
 /// with `aggregation_strategy="first"`: words tagged from their first piece, pieces merged back
-/// into words, consecutive words of one entity merged (seqeval's chunk rules).
+/// into words, consecutive words of one entity merged by the pipeline's grouping rules
+/// ([`entity_groups`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entity {
     /// The entity type (`PER`, `LOC`, ...).
@@ -257,7 +291,7 @@ pub fn entities(
     device: &Device,
 ) -> Result<Vec<Entity>, Error> {
     // The words as BERT's pre-tokenizer splits the text, with their byte spans.
-    let encoding = tokenizer.encode(text, None, usize::MAX)?;
+    let encoding = tokenizer.encode_untruncated(text, None)?;
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for (word, &(start, end)) in encoding.word_ids.iter().zip(&encoding.offsets) {
         let Some(word) = word else { continue };
@@ -280,7 +314,7 @@ pub fn entities(
         .iter()
         .map(|p| p.map_or("O", |(id, _)| labels[id].as_str()))
         .collect();
-    Ok(chunks(&tags)
+    Ok(entity_groups(&tags)
         .into_iter()
         .map(|c| {
             let (start, end) = (spans[c.first].0, spans[c.last].1);

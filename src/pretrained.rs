@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use burnbert_data::BertTokenizer;
+use burnbert_data::{BertTokenizer, ModelLimits};
 use burnbert_model::BertConfig;
 use burnbert_model::weights::{self, HfModel, LoadReport};
 
@@ -51,10 +51,21 @@ pub fn from_folder_with_config<M: HfModel>(
     config: BertConfig,
     device: &Device,
 ) -> Result<Pretrained<M>, Error> {
+    load_folder(folder, config, false, device)
+}
+
+/// As [`from_folder_with_config`]; with `ignore_mismatched_sizes` (HF's flag), a task head of
+/// another size than the config's starts fresh instead of being an error.
+pub fn load_folder<M: HfModel>(
+    folder: &Path,
+    config: BertConfig,
+    ignore_mismatched_sizes: bool,
+    device: &Device,
+) -> Result<Pretrained<M>, Error> {
     let weights_path = source::require(folder, &source::WEIGHTS)?;
-    let tokenizer = BertTokenizer::from_folder(folder)?;
-    let mut model = M::init(&config, device);
-    let report = weights::load_weights(&mut model, &weights_path)?;
+    let tokenizer = BertTokenizer::from_folder(folder)?.with_limits(ModelLimits::of(&config))?;
+    let (model, report) =
+        weights::load_pretrained::<M>(&config, &weights_path, ignore_mismatched_sizes, device)?;
     Ok(Pretrained {
         folder: folder.to_path_buf(),
         config,

@@ -9,8 +9,14 @@ use crate::Error;
 pub const CONFIG: &str = "config.json";
 /// Tokenizer files: `tokenizer.json`, else `vocab.txt`.
 pub const TOKENIZERS: [&str; 2] = ["tokenizer.json", "vocab.txt"];
-/// Weight files: `model.safetensors`, else `pytorch_model.bin`.
-pub const WEIGHTS: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
+/// Weight files, in `transformers`' order of preference: safetensors (whole, else sharded
+/// through its index), else PyTorch's (whole, else sharded).
+pub const WEIGHTS: [&str; 4] = [
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+];
 const OPTIONAL: [&str; 2] = ["tokenizer_config.json", "special_tokens_map.json"];
 
 /// Resolves `model` (a folder, or a hub id such as `sentence-transformers/all-MiniLM-L6-v2`)
@@ -98,7 +104,23 @@ fn from_hub(model_id: &str) -> Result<PathBuf, Error> {
     };
     let config = fetch(CONFIG)?;
     first_of(&TOKENIZERS)?;
-    first_of(&WEIGHTS)?;
+    let weights = first_of(&WEIGHTS)?;
+    if weights.extension().is_some_and(|e| e == "json") {
+        // A sharded checkpoint: its shards, as the index names them.
+        let index: serde_json::Value = std::fs::read_to_string(&weights)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        let mut shards: Vec<&str> = index["weight_map"]
+            .as_object()
+            .map(|m| m.values().filter_map(|f| f.as_str()).collect())
+            .unwrap_or_default();
+        shards.sort_unstable();
+        shards.dedup();
+        for shard in shards {
+            fetch(shard)?;
+        }
+    }
     for f in OPTIONAL {
         let _ = fetch(f); // optional: absent in many repositories
     }
@@ -119,7 +141,8 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
         let err = require(&dir, &WEIGHTS).unwrap_err().to_string();
         assert!(
-            err.contains("model.safetensors or pytorch_model.bin") && err.contains("assets"),
+            err.contains("model.safetensors or model.safetensors.index.json or pytorch_model.bin")
+                && err.contains("assets"),
             "{err}"
         );
     }

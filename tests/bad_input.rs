@@ -84,7 +84,7 @@ fn missing_vocab_and_weights_name_what_was_looked_for() {
     std::fs::remove_file(dir.join("model.safetensors")).unwrap();
     let err = load(&dir).unwrap_err().to_string();
     assert!(
-        err.contains("model.safetensors or pytorch_model.bin")
+        err.contains("model.safetensors or model.safetensors.index.json or pytorch_model.bin")
             && err.contains(dir.to_str().unwrap()),
         "{err}"
     );

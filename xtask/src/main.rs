@@ -2,7 +2,8 @@
 //! - `cargo xtask assets [NAME ...]` fetches the real weights and data into the cache (see
 //!   `burnbert-assets`);
 //! - `cargo xtask reference` regenerates the PyTorch fixtures and reference outputs;
-//! - `cargo xtask test` runs the test suite on flex, then the parity and round-trip tests on
+//! - `cargo xtask test` runs the test suite on the default build (flex), then the parity and
+//!   round-trip tests, built with the other backends' features, on
 //!   every other CPU-reachable backend this machine has: ndarray, LibTorch CPU (when
 //!   `torch==2.9.0` is importable) and wgpu on a software Vulkan driver (when one is installed);
 //! - `cargo xtask bench` measures training and inference throughput and peak memory on each
@@ -162,18 +163,15 @@ fn test(extra: &[String]) -> ExitCode {
         println!("xtask test: no Vulkan driver: wgpu not tested");
     }
     let features = test_features(torch.is_some(), vulkan).join(",");
+    // The whole suite on the default build (flex): its `burnbert` binary is the one README's
+    // users build, and starts without LibTorch; then the parity tests with every backend.
     let cargo = |device: &str, args: &[&str]| {
         let mut c = cargo();
-        c.args([
-            "test",
-            "--release",
-            "--no-fail-fast",
-            "--features",
-            &features,
-        ])
-        .args(args)
-        .args(extra)
-        .env("BURN_DEVICE", device);
+        c.args(["test", "--release", "--no-fail-fast"]);
+        if device != "flex" {
+            c.args(["--features", &features]);
+        }
+        c.args(args).args(extra).env("BURN_DEVICE", device);
         if let Some(lib) = &torch {
             torch_env(&mut c, lib);
         }
@@ -185,8 +183,13 @@ fn test(extra: &[String]) -> ExitCode {
         if std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
             c.env("BURNBERT_REQUIRE_ASSETS", "1");
         }
+        let with = if device == "flex" {
+            String::new()
+        } else {
+            format!(" --features {features}")
+        };
         println!(
-            "xtask test: BURN_DEVICE={device} cargo test --release --features {features} {}",
+            "xtask test: BURN_DEVICE={device} cargo test --release{with} {}",
             args.join(" ")
         );
         c.status().is_ok_and(|s| s.success())

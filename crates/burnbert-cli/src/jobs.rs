@@ -64,6 +64,8 @@ pub struct EvalJob {
     pub max_length: Option<usize>,
     /// Question answering: overlap of the context windows.
     pub doc_stride: usize,
+    /// SQuAD v2: how much the null score must beat the best span's for "no answer".
+    pub null_score_diff_threshold: f32,
     /// Print JSON.
     pub json: bool,
 }

@@ -108,6 +108,17 @@ enum Command {
         /// Resume an interrupted run from this epoch's checkpoint in OUTPUT.
         #[arg(long)]
         resume_from_epoch: Option<usize>,
+        /// Replace the earlier run in a non-empty OUTPUT (its checkpoints, logs, metrics and
+        /// model; other files stay). Without it, a used OUTPUT is refused.
+        #[arg(long)]
+        overwrite_output_dir: bool,
+        /// Start a new task head when the checkpoint's has another number of labels.
+        #[arg(long)]
+        ignore_mismatched_sizes: bool,
+        /// Question answering on SQuAD v2 data: answer "" when the null score beats the best
+        /// span's by more than this (validation EM/F1).
+        #[arg(long, allow_negative_numbers = true)]
+        null_score_diff_threshold: Option<f64>,
     },
     /// Score a fine-tuned model on labelled data. A classifier: accuracy, macro and per-class
     /// P/R/F1, loss, confusion matrix; a token classifier (CoNLL / JSONL data): seqeval's entity
@@ -129,6 +140,10 @@ enum Command {
         /// Question answering: overlap of the context windows, in tokens.
         #[arg(long, default_value_t = 128)]
         doc_stride: usize,
+        /// Question answering on SQuAD v2 data (with unanswerable questions): answer "" when
+        /// the null score beats the best span's by more than this (run_qa.py's name).
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        null_score_diff_threshold: f32,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -198,7 +213,18 @@ impl Task {
 
 fn main() -> ExitCode {
     burnbert::allocator::tune();
-    let cli = Cli::parse();
+    // Exit status 0 for --help / --version, 1 for every error, usage errors included.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -210,7 +236,12 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     let device = burnbert::device::resolve(cli.device.as_deref())?;
-    match cli.command {
+    run_command(cli.command, &device)
+}
+
+fn run_command(command: Command, device: &Device) -> Result<()> {
+    let device = device.clone();
+    match command {
         Command::Inspect { model, json } => inspect(&model, json, &device),
         Command::Encode {
             model,
@@ -241,6 +272,9 @@ fn run(cli: Cli) -> Result<()> {
             seed,
             output,
             resume_from_epoch,
+            overwrite_output_dir,
+            ignore_mismatched_sizes,
+            null_score_diff_threshold,
         } => {
             let mut args = match &config {
                 Some(path) => burnbert::train::TrainingConfig::from_file(path)?,
@@ -252,6 +286,10 @@ fn run(cli: Cli) -> Result<()> {
                 batch_size.unwrap_or(args.per_device_train_batch_size);
             args.max_length = max_length.unwrap_or(args.max_length);
             args.seed = seed.unwrap_or(args.seed);
+            args.overwrite_output_dir |= overwrite_output_dir;
+            args.ignore_mismatched_sizes |= ignore_mismatched_sizes;
+            args.null_score_diff_threshold =
+                null_score_diff_threshold.unwrap_or(args.null_score_diff_threshold);
             args.validate()?;
             let mut job = TrainJob {
                 model,
@@ -276,6 +314,7 @@ fn run(cli: Cli) -> Result<()> {
             batch_size,
             max_length,
             doc_stride,
+            null_score_diff_threshold,
             json,
         } => {
             let folder = burnbert::source::resolve(&model)?;
@@ -286,6 +325,7 @@ fn run(cli: Cli) -> Result<()> {
                 batch_size,
                 max_length,
                 doc_stride,
+                null_score_diff_threshold,
                 json,
             };
             match task {
@@ -432,6 +472,14 @@ fn encode(
             .try_to_vec::<f32>()
             .expect("f32 data")
     };
+    let hidden: Vec<f32> = out
+        .last_hidden_state
+        .clone()
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 data");
+    burnbert::predict::check_finite(&hidden, "last_hidden_state")?;
     let mean = burnbert::encode::mean_pooled(out.last_hidden_state.clone(), mask.clone());
     let normalized = burnbert::encode::mean_pooled_normalized(out.last_hidden_state, mask);
     let value = json!({

@@ -2,6 +2,7 @@
 
 use anyhow::{Result, bail};
 use burnbert::burn::tensor::Device;
+use burnbert::data::classification::split;
 use burnbert::data::question_answering::{SquadExample, qa_features, read_squad};
 use burnbert::train::question_answering::evaluate_reader;
 use burnbert::train::squad::Postprocess;
@@ -22,7 +23,7 @@ pub fn train(job: &mut TrainJob, device: &Device) -> Result<()> {
     let (train, valid) = job.sets(
         "questions",
         |path, _| Ok(read_squad(path)?),
-        |questions| split_articles(questions, job.validation_split),
+        |questions| split_articles(questions, job.validation_split, job.args.seed),
     )?;
     let trained = burnbert::train::fine_tune_reader(
         &job.model,
@@ -46,16 +47,20 @@ pub fn train(job: &mut TrainJob, device: &Device) -> Result<()> {
 }
 
 /// SQuAD questions split by article: the last `fraction` of the articles (at least one) for
-/// validation, so no context is in both.
+/// validation, so no context is in both. A file of one article is split by question (seeded).
 fn split_articles(
     questions: Vec<SquadExample>,
     fraction: f64,
+    seed: u64,
 ) -> (Vec<SquadExample>, Vec<SquadExample>) {
     let articles = questions
         .iter()
         .map(|q| q.article)
         .max()
         .map_or(0, |a| a + 1);
+    if articles < 2 {
+        return split(questions, fraction, seed);
+    }
     let first_valid =
         articles - ((articles as f64 * fraction).ceil() as usize).clamp(1, articles.max(1));
     questions.into_iter().partition(|q| q.article < first_valid)
@@ -73,15 +78,34 @@ pub fn eval(job: &EvalJob, device: &Device) -> Result<()> {
         &questions,
         &features,
         job.batch_size,
-        Postprocess::default(),
+        Postprocess::for_examples(&questions, job.null_score_diff_threshold),
         device,
     )?;
     let s = &report.scores;
-    let plain = format!(
+    let mut plain = format!(
         "exact match {:.2}  F1 {:.2}  ({} questions, {} windows)",
         s.exact_match, s.f1, s.questions, report.features
     );
-    print(job.json, &json!(report), &plain);
+    for (name, part) in [("HasAns", s.has_answer), ("NoAns", s.no_answer)] {
+        if let Some(p) = part {
+            plain += &format!(
+                "\n{name}: exact match {:.2}  F1 {:.2}  ({} questions)",
+                p.exact_match, p.f1, p.questions
+            );
+        }
+    }
+    // The answers as the official scripts read them (`predictions.json`: id → text).
+    let predictions: serde_json::Map<String, serde_json::Value> = questions
+        .iter()
+        .zip(&report.predictions)
+        .map(|(q, p)| (q.id.clone(), json!(p.text)))
+        .collect();
+    let value = json!({
+        "scores": report.scores,
+        "features": report.features,
+        "predictions": predictions,
+    });
+    print(job.json, &value, &plain);
     Ok(())
 }
 

@@ -1,68 +1,16 @@
 //! The `burnbert` binary on the committed fixtures, against transformers' numbers.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
-fn assets(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../assets")
-        .join(name)
-}
-
-fn burnbert(args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_burnbert"));
-    // The CPU default, whatever else the build has.
-    if std::env::var_os("BURN_DEVICE").is_none() {
-        command.env("BURN_DEVICE", "flex");
-    }
-    command.args(args).output().unwrap()
-}
-
-/// `out`, after checking that the command succeeded (its output in the failure message).
-fn succeeded(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn json(args: &[&str]) -> Value {
-    serde_json::from_slice(&succeeded(burnbert(args)).stdout).unwrap()
-}
-
-/// An empty scratch folder for test `name` of this process.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("burnbert-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::*;
 
 fn reference() -> Value {
     serde_json::from_str(&std::fs::read_to_string(assets("reference/tiny.json")).unwrap()).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-fn assert_close(a: &[f64], b: &[f64]) {
-    assert_eq!(a.len(), b.len());
-    let diff = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max);
-    assert!(diff <= 1e-4, "max abs diff {diff}");
 }
 
 #[test]

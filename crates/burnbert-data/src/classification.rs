@@ -143,8 +143,11 @@ fn read_delimited(
     columns: &Columns,
     delimiter: u8,
 ) -> Result<Vec<TextExample>, DataError> {
+    // TSV fields are taken verbatim, quotes included (Python's `csv.QUOTE_NONE`, GLUE's
+    // reader): with quoting on, a field that starts with `"` would swallow the rows after it.
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
+        .quoting(delimiter != b'\t')
         .has_headers(columns.has_header)
         .flexible(true)
         .from_reader(text.as_bytes());
@@ -396,10 +399,16 @@ impl LabelSet {
 
 /// Splits `examples` (texts, tagged sentences, ...) into `(train, valid)` with `valid_fraction`
 /// of them in valid, after a shuffle seeded by `seed` (the same seed gives the same split).
+/// With a fraction above 0 and at least two examples, each side keeps at least one: four
+/// examples at 0.1 validate on one, not on none.
 pub fn split<T>(mut examples: Vec<T>, valid_fraction: f64, seed: u64) -> (Vec<T>, Vec<T>) {
     seeded_shuffle(&mut examples, seed);
-    let n_valid = ((examples.len() as f64) * valid_fraction).round() as usize;
-    let valid = examples.split_off(examples.len() - n_valid.min(examples.len()));
+    let n = examples.len();
+    let mut n_valid = ((n as f64) * valid_fraction).round() as usize;
+    if valid_fraction > 0.0 && n >= 2 {
+        n_valid = n_valid.clamp(1, n - 1);
+    }
+    let valid = examples.split_off(n - n_valid.min(n));
     (examples, valid)
 }
 
@@ -538,6 +547,34 @@ mod tests {
     }
 
     #[test]
+    fn tsv_quotes_are_text() {
+        // shared case 05: Python's csv.reader(delimiter="\t", quoting=csv.QUOTE_NONE).
+        let path = write(
+            "q.tsv",
+            b"text\tlabel\n\"Not bad at all\tpositive\na boring film\tnegative\nit was \"fine\" i guess\tneutral\nthe actor was great\tpositive\n",
+        );
+        let examples = read_file(&path, &Columns::default()).unwrap();
+        let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "\"Not bad at all",
+                "a boring film",
+                "it was \"fine\" i guess",
+                "the actor was great"
+            ]
+        );
+        let lines: Vec<usize> = examples.iter().map(|e| e.location.line).collect();
+        assert_eq!(lines, [2, 3, 4, 5]);
+        // CSV keeps standard quoting.
+        let path = write("q.csv", b"text,label\n\"a, quoted\",x\n");
+        assert_eq!(
+            read_file(&path, &Columns::default()).unwrap()[0].text,
+            "a, quoted"
+        );
+    }
+
+    #[test]
     fn bad_data_names_file_and_line() {
         let err = read_file(&write("e.csv", b""), &Columns::default())
             .unwrap_err()
@@ -648,7 +685,12 @@ mod tests {
         let (c, d) = split(examples.clone(), 0.2, 7);
         assert_eq!((a.len(), b.len()), (8, 2));
         assert_eq!((&a, &b), (&c, &d));
-        let (e, _) = split(examples, 0.2, 8);
+        let (e, _) = split(examples.clone(), 0.2, 8);
+        // Small sets keep one example on each side.
+        let (train, valid) = split(examples[..4].to_vec(), 0.1, 0);
+        assert_eq!((train.len(), valid.len()), (3, 1));
+        let (train, valid) = split(examples[..2].to_vec(), 0.9, 0);
+        assert_eq!((train.len(), valid.len()), (1, 1));
         assert_ne!(a, e);
     }
 }

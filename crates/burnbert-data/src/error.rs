@@ -90,6 +90,20 @@ pub enum DataError {
         /// The file or folder.
         file: PathBuf,
     },
+    /// An input falls outside one of the model's embedding tables.
+    #[error("text '{text}': {what} is outside the model's embedding table ({limit} is {size})")]
+    OutOfRange {
+        /// The start of the text.
+        text: String,
+        /// What is out of range (`token id 60 ('zebra')`, `token type 1`, `62 tokens`).
+        what: String,
+        /// The id, segment or length.
+        value: usize,
+        /// The config field that sets the table's size.
+        limit: &'static str,
+        /// The table's size.
+        size: usize,
+    },
     /// A batch was asked for with no example in it.
     #[error("empty batch")]
     EmptyBatch,

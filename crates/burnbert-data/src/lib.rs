@@ -12,4 +12,4 @@ mod tokenizer;
 
 pub use batch::{Encoded, PaddedBatch};
 pub use error::DataError;
-pub use tokenizer::{BertTokenizer, Encoding, TokenizerOptions, Truncation};
+pub use tokenizer::{BertTokenizer, Encoding, ModelLimits, TokenizerOptions, Truncation};

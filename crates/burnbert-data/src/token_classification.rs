@@ -313,6 +313,45 @@ pub fn chunks<S: AsRef<str>>(tags: &[S]) -> Vec<Chunk> {
     chunks
 }
 
+/// The entity groups of a sentence's word tags, as `transformers`' token-classification
+/// pipeline forms them (`group_entities`, `aggregation_strategy` over words): a tag continues
+/// the group before it when it is not `B-` and has the same type, the type being what follows
+/// `B-` / `I-`, or the whole tag when it has neither prefix (IO tags such as `PER`, a head's
+/// `LABEL_3`); a group is named by its first tag after its first `-` (`B-PER` → `PER`,
+/// `PERSON_NAME` whole); groups of `O` are dropped. seqeval's reading for the metrics is
+/// [`chunks`].
+pub fn entity_groups<S: AsRef<str>>(tags: &[S]) -> Vec<Chunk> {
+    // The pipeline's `get_tag`: (whether it begins a group, its type).
+    let tag = |t: &str| -> (bool, String) {
+        match (t.strip_prefix("B-"), t.strip_prefix("I-")) {
+            (Some(kind), _) => (true, kind.to_string()),
+            (_, Some(kind)) => (false, kind.to_string()),
+            _ => (false, t.to_string()),
+        }
+    };
+    let name = |t: &str| t.split_once('-').map_or(t, |(_, k)| k).to_string();
+    let mut groups: Vec<(String, Chunk)> = Vec::new();
+    for (i, t) in tags.iter().map(AsRef::as_ref).enumerate() {
+        let (begin, kind) = tag(t);
+        match groups.last_mut() {
+            Some((last, chunk)) if !begin && *last == kind => chunk.last = i,
+            _ => groups.push((
+                kind,
+                Chunk {
+                    kind: name(t),
+                    first: i,
+                    last: i,
+                },
+            )),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(_, chunk)| chunk)
+        .filter(|chunk| chunk.kind != "O")
+        .collect()
+}
+
 /// A piece of a sentence that fits the model: its words `first_word..first_word + words`,
 /// encoded (`word_ids` count from the window's first word).
 #[derive(Debug, Clone)]
@@ -333,7 +372,8 @@ pub fn windows(
     words: &[&str],
     max_length: usize,
 ) -> Result<Vec<Window>, DataError> {
-    let full = tokenizer.encode_words(words, usize::MAX)?;
+    let full = tokenizer.encode_words_untruncated(words)?;
+    let max_length = tokenizer.cap_max_length(max_length);
     if full.len() <= max_length {
         return Ok(vec![Window {
             first_word: 0,
@@ -419,6 +459,42 @@ mod tests {
             .into_iter()
             .map(|c| (c.kind, c.first, c.last))
             .collect()
+    }
+
+    #[test]
+    fn entity_groups_as_the_pipeline_forms_them() {
+        let groups = |tags: &[&str]| -> Vec<(String, usize, usize)> {
+            entity_groups(tags)
+                .into_iter()
+                .map(|c| (c.kind, c.first, c.last))
+                .collect()
+        };
+        // shared case 15: labels without a B-/I- prefix are whole types.
+        assert_eq!(
+            groups(&["PERSON_NAME"; 6]),
+            [("PERSON_NAME".to_string(), 0, 5)]
+        );
+        assert_eq!(
+            groups(&["LABEL_3", "LABEL_3", "O", "PER", "LOC"]),
+            [
+                ("LABEL_3".to_string(), 0, 1),
+                ("PER".to_string(), 3, 3),
+                ("LOC".to_string(), 4, 4)
+            ]
+        );
+        // IOB2: B- starts, I- of the same type continues; an I- after O starts a group.
+        assert_eq!(
+            groups(&[
+                "B-PER", "I-PER", "B-PER", "O", "I-LOC", "I-LOC", "B-ORG", "I-PER"
+            ]),
+            [
+                ("PER".to_string(), 0, 1),
+                ("PER".to_string(), 2, 2),
+                ("LOC".to_string(), 4, 5),
+                ("ORG".to_string(), 6, 6),
+                ("PER".to_string(), 7, 7)
+            ]
+        );
     }
 
     #[test]

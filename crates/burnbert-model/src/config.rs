@@ -97,6 +97,9 @@ pub struct BertConfig {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// The most parameters a config may ask for: 10¹¹ (400 GB in f32), far above any BERT.
+pub const MAX_PARAMETERS: u128 = 100_000_000_000;
+
 mod defaults {
     pub fn vocab_size() -> usize {
         30522
@@ -181,7 +184,16 @@ impl BertConfig {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        config.validate()?;
+        config.validate().map_err(|e| match e {
+            // A file's error names the file.
+            ModelError::InvalidConfig { field, message } if !path.as_os_str().is_empty() => {
+                ModelError::Config {
+                    path: path.to_path_buf(),
+                    message: format!("{field}: {message}"),
+                }
+            }
+            other => other,
+        })?;
         Ok(config)
     }
 
@@ -245,6 +257,15 @@ impl BertConfig {
                 return invalid(field, format!("{p} is not a probability in [0, 1)"));
             }
         }
+        if self.model_type != "bert" {
+            return invalid(
+                "model_type",
+                format!(
+                    "'{}' is not supported: burnbert reads BERT checkpoints (model_type 'bert')",
+                    self.model_type
+                ),
+            );
+        }
         if self.position_embedding_type != "absolute" {
             return invalid(
                 "position_embedding_type",
@@ -274,6 +295,51 @@ impl BertConfig {
             return invalid("num_labels", "must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// Number of parameters of the encoder with its pooler (HF's `BertModel`), from the sizes
+    /// alone, `None` when it overflows.
+    pub fn parameter_count(&self) -> Option<u128> {
+        let (v, p, t) = (
+            self.vocab_size as u128,
+            self.max_position_embeddings as u128,
+            self.type_vocab_size as u128,
+        );
+        let (h, i, l) = (
+            self.hidden_size as u128,
+            self.intermediate_size as u128,
+            self.num_hidden_layers as u128,
+        );
+        let embeddings = (v + p + t).checked_mul(h)?.checked_add(2 * h)?;
+        let attention = h.checked_mul(h)?.checked_add(h)?.checked_mul(4)?;
+        let feed_forward = h.checked_mul(i)?.checked_mul(2)?.checked_add(i + h)?;
+        let layer = attention.checked_add(feed_forward)?.checked_add(4 * h)?;
+        let pooler = h.checked_mul(h)?.checked_add(h)?;
+        embeddings
+            .checked_add(layer.checked_mul(l)?)?
+            .checked_add(pooler)
+    }
+
+    /// An error when the sizes ask for more than [`MAX_PARAMETERS`] parameters: such a config
+    /// would abort the process in the allocator rather than build a model.
+    pub fn check_parameter_count(&self) -> Result<(), ModelError> {
+        match self.parameter_count() {
+            Some(n) if n <= MAX_PARAMETERS => Ok(()),
+            n => Err(ModelError::InvalidConfig {
+                field: "hidden_size",
+                message: format!(
+                    "the sizes (hidden_size {}, num_hidden_layers {}, intermediate_size {}, \
+                     vocab_size {}, max_position_embeddings {}) ask for {} parameters, more than \
+                     the {MAX_PARAMETERS} burnbert allocates",
+                    self.hidden_size,
+                    self.num_hidden_layers,
+                    self.intermediate_size,
+                    self.vocab_size,
+                    self.max_position_embeddings,
+                    n.map_or("too many".to_string(), |n| n.to_string()),
+                ),
+            }),
+        }
     }
 
     /// Width of one attention head, `H / A`.

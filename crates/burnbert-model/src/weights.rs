@@ -13,9 +13,11 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
+use burn::tensor::DType;
+use burn_store::burn_pack::Tensor as PackTensor;
 use burn_store::{
-    ApplyError, ApplyResult, BurnToPyTorchAdapter, KeyRemapper, ModuleSnapshot,
-    PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
+    ApplyError, ApplyResult, BurnToPyTorchAdapter, FloatCastAdapter, KeyRemapper, ModuleAdapter,
+    ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
 };
 
 use crate::{
@@ -79,6 +81,9 @@ pub struct LoadReport {
     /// ...), HF-named as the model would name them (under `bert.` for a head) and sorted.
     /// `position_ids` buffers are not listed.
     pub unused: Vec<String>,
+    /// Task-head tensors of another shape in the file, freshly initialised instead
+    /// (`ignore_mismatched_sizes`), with both shapes.
+    pub mismatched: Vec<String>,
 }
 
 impl LoadReport {
@@ -99,6 +104,14 @@ impl LoadReport {
                 self.unused.join(", ")
             ));
         }
+        if !self.mismatched.is_empty() {
+            lines.push(format!(
+                "Some weights of the model were not initialized from {} because the shapes did \
+                 not match, and are newly initialized: {}",
+                self.path.display(),
+                self.mismatched.join("; ")
+            ));
+        }
         (!lines.is_empty()).then(|| lines.join("\n"))
     }
 }
@@ -110,13 +123,17 @@ pub enum WeightFormat {
     Safetensors,
     /// `pytorch_model.bin` (a `torch.save` zip archive or legacy pickle).
     Pytorch,
+    /// `model.safetensors.index.json` / `pytorch_model.bin.index.json`: a sharded checkpoint,
+    /// its `weight_map` naming the shard of each tensor.
+    Sharded,
 }
 
 impl WeightFormat {
-    /// The format of a weight file, by extension (`.safetensors`, else PyTorch).
+    /// The format of a weight file, by extension (`.safetensors`, `.json`, else PyTorch).
     pub fn of(path: &Path) -> Self {
         match path.extension().and_then(|e| e.to_str()) {
             Some("safetensors") => Self::Safetensors,
+            Some("json") => Self::Sharded,
             _ => Self::Pytorch,
         }
     }
@@ -161,48 +178,215 @@ fn is_linear_weight(path: &str) -> bool {
     path.ends_with(".weight") && !path.contains("embeddings.")
 }
 
+/// Builds `M` for `config` on `device` and loads an HF checkpoint into it (see
+/// [`load_weights`]). The config's table sizes are checked against the file's tensors before
+/// the model is allocated, so a config that disagrees with its weights (or asks for an absurd
+/// size) is an error naming the field, not an allocation failure.
+///
+/// With `ignore_mismatched_sizes` (HF's flag), a task-head tensor of another shape than the
+/// config's keeps its fresh initialisation and is listed in [`LoadReport::mismatched`];
+/// without it, that is an error.
+pub fn load_pretrained<M: HfModel>(
+    config: &BertConfig,
+    path: &Path,
+    ignore_mismatched_sizes: bool,
+    device: &burn::tensor::Device,
+) -> Result<(M, LoadReport), ModelError> {
+    let tensors = read_tensors(path, M::BERT_PREFIX)?;
+    check_sizes(config, &tensors, path, M::BERT_PREFIX)?;
+    let mut model = M::init(config, device);
+    let report = apply(&mut model, tensors, path, ignore_mismatched_sizes)?;
+    Ok((model, report))
+}
+
 /// Loads the weights of an HF checkpoint into `model`, tolerant of the `bert.` prefix and of
-/// legacy names. Missing and unused tensors are reported (HF warns of them); a shape mismatch
-/// or an unreadable file is an error.
+/// legacy names. Float tensors of any width (f16, bf16, f64) are converted to f32, as
+/// `from_pretrained` converts them to the default float type. A sharded checkpoint is read
+/// through its index. Missing and unused tensors are reported (HF warns of them); a shape
+/// mismatch or an unreadable file is an error.
 pub fn load_weights<M: HfModel>(model: &mut M, path: &Path) -> Result<LoadReport, ModelError> {
+    let tensors = read_tensors(path, M::BERT_PREFIX)?;
+    apply(model, tensors, path, false)
+}
+
+fn apply<M: HfModel>(
+    model: &mut M,
+    tensors: Vec<PackTensor>,
+    path: &Path,
+    ignore_mismatched_heads: bool,
+) -> Result<LoadReport, ModelError> {
+    let adapter: Box<dyn ModuleAdapter> =
+        Box::new(PyTorchToBurnAdapter.chain(FloatCastAdapter::to(DType::F32)));
+    let result = model.apply(tensors, None, Some(adapter), false);
+    report(result, path, ignore_mismatched_heads)
+}
+
+/// Whether a Burn path is a task head's (outside the `bert.` encoder).
+fn is_head(path: &str) -> bool {
+    ["classifier.", "qa_outputs."]
+        .iter()
+        .any(|h| path.starts_with(h))
+}
+
+/// The tensors of a checkpoint (every shard of a sharded one), named as Burn paths of a model
+/// with or without the `bert.` prefix. Nothing is read but the headers.
+fn read_tensors(path: &Path, bert_prefix: bool) -> Result<Vec<PackTensor>, ModelError> {
     if !path.is_file() {
         return Err(ModelError::io(
             path,
             std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         ));
     }
-    let rules = remapper(&hf_to_burn_rules(M::BERT_PREFIX));
-    let weights_error = |message: String| ModelError::Weights {
+    let weights_error = |path: &Path, message: String| ModelError::Weights {
         path: path.to_path_buf(),
         message,
     };
-    let result = match WeightFormat::of(path) {
+    let rules = remapper(&hf_to_burn_rules(bert_prefix));
+    match WeightFormat::of(path) {
         WeightFormat::Safetensors => {
-            let mut store = SafetensorsStore::from_file(path)
-                .with_from_adapter(PyTorchToBurnAdapter)
-                .remap(rules)
-                .allow_partial(true)
-                .validate(false);
-            model
-                .load_from(&mut store)
-                .map_err(|e| weights_error(e.to_string()))?
+            let mut store = SafetensorsStore::from_file(path).remap(rules);
+            Ok(store
+                .get_all_tensors()
+                .map_err(|e| weights_error(path, e.to_string()))?
+                .values()
+                .cloned()
+                .collect())
         }
         WeightFormat::Pytorch => {
+            // Layer indices as the file has them: a shard may hold layers 6-11 only.
             let mut store = PytorchStore::from_file(path)
                 .remap(rules)
-                .allow_partial(true)
-                .validate(false);
-            model
-                .load_from(&mut store)
-                .map_err(|e| weights_error(e.to_string()))?
+                .map_indices_contiguous(false);
+            Ok(store
+                .get_all_tensors()
+                .map_err(|e| weights_error(path, e.to_string()))?
+                .values()
+                .cloned()
+                .collect())
         }
-    };
-    report(result, path)
+        WeightFormat::Sharded => {
+            let mut tensors = Vec::new();
+            for shard in shards(path)? {
+                if WeightFormat::of(&shard) == WeightFormat::Sharded {
+                    return Err(weights_error(
+                        path,
+                        format!("shard {} is an index", shard.display()),
+                    ));
+                }
+                tensors.extend(read_tensors(&shard, bert_prefix)?);
+            }
+            Ok(tensors)
+        }
+    }
 }
 
-fn report(result: ApplyResult, path: &Path) -> Result<LoadReport, ModelError> {
-    if let Some(error) = result.errors.first() {
-        return Err(match error {
+/// The shard files an index's `weight_map` names, in order, each once.
+fn shards(index: &Path) -> Result<Vec<PathBuf>, ModelError> {
+    let text = std::fs::read_to_string(index).map_err(|e| ModelError::io(index, e))?;
+    let invalid = |message: String| ModelError::Weights {
+        path: index.to_path_buf(),
+        message,
+    };
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    let map = json["weight_map"]
+        .as_object()
+        .ok_or_else(|| invalid("no weight_map object".into()))?;
+    let folder = index.parent().unwrap_or(Path::new("."));
+    let mut files: Vec<PathBuf> = Vec::new();
+    for (tensor, file) in map {
+        let file = file
+            .as_str()
+            .filter(|f| !f.is_empty() && Path::new(f).file_name() == Some(std::ffi::OsStr::new(f)))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "weight_map.{tensor} is not a file name in the folder"
+                ))
+            })?;
+        let path = folder.join(file);
+        if !files.contains(&path) {
+            files.push(path);
+        }
+    }
+    if files.is_empty() {
+        return Err(invalid("the weight_map is empty".into()));
+    }
+    Ok(files)
+}
+
+/// Checks the config's sizes against the checkpoint's embedding and feed-forward tensors
+/// (those present), and the model's parameter count against what can be allocated.
+fn check_sizes(
+    config: &BertConfig,
+    tensors: &[PackTensor],
+    path: &Path,
+    bert_prefix: bool,
+) -> Result<(), ModelError> {
+    let prefix = if bert_prefix { "bert." } else { "" };
+    let shape = |name: &str| {
+        tensors
+            .iter()
+            .find(|t| t.name == format!("{prefix}{name}"))
+            .map(|t| t.shape.to_vec())
+    };
+    let h = config.hidden_size;
+    let expected: [(&str, &'static str, [usize; 2]); 4] = [
+        (
+            "embeddings.word_embeddings.weight",
+            "vocab_size",
+            [config.vocab_size, h],
+        ),
+        (
+            "embeddings.position_embeddings.weight",
+            "max_position_embeddings",
+            [config.max_position_embeddings, h],
+        ),
+        (
+            "embeddings.token_type_embeddings.weight",
+            "type_vocab_size",
+            [config.type_vocab_size, h],
+        ),
+        // Burn's layout, [in, out]: the adapter has not transposed it yet, so PyTorch's [out, in].
+        (
+            "encoder.layer.0.intermediate.dense.weight",
+            "intermediate_size",
+            [config.intermediate_size, h],
+        ),
+    ];
+    for (name, field, dims) in expected {
+        if let Some(found) = shape(name)
+            && found != dims
+        {
+            let field = if found.len() == 2 && found[1] != h {
+                "hidden_size"
+            } else {
+                field
+            };
+            return Err(ModelError::InvalidConfig {
+                field,
+                message: format!(
+                    "config.json asks for {name} of shape {dims:?}, {} has {found:?}",
+                    path.display()
+                ),
+            });
+        }
+    }
+    config
+        .check_parameter_count()
+        .map_err(|e| ModelError::Weights {
+            path: path.to_path_buf(),
+            message: format!("not loaded: {e}"),
+        })
+}
+
+fn report(
+    result: ApplyResult,
+    path: &Path,
+    ignore_mismatched_heads: bool,
+) -> Result<LoadReport, ModelError> {
+    let mut mismatched = Vec::new();
+    for error in &result.errors {
+        let error = match error {
             ApplyError::ShapeMismatch {
                 path: tensor,
                 expected,
@@ -213,6 +397,13 @@ fn report(result: ApplyResult, path: &Path) -> Result<LoadReport, ModelError> {
                 if is_linear_weight(tensor) {
                     expected.reverse();
                     found.reverse();
+                }
+                if ignore_mismatched_heads && is_head(tensor) {
+                    mismatched.push(format!(
+                        "{}: found shape {found:?} in the checkpoint and {expected:?} in the model",
+                        burn_to_hf_name(tensor)
+                    ));
+                    continue;
                 }
                 ModelError::ShapeMismatch {
                     path: path.to_path_buf(),
@@ -225,7 +416,8 @@ fn report(result: ApplyResult, path: &Path) -> Result<LoadReport, ModelError> {
                 path: path.to_path_buf(),
                 message: other.to_string(),
             },
-        });
+        };
+        return Err(error);
     }
     if result.applied.is_empty() {
         return Err(ModelError::Weights {
@@ -255,17 +447,34 @@ fn report(result: ApplyResult, path: &Path) -> Result<LoadReport, ModelError> {
         .collect();
     missing.sort();
     unused.sort();
+    mismatched.sort();
     Ok(LoadReport {
         path: path.to_path_buf(),
         loaded: result.applied.len(),
         missing,
         unused,
+        mismatched,
     })
 }
 
 /// Writes `model` as an HF `model.safetensors` (HF names, `[out, in]` Linear weights,
-/// `format: pt` metadata, which `transformers` requires). The write is atomic.
+/// `format: pt` metadata, which `transformers` requires). The write is atomic: to a file
+/// beside `path`, renamed into place.
 pub fn save_safetensors<M: HfModel>(model: &M, path: &Path) -> Result<(), ModelError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let partial = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    let written = write_safetensors(model, &partial)
+        .and_then(|()| std::fs::rename(&partial, path).map_err(|e| ModelError::io(path, e)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
+}
+
+fn write_safetensors<M: HfModel>(model: &M, path: &Path) -> Result<(), ModelError> {
     let mut store = SafetensorsStore::from_file(path)
         .with_to_adapter(BurnToPyTorchAdapter)
         .remap(remapper(&BURN_TO_HF_RULES))
@@ -290,52 +499,56 @@ const TOKENIZER_FILES: [&str; 4] = [
 /// Writes an HF folder: `config.json` (with `id2label` and the architecture),
 /// `model.safetensors`, and the tokenizer files of `tokenizer_folder`.
 ///
-/// The folder is written beside `out` and renamed into place: an interrupted save leaves any
-/// earlier folder at `out` whole.
+/// As `save_pretrained`, into `out` whether or not it exists: each file is written beside its
+/// place and renamed into it, so a file is either the old one or the new one, whole. Files of
+/// `out` that are not a model's are left as they are; a tokenizer file of an earlier model that
+/// this model's folder lacks is removed (HF's save_pretrained would have overwritten it).
 pub fn save_folder<M: HfModel>(
     model: &M,
     config: &BertConfig,
     tokenizer_folder: &Path,
     out: &Path,
 ) -> Result<(), ModelError> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
-    let name = out
+    std::fs::create_dir_all(out).map_err(|e| ModelError::io(out, e))?;
+    let mut config = config.clone();
+    config.architectures = Some(vec![M::ARCHITECTURE.to_string()]);
+    let config_path = out.join("config.json");
+    write_atomic(&config_path, config.to_json_string().as_bytes())
+        .map_err(|e| ModelError::io(&config_path, e))?;
+    save_safetensors(model, &out.join("model.safetensors"))?;
+    for f in TOKENIZER_FILES {
+        let (from, to) = (tokenizer_folder.join(f), out.join(f));
+        if from.is_file() {
+            let bytes = std::fs::read(&from).map_err(|e| ModelError::io(&from, e))?;
+            write_atomic(&to, &bytes).map_err(|e| ModelError::io(&to, e))?;
+        } else if to.is_file() && from != to {
+            // An earlier model's tokenizer file would be read before this model's: HF's
+            // save_pretrained overwrites it; here the model has none to write over it.
+            std::fs::remove_file(&to).map_err(|e| ModelError::io(&to, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it into place: readers see
+/// the old file or the new one, never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "model".into());
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir(&staging).map_err(|e| ModelError::io(&staging, e))?;
-    let written = (|| {
-        let mut config = config.clone();
-        config.architectures = Some(vec![M::ARCHITECTURE.to_string()]);
-        let config_path = staging.join("config.json");
-        std::fs::write(&config_path, config.to_json_string())
-            .map_err(|e| ModelError::io(&config_path, e))?;
-        save_safetensors(model, &staging.join("model.safetensors"))?;
-        for f in TOKENIZER_FILES {
-            let from = tokenizer_folder.join(f);
-            if from.is_file() {
-                std::fs::copy(&from, staging.join(f)).map_err(|e| ModelError::io(&from, e))?;
-            }
+        .unwrap_or_default();
+    let partial = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    let written = std::fs::File::create(&partial).and_then(|mut file| {
+        std::io::Write::write_all(&mut file, bytes)?;
+        file.sync_all()
+    });
+    match written.and_then(|()| std::fs::rename(&partial, path)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
         }
-        Ok(())
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e);
     }
-    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-    if out.exists() {
-        std::fs::rename(out, &old).map_err(|e| ModelError::io(out, e))?;
-    }
-    std::fs::rename(&staging, out).map_err(|e| ModelError::io(out, e))?;
-    let _ = std::fs::remove_dir_all(&old);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -152,7 +152,7 @@ pub fn train_sequence_classification(
     run: Run<'_>,
     device: &Device,
 ) -> Result<TrainedClassifier, TrainError> {
-    prepare(args, run.output, train.len(), valid.len())?;
+    prepare(args, &run, train.len(), valid.len())?;
     let train_encoded = encode_examples(tokenizer, train, labels, args.max_length)?;
     let valid_encoded = encode_examples(tokenizer, valid, labels, args.max_length)?;
     let batcher = ClassificationBatcher {

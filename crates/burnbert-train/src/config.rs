@@ -89,6 +89,15 @@ pub struct TrainingConfig {
     pub group_by_length: bool,
     /// Data-loader worker threads.
     pub dataloader_num_workers: usize,
+    /// Replace the run in a non-empty output folder (its checkpoints, logs, metrics and
+    /// export; other files stay); without it, a used folder is refused.
+    pub overwrite_output_dir: bool,
+    /// Start a fresh task head when the checkpoint's has another number of labels (HF's
+    /// `ignore_mismatched_sizes`); without it, that is an error.
+    pub ignore_mismatched_sizes: bool,
+    /// SQuAD v2 (data with unanswerable questions): answer "" when the null score beats the
+    /// best span's by more than this (`run_qa.py`'s `null_score_diff_threshold`).
+    pub null_score_diff_threshold: f64,
 }
 
 impl Default for TrainingConfig {
@@ -124,6 +133,9 @@ impl Default for TrainingConfig {
             label_all_tokens: false,
             doc_stride: 128,
             dataloader_num_workers: 0,
+            overwrite_output_dir: false,
+            ignore_mismatched_sizes: false,
+            null_score_diff_threshold: 0.0,
         }
     }
 }
@@ -161,6 +173,9 @@ impl TrainingConfig {
         };
         if self.per_device_train_batch_size == 0 {
             return bad("per_device_train_batch_size", "must be at least 1");
+        }
+        if !self.null_score_diff_threshold.is_finite() {
+            return bad("null_score_diff_threshold", "must be a finite number");
         }
         if self.per_device_eval_batch_size == 0 {
             return bad("per_device_eval_batch_size", "must be at least 1");

@@ -1,5 +1,8 @@
 //! Classification metrics as scikit-learn computes them: accuracy, precision / recall / F1 per
 //! class and macro-averaged (0 where undefined, `zero_division=0`), and the confusion matrix.
+//! The macro average is over the labels that occur in the targets or the predictions, as
+//! `sklearn.metrics.precision_recall_fscore_support(average="macro")` takes them
+//! (`unique_labels(y_true, y_pred)`): a label of the model that is in neither adds no 0.
 
 use serde::Serialize;
 
@@ -8,11 +11,11 @@ use serde::Serialize;
 pub struct ClassificationReport {
     /// Fraction of examples predicted right.
     pub accuracy: f64,
-    /// Mean of the per-class precisions.
+    /// Mean of the per-class precisions, over the labels in the targets or the predictions.
     pub macro_precision: f64,
-    /// Mean of the per-class recalls.
+    /// Mean of the per-class recalls, over the labels in the targets or the predictions.
     pub macro_recall: f64,
-    /// Mean of the per-class F1 scores.
+    /// Mean of the per-class F1 scores, over the labels in the targets or the predictions.
     pub macro_f1: f64,
     /// Per class, in label order.
     pub per_class: Vec<ClassScores>,
@@ -70,11 +73,16 @@ pub fn classification_report(
             }
         })
         .collect();
+    // scikit-learn's `unique_labels(y_true, y_pred)`: the classes that occur at all.
+    let present: Vec<&ClassScores> = (0..n)
+        .filter(|&c| per_class[c].support > 0 || (0..n).any(|t| confusion[t][c] > 0))
+        .map(|c| &per_class[c])
+        .collect();
     let mean = |f: fn(&ClassScores) -> f64| {
-        if n == 0 {
+        if present.is_empty() {
             0.0
         } else {
-            per_class.iter().map(f).sum::<f64>() / n as f64
+            present.iter().map(|c| f(c)).sum::<f64>() / present.len() as f64
         }
     };
     ClassificationReport {
@@ -111,5 +119,30 @@ mod tests {
         // A class never predicted: precision 0 (zero_division=0), not NaN.
         let r = classification_report(&[0, 1], &[0, 0], &labels[..2], None);
         assert_eq!(r.per_class[1].precision, 0.0);
+    }
+
+    #[test]
+    fn macro_averages_over_the_labels_that_occur() {
+        // shared case 04: sklearn's precision_recall_fscore_support(y, p, average="macro").
+        let labels: Vec<String> = ["negative", "neutral", "positive"]
+            .map(String::from)
+            .to_vec();
+        let r = classification_report(&[0, 0, 2, 2], &[0, 0, 2, 2], &labels, None);
+        assert_eq!(
+            (r.macro_precision, r.macro_recall, r.macro_f1),
+            (1.0, 1.0, 1.0)
+        );
+        let r = classification_report(&[0, 2, 2], &[0, 2, 0], &labels, None);
+        assert!((r.macro_precision - 0.75).abs() < 1e-12);
+        assert!((r.macro_recall - 0.75).abs() < 1e-12);
+        assert!((r.macro_f1 - 2.0 / 3.0).abs() < 1e-12);
+        // The case's six rows: gold 3 negative + 3 positive; predicted 5 negative, 1 positive.
+        let r = classification_report(&[0, 0, 0, 2, 2, 2], &[0, 0, 0, 0, 0, 2], &labels, None);
+        assert!((r.macro_precision - 0.8).abs() < 1e-12);
+        assert!((r.macro_recall - 2.0 / 3.0).abs() < 1e-12);
+        assert!((r.macro_f1 - 0.625).abs() < 1e-12);
+        // A label only predicted counts (sklearn: P 0 for it).
+        let r = classification_report(&[0, 0], &[0, 1], &labels, None);
+        assert!((r.macro_recall - 0.25).abs() < 1e-12, "{}", r.macro_recall);
     }
 }

@@ -182,7 +182,17 @@ pub fn train_question_answering(
     run: Run<'_>,
     device: &Device,
 ) -> Result<TrainedReader, TrainError> {
-    prepare(args, run.output, train.len(), valid.len())?;
+    if args.metric_for_best_model != "loss" {
+        return Err(TrainError::Config {
+            field: "metric_for_best_model",
+            message: format!(
+                "question answering picks its best epoch by the validation loss; '{}' (EM/F1 \
+                 per epoch) is not computed during training yet",
+                args.metric_for_best_model
+            ),
+        });
+    }
+    prepare(args, &run, train.len(), valid.len())?;
     let windows = Windows {
         max_length: args.max_length,
         doc_stride: args.doc_stride,
@@ -229,7 +239,7 @@ pub fn train_question_answering(
         valid,
         &valid_features,
         args.per_device_eval_batch_size,
-        Postprocess::default(),
+        Postprocess::for_examples(valid, args.null_score_diff_threshold as f32),
         &device.clone().inner(),
     )?;
     let exported = run.output.join("model");

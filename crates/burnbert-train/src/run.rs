@@ -41,10 +41,29 @@ pub struct Run<'a> {
     pub resume_from_epoch: Option<usize>,
 }
 
-/// Checks the recipe and the data sizes, creates the output folder and saves the recipe in it.
+/// What a run writes in its output folder (Burn's learner: `checkpoint/`, `train/`, `valid/`,
+/// `experiment.log`; burnbert: the recipe, the metrics, the export). `overwrite_output_dir`
+/// removes these, and only these, before a new run.
+const RUN_FILES: [&str; 7] = [
+    "checkpoint",
+    "train",
+    "valid",
+    "experiment.log",
+    "training_config.json",
+    "metrics.json",
+    "model",
+];
+
+/// Checks the recipe and the data sizes, takes the output folder for this run and saves the
+/// recipe in it.
+///
+/// The folder belongs to one run: a folder with files in it is refused, unless the run resumes
+/// it (`resume_from_epoch`: its recipe must be this one, up to `num_train_epochs`, and the
+/// epoch's checkpoint must be there) or `overwrite_output_dir` is set (the earlier run's own
+/// files are removed; nothing else is touched).
 pub(crate) fn prepare(
     args: &TrainingConfig,
-    output: &Path,
+    run: &Run<'_>,
     train: usize,
     valid: usize,
 ) -> Result<(), TrainError> {
@@ -52,22 +71,112 @@ pub(crate) fn prepare(
     if train == 0 || valid == 0 {
         return Err(TrainError::Config {
             field: "data",
-            message: "the training and validation sets need examples".into(),
+            message: format!(
+                "the training and validation sets need examples (training on {train}, \
+                 validating on {valid}): give more data or a --validation file"
+            ),
         });
     }
-    std::fs::create_dir_all(output).map_err(|source| TrainError::Io {
-        path: output.into(),
-        source,
-    })?;
+    let output = run.output;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| TrainError::Io { path, source }
+    };
     let args_path = output.join("training_config.json");
-    std::fs::write(
-        &args_path,
-        serde_json::to_string_pretty(args).expect("serializable"),
-    )
-    .map_err(|source| TrainError::Io {
-        path: args_path.clone(),
-        source,
-    })
+    match run.resume_from_epoch {
+        Some(epoch) => check_resume(args, output, epoch)?,
+        None => {
+            let used = std::fs::read_dir(output)
+                .map(|mut entries| entries.next().is_some())
+                .unwrap_or(false);
+            if used && !args.overwrite_output_dir {
+                return Err(TrainError::Config {
+                    field: "output_dir",
+                    message: format!(
+                        "{} is not empty (an earlier run?): pass --overwrite-output-dir to \
+                         replace that run, --resume-from-epoch N to continue it, or choose \
+                         another --output",
+                        output.display()
+                    ),
+                });
+            }
+            if used {
+                for name in RUN_FILES {
+                    let path = output.join(name);
+                    if path.is_dir() {
+                        std::fs::remove_dir_all(&path).map_err(io(&path))?;
+                    } else if path.exists() {
+                        std::fs::remove_file(&path).map_err(io(&path))?;
+                    }
+                }
+            }
+        }
+    }
+    std::fs::create_dir_all(output).map_err(io(output))?;
+    write_json(args_path, args)
+}
+
+/// A resume continues the run in `output`: the same recipe (only `num_train_epochs` and
+/// `overwrite_output_dir` may differ) and the checkpoint of `epoch` present.
+fn check_resume(args: &TrainingConfig, output: &Path, epoch: usize) -> Result<(), TrainError> {
+    let args_path = output.join("training_config.json");
+    let saved = TrainingConfig::from_file(&args_path)?;
+    let comparable = |c: &TrainingConfig| TrainingConfig {
+        num_train_epochs: 0,
+        overwrite_output_dir: false,
+        ..c.clone()
+    };
+    if comparable(&saved) != comparable(args) {
+        let (a, b) = (
+            serde_json::to_value(comparable(&saved)).expect("serializable"),
+            serde_json::to_value(comparable(args)).expect("serializable"),
+        );
+        let fields: Vec<String> = a
+            .as_object()
+            .expect("an object")
+            .iter()
+            .filter(|(k, v)| b[k.as_str()] != **v)
+            .map(|(k, v)| format!("{k} {v} there, {} now", b[k.as_str()]))
+            .collect();
+        return Err(TrainError::ConfigFile {
+            path: args_path,
+            message: format!(
+                "the run being resumed had another recipe ({}): resume with the same settings",
+                fields.join("; ")
+            ),
+        });
+    }
+    let checkpoints = output.join("checkpoint");
+    let missing: Vec<String> = ["model", "optim", "scheduler"]
+        .iter()
+        .map(|kind| format!("{kind}-{epoch}.bpk"))
+        .filter(|f| !checkpoints.join(f).is_file())
+        .collect();
+    if !missing.is_empty() {
+        let mut epochs: Vec<usize> = std::fs::read_dir(&checkpoints)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                name.strip_prefix("model-")?
+                    .strip_suffix(".bpk")?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        epochs.sort_unstable();
+        return Err(TrainError::Config {
+            field: "resume_from_epoch",
+            message: format!(
+                "no checkpoint of epoch {epoch} in {} (missing {}); epochs there: {:?}",
+                checkpoints.display(),
+                missing.join(", "),
+                epochs
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The training loader, in an order that a resumed run replays (see [`EpochLoader`]), and the
@@ -382,11 +491,9 @@ where
 
 /// Writes `value` as pretty JSON to `path`.
 pub(crate) fn write_json(path: PathBuf, value: &impl serde::Serialize) -> Result<(), TrainError> {
-    std::fs::write(
-        &path,
-        serde_json::to_string_pretty(value).expect("serializable"),
-    )
-    .map_err(|source| TrainError::Io { path, source })
+    let text = serde_json::to_string_pretty(value).expect("serializable");
+    burnbert_model::weights::write_atomic(&path, text.as_bytes())
+        .map_err(|source| TrainError::Io { path, source })
 }
 
 /// A validation metric per epoch, from Burn's metric logs (`OUTPUT/valid/epoch-N/NAME.log`,

@@ -43,6 +43,21 @@ impl Default for Postprocess {
     }
 }
 
+impl Postprocess {
+    /// `run_qa.py`'s post-processing of `examples`: SQuAD v2 (`version_2_with_negative`) when
+    /// one of them is unanswerable, the null answer then winning by more than
+    /// `null_score_diff_threshold` (HF's default 0.0); v1.1 (always a span) otherwise.
+    pub fn for_examples(examples: &[SquadExample], null_score_diff_threshold: f32) -> Self {
+        Self {
+            null_threshold: examples
+                .iter()
+                .any(|e| e.is_impossible)
+                .then_some(null_score_diff_threshold),
+            ..Self::default()
+        }
+    }
+}
+
 fn top(logits: &[f32], n: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..logits.len()).collect();
     order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
@@ -109,7 +124,8 @@ pub fn postprocess(
         .collect()
 }
 
-/// The official SQuAD v1.1 scores, in percent.
+/// The official SQuAD scores, in percent: v1.1's, and for data with unanswerable questions
+/// v2.0's, with its split into answerable (`HasAns`) and unanswerable (`NoAns`) questions.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SquadScores {
     /// Exact match after normalisation, best over the gold answers.
@@ -117,6 +133,23 @@ pub struct SquadScores {
     /// Token F1 after normalisation, best over the gold answers.
     pub f1: f64,
     /// Questions scored.
+    pub questions: usize,
+    /// SQuAD v2: scores over the answerable questions (`HasAns_exact`, `HasAns_f1`, count).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_answer: Option<SplitScores>,
+    /// SQuAD v2: scores over the unanswerable questions (`NoAns_exact`, `NoAns_f1`, count).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_answer: Option<SplitScores>,
+}
+
+/// Exact match and F1 of a part of the questions, in percent.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SplitScores {
+    /// Exact match.
+    pub exact_match: f64,
+    /// F1.
+    pub f1: f64,
+    /// Questions in the part.
     pub questions: usize,
 }
 
@@ -167,33 +200,58 @@ pub fn exact_match(prediction: &str, gold: &str) -> bool {
 }
 
 /// EM and F1 of predictions (one per example, in order) against the examples' gold answers,
-/// each the best over the gold answers; an unanswerable question counts "" as its answer.
+/// each the best over the gold answers. Data with an unanswerable question is scored as
+/// `evaluate-v2.0.py` does: gold answers that normalise to nothing are dropped, an
+/// unanswerable question's gold is "", and F1 against an empty answer is 1 when both are
+/// empty, else 0; `HasAns` / `NoAns` are reported. Otherwise as `evaluate-v1.1.py`.
 pub fn squad_scores(examples: &[SquadExample], predictions: &[PredictedAnswer]) -> SquadScores {
-    let (mut em, mut f1) = (0.0, 0.0);
+    let v2 = examples.iter().any(|e| e.is_impossible);
+    let mut per_question = Vec::with_capacity(examples.len());
     for (example, prediction) in examples.iter().zip(predictions) {
-        let golds: Vec<&str> = if example.answers.is_empty() {
-            vec![""]
-        } else {
-            example.answers.iter().map(|a| a.text.as_str()).collect()
-        };
+        // evaluate-v2.0.py: `has_ans = bool(qa['answers'])`, then golds that normalise to
+        // nothing are dropped ("" when none is left).
+        let has_answer = !example.answers.is_empty();
+        let mut golds: Vec<&str> = example.answers.iter().map(|a| a.text.as_str()).collect();
+        if v2 {
+            golds.retain(|g| !normalize_answer(g).is_empty());
+        }
+        if golds.is_empty() {
+            golds.push("");
+        }
         let best = |score: &dyn Fn(&str, &str) -> f64| {
             golds
                 .iter()
                 .map(|g| score(&prediction.text, g))
                 .fold(0.0, f64::max)
         };
-        em += best(&|p, g| exact_match(p, g) as u8 as f64);
-        f1 += if example.answers.is_empty() {
-            (prediction.text.is_empty()) as u8 as f64
-        } else {
-            best(&f1_score)
-        };
+        let em = best(&|p, g| exact_match(p, g) as u8 as f64);
+        let f1 = best(&|p, g| {
+            let empty = |s: &str| normalize_answer(s).is_empty();
+            if (v2 || g.is_empty()) && (empty(p) || empty(g)) {
+                (empty(p) == empty(g)) as u8 as f64
+            } else {
+                f1_score(p, g)
+            }
+        });
+        per_question.push((has_answer, em, f1));
     }
+    // A part with no question is left out, as the script leaves it out.
+    let split = |keep: &dyn Fn(bool) -> bool| {
+        let part: Vec<_> = per_question.iter().filter(|q| keep(q.0)).collect();
+        let n = part.len().max(1) as f64;
+        (!part.is_empty()).then(|| SplitScores {
+            exact_match: 100.0 * part.iter().map(|q| q.1).sum::<f64>() / n,
+            f1: 100.0 * part.iter().map(|q| q.2).sum::<f64>() / n,
+            questions: part.len(),
+        })
+    };
     let n = examples.len().max(1) as f64;
     SquadScores {
-        exact_match: 100.0 * em / n,
-        f1: 100.0 * f1 / n,
+        exact_match: 100.0 * per_question.iter().map(|q| q.1).sum::<f64>() / n,
+        f1: 100.0 * per_question.iter().map(|q| q.2).sum::<f64>() / n,
         questions: examples.len(),
+        has_answer: if v2 { split(&|has| has) } else { None },
+        no_answer: if v2 { split(&|has| !has) } else { None },
     }
 }
 

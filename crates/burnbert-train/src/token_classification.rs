@@ -235,7 +235,7 @@ pub fn train_token_classification(
     run: Run<'_>,
     device: &Device,
 ) -> Result<TrainedTagger, TrainError> {
-    prepare(args, run.output, train.len(), valid.len())?;
+    prepare(args, &run, train.len(), valid.len())?;
     let train_windows = encode_sentences(
         tokenizer,
         train,

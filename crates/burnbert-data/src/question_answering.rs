@@ -83,6 +83,7 @@ pub fn read_squad(path: &Path) -> Result<Vec<SquadExample>, DataError> {
             .ok_or_else(|| bad(format!("{place}.{key}"), "not a list".into()))
     };
     let mut examples = Vec::new();
+    let mut ids = std::collections::HashSet::new();
     for (a, article) in list(&root, "", "data")?.iter().enumerate() {
         let place = format!("data[{a}]");
         let title = article
@@ -93,10 +94,24 @@ pub fn read_squad(path: &Path) -> Result<Vec<SquadExample>, DataError> {
         for (p, paragraph) in list(article, &place, "paragraphs")?.iter().enumerate() {
             let place = format!("data[{a}].paragraphs[{p}]");
             let context = string(paragraph, &place, "context")?;
+            if context.trim().is_empty() {
+                return Err(bad(format!("{place}.context"), "empty".into()));
+            }
             for (q, qa) in list(paragraph, &place, "qas")?.iter().enumerate() {
                 let place = format!("data[{a}].paragraphs[{p}].qas[{q}]");
                 let id = string(qa, &place, "id")?;
+                // The official scripts key answers by id: two questions with one id would be
+                // scored as one.
+                if !ids.insert(id.clone()) {
+                    return Err(bad(
+                        format!("{place}.id"),
+                        format!("id '{id}' is used twice"),
+                    ));
+                }
                 let question = string(qa, &place, "question")?;
+                if question.trim().is_empty() {
+                    return Err(bad(format!("{place}.question"), "empty".into()));
+                }
                 let is_impossible = qa
                     .get("is_impossible")
                     .and_then(Value::as_bool)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokenizers::decoders::wordpiece::WordPiece as WordPieceDecoder;
+use tokenizers::models::ModelWrapper;
 use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::bert::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
@@ -249,7 +250,16 @@ impl BertTokenizer {
             path: path.into(),
             message,
         };
-        let mut inner = Tokenizer::from_file(path).map_err(|e| invalid(e.to_string()))?;
+        let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+            path: path.into(),
+            source,
+        })?;
+        // JSON syntax first: the tokenizers crate panics on some malformed files (its decoder's
+        // deserializer unwraps), where a valid JSON document only gets its errors.
+        serde_json::from_str::<serde_json::Value>(&text).map_err(|e| invalid(e.to_string()))?;
+        let mut inner = std::panic::catch_unwind(|| text.parse::<Tokenizer>())
+            .map_err(|_| invalid("the tokenizers crate cannot read it".into()))?
+            .map_err(|e| invalid(e.to_string()))?;
         inner.with_padding(None);
         inner
             .with_truncation(None)
@@ -303,10 +313,23 @@ impl BertTokenizer {
         Ok(tokenizer)
     }
 
-    /// BERT's pre-tokenizer, `[CLS] A [SEP] B [SEP]` post-processor, WordPiece decoder and
-    /// special tokens, whatever the file had: `transformers` 5's `BertTokenizer` builds these
-    /// itself from the vocabulary (a `tokenizer.json`'s template is not read).
+    /// BERT's WordPiece settings (`[UNK]`, `##`, 100 characters a word), pre-tokenizer,
+    /// `[CLS] A [SEP] B [SEP]` post-processor, decoder and special tokens, whatever the file
+    /// had: `transformers` 5's `BertTokenizer` builds these itself from the vocabulary (a
+    /// `tokenizer.json`'s template and WordPiece fields are not read).
     fn bert_pipeline(&mut self, path: &Path) -> Result<(), DataError> {
+        // WordPiece over the file's vocabulary, with BertTokenizer's settings.
+        let ModelWrapper::WordPiece(model) = self.inner.get_model() else {
+            return Err(DataError::Tokenizer {
+                path: path.into(),
+                message: "the model is not WordPiece: burnbert reads BERT tokenizers".into(),
+            });
+        };
+        let mut model = model.clone();
+        model.unk_token = "[UNK]".into();
+        model.continuing_subword_prefix = "##".into();
+        model.max_input_chars_per_word = 100;
+        self.inner.with_model(model);
         let id = |t: &str| special_id(&self.inner, t, path);
         let (cls, sep, _unk) = (id("[CLS]")?, id("[SEP]")?, id("[UNK]")?);
         self.inner
@@ -493,6 +516,15 @@ impl BertTokenizer {
         }
         let tokenizer = truncating(&self.inner, max_length, truncation, 0)?;
         let encoding = self.run(&tokenizer, input)?;
+        if encoding.len() > max_length {
+            // The text that may be cut cannot be cut enough (the special tokens, or a question
+            // kept whole, take the room).
+            return Err(DataError::Encode(format!(
+                "max_length {max_length} is too short for this input: it cannot be cut below {} \
+                 tokens",
+                encoding.len()
+            )));
+        }
         self.checked(self.to_encoding(encoding, true), text, true)
     }
 

@@ -257,6 +257,45 @@ impl BertConfig {
                 return invalid(field, format!("{p} is not a probability in [0, 1)"));
             }
         }
+        if !(self.layer_norm_eps > 0.0 && self.layer_norm_eps.is_finite()) {
+            return invalid(
+                "layer_norm_eps",
+                format!("{} is not a positive number", self.layer_norm_eps),
+            );
+        }
+        if !(self.initializer_range >= 0.0 && self.initializer_range.is_finite()) {
+            return invalid(
+                "initializer_range",
+                format!("{} is not a standard deviation", self.initializer_range),
+            );
+        }
+        for flag in ["is_decoder", "add_cross_attention"] {
+            if self.extra.get(flag).and_then(|v| v.as_bool()) == Some(true) {
+                return invalid(
+                    flag,
+                    "a decoder (causal mask, cross-attention) is not supported: burnbert runs \
+                     BERT encoders"
+                        .into(),
+                );
+            }
+        }
+        if let Some(pad) = self.pad_token_id
+            && pad >= self.vocab_size
+        {
+            return invalid(
+                "pad_token_id",
+                format!("{pad} is past vocab_size {}", self.vocab_size),
+            );
+        }
+        if let (Some(map), Some(n)) = (&self.id2label, self.num_labels)
+            && !map.is_empty()
+            && map.len() != n
+        {
+            return invalid(
+                "num_labels",
+                format!("{n}, but id2label has {} labels", map.len()),
+            );
+        }
         if self.model_type != "bert" {
             return invalid(
                 "model_type",

@@ -58,8 +58,8 @@ const RUN_FILES: [&str; 7] = [
 /// recipe in it.
 ///
 /// The folder belongs to one run: a folder with files in it is refused, unless the run resumes
-/// it (`resume_from_epoch`: its recipe must be this one, up to `num_train_epochs`, and the
-/// epoch's checkpoint must be there) or `overwrite_output_dir` is set (the earlier run's own
+/// it (`resume_from_epoch`: its recipe must be this one and the epoch's checkpoint must be
+/// there) or `overwrite_output_dir` is set (the earlier run's own
 /// files are removed; nothing else is touched).
 pub(crate) fn prepare(
     args: &TrainingConfig,
@@ -84,6 +84,14 @@ pub(crate) fn prepare(
     };
     let args_path = output.join("training_config.json");
     match run.resume_from_epoch {
+        Some(_) if args.overwrite_output_dir => {
+            return Err(TrainError::Config {
+                field: "overwrite_output_dir",
+                message: "a run is either resumed (--resume-from-epoch) or replaced \
+                          (--overwrite-output-dir), not both"
+                    .into(),
+            });
+        }
         Some(epoch) => check_resume(args, output, epoch)?,
         None => {
             let used = std::fs::read_dir(output)
@@ -116,16 +124,13 @@ pub(crate) fn prepare(
     write_json(args_path, args)
 }
 
-/// A resume continues the run in `output`: the same recipe (only `num_train_epochs` and
-/// `overwrite_output_dir` may differ) and the checkpoint of `epoch` present.
+/// A resume continues the run in `output`: the same recipe, epochs included (the schedule
+/// spans them: a resumed run ends with the weights of an uninterrupted one), and the
+/// checkpoint of `epoch` present.
 fn check_resume(args: &TrainingConfig, output: &Path, epoch: usize) -> Result<(), TrainError> {
     let args_path = output.join("training_config.json");
     let saved = TrainingConfig::from_file(&args_path)?;
-    let comparable = |c: &TrainingConfig| TrainingConfig {
-        num_train_epochs: 0,
-        overwrite_output_dir: false,
-        ..c.clone()
-    };
+    let comparable = |c: &TrainingConfig| c.clone();
     if comparable(&saved) != comparable(args) {
         let (a, b) = (
             serde_json::to_value(comparable(&saved)).expect("serializable"),

@@ -437,8 +437,9 @@ fn tag_windows(
     tagged
 }
 
-/// Scores a tagger on sentences as seqeval does, each word predicted from its first piece
-/// (`O` for a word with no piece), plus the mean loss over labelled tokens.
+/// Scores a tagger on sentences as seqeval does after `run_ner.py`'s alignment, each word
+/// predicted from its first piece (a word with no piece left out of both sequences), plus the
+/// mean loss over labelled tokens.
 pub fn evaluate_tagger(
     model: &BertForTokenClassification,
     tokenizer: &BertTokenizer,
@@ -455,11 +456,15 @@ pub fn evaluate_tagger(
     let names = tags.names();
     let mut counts = EntityCounts::default();
     for (sentence, predicted) in sentences.iter().zip(tagged.words) {
-        let predicted: Vec<&str> = predicted
+        // As run_ner.py scores: only words with a first piece (a label other than -100) count;
+        // a word the tokenizer gives no piece (a zero-width space) is in neither sequence.
+        let (gold, predicted): (Vec<&str>, Vec<&str>) = sentence
+            .tags
             .iter()
-            .map(|p| p.map_or("O", |(id, _)| names[id].as_str()))
-            .collect();
-        counts.add(&sentence.tags, &predicted);
+            .zip(&predicted)
+            .filter_map(|(gold, p)| p.map(|(id, _)| (gold.as_str(), names[id].as_str())))
+            .unzip();
+        counts.add(&gold, &predicted);
     }
     let mut report = counts.report();
     report.loss = (tagged.labelled > 0).then(|| tagged.loss_sum / tagged.labelled as f64);

@@ -27,12 +27,7 @@ fn training_with_dropout_matches_pytorch_in_distribution() {
     let data = assets("reference/dropout_train.csv");
     let root = scratch("dropout");
     for p in ["0.0", "0.1", "0.3"] {
-        let model = root.join(format!("model-{p}"));
-        std::fs::create_dir_all(&model).unwrap();
-        for entry in std::fs::read_dir(assets("tiny-bert-seqcls")).unwrap() {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, model.join(path.file_name().unwrap())).unwrap();
-        }
+        let model = copy_model("tiny-bert-seqcls", &root.join(format!("model-{p}")));
         let mut config: Value =
             serde_json::from_str(&std::fs::read_to_string(model.join("config.json")).unwrap())
                 .unwrap();

@@ -9,7 +9,7 @@
 mod common;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -133,16 +133,6 @@ fn check_all(cases: Vec<Case>) {
         "{refused} of {} refused",
         cases.len()
     );
-}
-
-/// A fresh copy of `assets/NAME` in `dir`.
-fn copy_model(name: &str, dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    for entry in std::fs::read_dir(assets(name)).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-    }
-    dir.to_path_buf()
 }
 
 /// Bytes `bytes` with a few random changes: truncated, bytes flipped, a slice repeated, or

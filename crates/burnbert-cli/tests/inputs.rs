@@ -11,11 +11,7 @@ use common::*;
 
 /// A scratch copy of `assets/NAME` with `edit` applied to its config.json.
 fn model_with(name: &str, tag: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {
-    let dir = scratch(tag);
-    for entry in std::fs::read_dir(assets(name)).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-    }
+    let dir = copy_model(name, &scratch(tag));
     let mut config: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
     edit(&mut config);
@@ -65,11 +61,7 @@ fn configs_pytorch_refuses_are_errors() {
 #[test]
 fn tokenizer_json_wordpiece_settings_are_bert_tokenizers() {
     // transformers 5 rebuilds WordPiece from the vocabulary ([UNK], ##, 100 characters).
-    let dir = scratch("wordpiece");
-    for entry in std::fs::read_dir(assets("tiny-bert")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-    }
+    let dir = copy_model("tiny-bert", &scratch("wordpiece"));
     let mut tokenizer: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("tokenizer.json")).unwrap())
             .unwrap();

@@ -264,7 +264,12 @@ impl BertTokenizer {
         inner
             .with_truncation(None)
             .map_err(|e| invalid(e.to_string()))?;
-        let pad_id = special_id(&inner, "[PAD]", path)?;
+        Self::new(inner, path)
+    }
+
+    /// A tokenizer around `inner`, read from `source`, with HF's defaults and no limits.
+    fn new(inner: Tokenizer, source: &Path) -> Result<Self, DataError> {
+        let pad_id = special_id(&inner, "[PAD]", source)?;
         Ok(Self {
             inner,
             pad_id,
@@ -272,7 +277,7 @@ impl BertTokenizer {
             token_type_ids: true,
             limits: None,
             warned: Arc::default(),
-            source: path.into(),
+            source: source.into(),
         })
     }
 
@@ -297,17 +302,7 @@ impl BertTokenizer {
                 path: path.into(),
                 message: e.to_string(),
             })?;
-        let inner = Tokenizer::new(model);
-        let pad_id = special_id(&inner, "[PAD]", path)?;
-        let mut tokenizer = Self {
-            inner,
-            pad_id,
-            model_max_length: None,
-            token_type_ids: true,
-            limits: None,
-            warned: Arc::default(),
-            source: path.into(),
-        };
+        let mut tokenizer = Self::new(Tokenizer::new(model), path)?;
         tokenizer.bert_pipeline(path)?;
         tokenizer.apply(options);
         Ok(tokenizer)

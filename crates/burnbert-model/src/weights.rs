@@ -237,47 +237,45 @@ fn read_tensors(path: &Path, bert_prefix: bool) -> Result<Vec<PackTensor>, Model
             std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         ));
     }
-    let weights_error = |path: &Path, message: String| ModelError::Weights {
-        path: path.to_path_buf(),
-        message,
-    };
     let rules = remapper(&hf_to_burn_rules(bert_prefix));
     match WeightFormat::of(path) {
         WeightFormat::Safetensors => {
-            let mut store = SafetensorsStore::from_file(path).remap(rules);
-            Ok(store
-                .get_all_tensors()
-                .map_err(|e| weights_error(path, e.to_string()))?
-                .values()
-                .cloned()
-                .collect())
+            store_tensors(SafetensorsStore::from_file(path).remap(rules), path)
         }
-        WeightFormat::Pytorch => {
-            // Layer indices as the file has them: a shard may hold layers 6-11 only.
-            let mut store = PytorchStore::from_file(path)
+        // Layer indices as the file has them: a shard may hold layers 6-11 only.
+        WeightFormat::Pytorch => store_tensors(
+            PytorchStore::from_file(path)
                 .remap(rules)
-                .map_indices_contiguous(false);
-            Ok(store
-                .get_all_tensors()
-                .map_err(|e| weights_error(path, e.to_string()))?
-                .values()
-                .cloned()
-                .collect())
-        }
+                .map_indices_contiguous(false),
+            path,
+        ),
         WeightFormat::Sharded => {
             let mut tensors = Vec::new();
             for shard in shards(path)? {
                 if WeightFormat::of(&shard) == WeightFormat::Sharded {
-                    return Err(weights_error(
-                        path,
-                        format!("shard {} is an index", shard.display()),
-                    ));
+                    return Err(ModelError::Weights {
+                        path: path.to_path_buf(),
+                        message: format!("shard {} is an index", shard.display()),
+                    });
                 }
                 tensors.extend(read_tensors(&shard, bert_prefix)?);
             }
             Ok(tensors)
         }
     }
+}
+
+/// The (lazily read) tensors of a burn-store store over the file `path`.
+fn store_tensors<S: ModuleStore>(mut store: S, path: &Path) -> Result<Vec<PackTensor>, ModelError> {
+    Ok(store
+        .get_all_tensors()
+        .map_err(|e| ModelError::Weights {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?
+        .values()
+        .cloned()
+        .collect())
 }
 
 /// The shard files an index's `weight_map` names, in order, each once.

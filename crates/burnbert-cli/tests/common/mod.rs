@@ -67,6 +67,16 @@ pub fn json(args: &[&str]) -> Value {
     serde_json::from_slice(&succeeded(burnbert(args)).stdout).unwrap()
 }
 
+/// A copy of `assets/NAME` in `dir` (created), returned.
+pub fn copy_model(name: &str, dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    for entry in std::fs::read_dir(assets(name)).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+    dir.to_path_buf()
+}
+
 /// An empty scratch folder for test `name` of this process.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("burnbert-cli-{name}-{}", std::process::id()));

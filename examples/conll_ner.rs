@@ -38,6 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         per_device_eval_batch_size: 64,
         max_length: 128,
         seed,
+        overwrite_output_dir: flags.overwrite_output_dir(),
         ..TrainingConfig::default()
     };
     let train = read_conll(&data.join("train.txt"))?;

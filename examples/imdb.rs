@@ -14,7 +14,8 @@
 //! v2.0) from the asset cache, split 90/10 with the seed. Both caches fill as
 //! `cargo xtask assets` fills them. `BURNBERT_OFFLINE=1` skips the aclImdb download.
 //! Options: `--model`, `--data`, `--epochs`, `--max-length`, `--batch-size`, `--learning-rate`,
-//! `--seed`, `--device`, `--output`.
+//! `--seed`, `--device`, `--output`, `--overwrite-output-dir` (a used `--output` is refused
+//! without it).
 
 use std::path::PathBuf;
 
@@ -51,6 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         weight_decay: 0.01,
         warmup_ratio: 0.1,
         max_length: 256,
+        overwrite_output_dir: flags.overwrite_output_dir(),
         ..TrainingConfig::default()
     };
     recipe.num_train_epochs = flags.parse("epochs", recipe.num_train_epochs)?;

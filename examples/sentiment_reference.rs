@@ -42,6 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         num_train_epochs: epochs,
         max_grad_norm: 1.0,
         seed,
+        overwrite_output_dir: flags.overwrite_output_dir(),
         ..TrainingConfig::default()
     };
     let output = std::path::PathBuf::from(

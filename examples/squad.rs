@@ -41,6 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_length: flags.parse("max-length", 256)?,
         doc_stride: flags.parse("doc-stride", 128)?,
         seed,
+        overwrite_output_dir: flags.overwrite_output_dir(),
         ..TrainingConfig::default()
     };
     let questions = read_squad(&data)?;

@@ -6,11 +6,14 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-/// An example's flags, each `--name value`.
+/// An example's flags, each `--name value`, and the switches of [`SWITCHES`].
 pub struct Flags(HashMap<String, String>);
 
+/// Flags that take no value.
+const SWITCHES: [&str; 1] = ["overwrite-output-dir"];
+
 impl Flags {
-    /// The process's arguments; anything but `--name value` pairs is an error.
+    /// The process's arguments; anything but `--name value` pairs and switches is an error.
     pub fn from_args() -> Result<Self, String> {
         let mut flags = HashMap::new();
         let mut args = std::env::args().skip(1);
@@ -18,10 +21,19 @@ impl Flags {
             let Some(name) = flag.strip_prefix("--") else {
                 return Err(format!("unexpected argument {flag}"));
             };
-            let value = args.next().ok_or(format!("--{name} needs a value"))?;
+            let value = if SWITCHES.contains(&name) {
+                "true".to_string()
+            } else {
+                args.next().ok_or(format!("--{name} needs a value"))?
+            };
             flags.insert(name.to_string(), value);
         }
         Ok(Self(flags))
+    }
+
+    /// `--overwrite-output-dir`: replace the run in a used `--output` folder.
+    pub fn overwrite_output_dir(&self) -> bool {
+        self.0.contains_key("overwrite-output-dir")
     }
 
     /// The value of `--name`.

@@ -29,7 +29,11 @@ use burnbert::{BertConfig, BertForSequenceClassification, from_folder_with_confi
 
 mod common;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    common::exit(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let flags = common::Flags::from_args()?;
     // `--allocator system` measures without burnbert's malloc settings (before/after figures).
     let allocator_tuned =

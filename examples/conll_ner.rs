@@ -21,7 +21,11 @@ use burnbert::train::{TrainingConfig, fine_tune_tagger};
 
 mod common;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    common::exit(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     burnbert::allocator::tune();
     let flags = common::Flags::from_args()?;
     let get = |name: &str| flags.get(name);

@@ -26,7 +26,11 @@ const HUB_MODEL: &str = "sentence-transformers/all-MiniLM-L6-v2";
 
 mod common;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    common::exit(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     burnbert::allocator::tune();
     let flags = common::Flags::from_args()?;
     let get = |name: &str| flags.get(name);

@@ -14,7 +14,11 @@ use burnbert::train::{TrainingConfig, fine_tune_classifier};
 
 mod common;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    common::exit(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     burnbert::allocator::tune();
     let flags = common::Flags::from_args()?;
     let seed: u64 = flags.parse("seed", 0)?;

@@ -4,7 +4,20 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::process::ExitCode;
 use std::str::FromStr;
+
+/// An example's exit: its error, if any, printed as `error: ...` (its message, not its
+/// `Debug` form) with exit status 1.
+pub fn exit(result: Result<(), Box<dyn std::error::Error>>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// An example's flags, each `--name value`, and the switches of [`SWITCHES`].
 pub struct Flags(HashMap<String, String>);

@@ -10,6 +10,14 @@ use common::*;
 /// 14 words, 16 tokens in the tiny vocabulary.
 const T: &str = "the movie was great and the story was fun but i hate that actor";
 
+/// `burnbert eval MODEL --data DATA EXTRA --json`.
+fn eval(model: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> Value {
+    let mut args = vec!["eval", arg(model), "--data", arg(data)];
+    args.extend_from_slice(extra);
+    args.push("--json");
+    json(&args)
+}
+
 fn encode(model: &std::path::Path, extra: &[&str]) -> Value {
     let mut args = vec!["encode", arg(model)];
     args.extend_from_slice(extra);
@@ -166,13 +174,7 @@ fn case_03_ids_past_a_table_are_errors_and_max_length_is_capped() {
 #[test]
 fn case_04_macro_averages_are_over_the_labels_that_occur() {
     let data = case("case-04-macro-average-absent-labels/test.csv");
-    let out = json(&[
-        "eval",
-        arg(&assets("tiny-bert-seqcls")),
-        "--data",
-        arg(&data),
-        "--json",
-    ]);
+    let out = eval(&assets("tiny-bert-seqcls"), &data, &[]);
     // sklearn.metrics.precision_recall_fscore_support(y, pred, average="macro", zero_division=0)
     assert_close(
         &[
@@ -193,13 +195,7 @@ fn case_04_macro_averages_are_over_the_labels_that_occur() {
 #[test]
 fn case_05_tsv_fields_keep_their_quotes() {
     let data = case("case-05-tsv-leading-quote/test.tsv");
-    let out = json(&[
-        "eval",
-        arg(&assets("tiny-bert-seqcls")),
-        "--data",
-        arg(&data),
-        "--json",
-    ]);
+    let out = eval(&assets("tiny-bert-seqcls"), &data, &[]);
     // csv.reader(..., delimiter="\t", quoting=csv.QUOTE_NONE): 4 rows; the model says negative.
     let supports: Vec<i64> = out["per_class"]
         .as_array()
@@ -222,23 +218,16 @@ fn case_06_squad_v2_answers_nothing_when_the_null_score_wins() {
     let dir = case("case-06-squad-v2-null-answers");
     let model = dir.join("fixture/tiny-bert-qa-null");
     let data = dir.join("dev-v2.json");
-    let eval = |threshold: &str| {
-        json(&[
-            "eval",
-            arg(&model),
-            "--data",
-            arg(&data),
-            "--max-length",
-            "40",
-            "--doc-stride",
-            "8",
-            "--null-score-diff-threshold",
-            threshold,
-            "--json",
-        ])
+    let score = |threshold: &str| {
+        let flags = ["--max-length", "40", "--doc-stride", "8"];
+        eval(
+            &model,
+            &data,
+            &[&flags[..], &["--null-score-diff-threshold", threshold]].concat(),
+        )
     };
     // run_qa.py --version_2_with_negative (null_score_diff_threshold 0.0) and squad_v2.
-    let out = eval("0.0");
+    let out = score("0.0");
     let scores = &out["scores"];
     assert_close(
         &[
@@ -255,7 +244,7 @@ fn case_06_squad_v2_answers_nothing_when_the_null_score_wins() {
         .collect();
     assert_eq!(answers, ["", "in", "in", "lives", "movie", ""]);
     // A threshold above none-3's +0.0697 and below has-1's +0.1423 lets none-3 answer.
-    let out = eval("0.1");
+    let out = score("0.1");
     assert_eq!(
         out["predictions"]["none-3"],
         "movie was boring but the story"

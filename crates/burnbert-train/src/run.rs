@@ -130,11 +130,10 @@ pub(crate) fn prepare(
 fn check_resume(args: &TrainingConfig, output: &Path, epoch: usize) -> Result<(), TrainError> {
     let args_path = output.join("training_config.json");
     let saved = TrainingConfig::from_file(&args_path)?;
-    let comparable = |c: &TrainingConfig| c.clone();
-    if comparable(&saved) != comparable(args) {
+    if saved != *args {
         let (a, b) = (
-            serde_json::to_value(comparable(&saved)).expect("serializable"),
-            serde_json::to_value(comparable(args)).expect("serializable"),
+            serde_json::to_value(&saved).expect("serializable"),
+            serde_json::to_value(args).expect("serializable"),
         );
         let fields: Vec<String> = a
             .as_object()

@@ -217,17 +217,15 @@ fn training_steps_are_pytorchs() {
         .into_iter()
         .filter(|q| q.article == 0)
         .collect();
-    let items: Vec<QaItem> = qa_features(
+    let features = qa_features(
         &reader.tokenizer,
         &questions,
         number("max_length") as usize,
         number("doc_stride") as usize,
     )
-    .unwrap()
-    .iter()
-    .take(steps * batch_size)
-    .map(QaItem::from)
-    .collect();
+    .unwrap();
+    let mut items = QaItem::of_features(&features);
+    items.truncate(steps * batch_size);
     let positions: Vec<(usize, usize)> = items
         .iter()
         .map(|i| (i.start_position, i.end_position))

@@ -661,7 +661,7 @@ fn train_a_reader_then_answer_from_a_later_window_of_a_long_context() {
     std::fs::write(dir.join("squad.json"), squad.to_string()).unwrap();
     std::fs::write(
         dir.join("recipe.toml"),
-        "max_grad_norm = 0.0\nwarmup_ratio = 0.1\n",
+        "max_grad_norm = 0.0\nwarmup_ratio = 0.1\nmetric_for_best_model = \"f1\"\nload_best_model_at_end = true\n",
     )
     .unwrap();
     let output = dir.join("run");
@@ -692,6 +692,26 @@ fn train_a_reader_then_answer_from_a_later_window_of_a_long_context() {
     assert!(
         stdout.contains("8 questions"),
         "article b (8 questions) is the validation split: {stdout}"
+    );
+    // SQuAD's EM and F1 of every epoch, and the exported epoch the best by F1 (the first best),
+    // scored at the end as during training.
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(output.join("metrics.json")).unwrap())
+            .unwrap();
+    let f1 = floats(&metrics["valid_f1_per_epoch"]);
+    assert_eq!(f1.len(), 30, "{metrics}");
+    assert_eq!(floats(&metrics["valid_exact_match_per_epoch"]).len(), 30);
+    let best = f1.iter().cloned().fold(f64::MIN, f64::max);
+    let epoch = metrics["epoch"].as_u64().unwrap() as usize;
+    assert_eq!(
+        epoch,
+        1 + f1.iter().position(|&v| v == best).unwrap(),
+        "{f1:?}"
+    );
+    let last = metrics["valid"]["scores"]["f1"].as_f64().unwrap();
+    assert!(
+        (last - best).abs() < 1e-9,
+        "F1 {last} at the end, {best} in training"
     );
     let model = output.join("model");
     let report = json(&[

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::evaluate::{ClassificationReport, classification_report};
 pub use crate::run::{FineTuning, NonFiniteGuard, Run};
-use crate::run::{TaskModel, Watch, epoch_values, fit, loaders, prepare, write_json};
+use crate::run::{TaskModel, Watch, check_metric, epoch_values, fit, loaders, prepare, write_json};
 use crate::{TrainError, TrainingConfig};
 
 /// A tokenized, labelled example.
@@ -152,6 +152,7 @@ pub fn train_sequence_classification(
     run: Run<'_>,
     device: &Device,
 ) -> Result<TrainedClassifier, TrainError> {
+    check_metric(args, "sequence classification", &["loss", "accuracy", "f1"])?;
     prepare(args, &run, train.len(), valid.len())?;
     let train_encoded = encode_examples(tokenizer, train, labels, args.max_length)?;
     let valid_encoded = encode_examples(tokenizer, valid, labels, args.max_length)?;

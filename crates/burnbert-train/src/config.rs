@@ -59,7 +59,8 @@ pub struct TrainingConfig {
     pub save_total_limit: Option<usize>,
     /// Export the best epoch's model (by `metric_for_best_model`) rather than the last one.
     pub load_best_model_at_end: bool,
-    /// `loss`, `accuracy` or `f1` (macro F1 of a classifier, entity F1 of a tagger).
+    /// `loss`, `accuracy` or `f1` (macro F1 of a classifier, entity F1 of a tagger, SQuAD F1 of
+    /// a reader), or `exact_match` (SQuAD's, of a reader).
     pub metric_for_best_model: String,
     /// Stop after this many epochs without improvement of `metric_for_best_model`.
     pub early_stopping_patience: Option<usize>,
@@ -192,10 +193,12 @@ impl TrainingConfig {
         if self.max_length < 2 {
             return bad("max_length", "must leave room for [CLS] and [SEP]");
         }
-        if !["loss", "accuracy", "f1"].contains(&self.metric_for_best_model.as_str()) {
+        if !["loss", "accuracy", "f1", "exact_match"].contains(&self.metric_for_best_model.as_str())
+        {
             return bad(
                 "metric_for_best_model",
-                "must be 'loss', 'accuracy' or 'f1' (macro F1; entity F1 for NER)",
+                "must be 'loss', 'accuracy' (classification, NER), 'f1' (macro F1; entity F1 \
+                 for NER; SQuAD's F1 for QA) or 'exact_match' (QA)",
             );
         }
         if self

@@ -1,6 +1,9 @@
 //! Fine-tuning extractive question answering (SQuAD) with Burn's learner: windows of question
-//! + context with the answer's start and end tokens, the loss in the dashboard, and the
-//! official exact match and F1 of the post-processed answers at the end.
+//! + context with the answer's start and end tokens; in the dashboard the loss and, after each
+//! epoch, the official exact match and F1 of the validation questions, whose post-processed
+//! answers are scored again at the end.
+
+use std::sync::Arc;
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
@@ -13,8 +16,13 @@ use burnbert_model::weights::save_folder;
 use burnbert_model::{BertConfig, BertForQuestionAnswering, BertInput};
 use serde::Serialize;
 
-use crate::run::{Run, TaskModel, Watch, fit, loaders, prepare, write_json};
-use crate::squad::{Postprocess, PredictedAnswer, SquadScores, postprocess, squad_scores};
+use crate::run::{
+    Run, TaskModel, Watch, check_metric, epoch_values, fit, loaders, prepare, write_json,
+};
+use crate::squad::{
+    Postprocess, PredictedAnswer, SquadMetric, SquadScore, SquadScores, WindowLogits, postprocess,
+    squad_scores,
+};
 use crate::{TrainError, TrainingConfig};
 
 /// A window with its answer positions, as the data loader holds it.
@@ -28,18 +36,26 @@ pub struct QaItem {
     pub start_position: usize,
     /// Answer end token.
     pub end_position: usize,
+    /// Index of the window in its set's features (for the EM / F1 of the validation set).
+    pub feature: usize,
 }
 
 burnbert_data::impl_encoded!(QaItem);
 
-impl From<&QaFeature> for QaItem {
-    fn from(f: &QaFeature) -> Self {
-        Self {
-            input_ids: f.encoding.input_ids.clone(),
-            token_type_ids: f.encoding.token_type_ids.clone(),
-            start_position: f.start_position,
-            end_position: f.end_position,
-        }
+impl QaItem {
+    /// The items of `features`, in order.
+    pub fn of_features(features: &[QaFeature]) -> Vec<Self> {
+        features
+            .iter()
+            .enumerate()
+            .map(|(feature, f)| Self {
+                input_ids: f.encoding.input_ids.clone(),
+                token_type_ids: f.encoding.token_type_ids.clone(),
+                start_position: f.start_position,
+                end_position: f.end_position,
+                feature,
+            })
+            .collect()
     }
 }
 
@@ -52,6 +68,8 @@ pub struct QaBatch {
     pub start_positions: Tensor<1, Int>,
     /// `[batch]`.
     pub end_positions: Tensor<1, Int>,
+    /// Index of each window in its set's features.
+    pub features: Vec<usize>,
 }
 
 /// Pads each batch to its own longest window.
@@ -72,6 +90,7 @@ impl Batcher<QaItem, QaBatch> for QaBatcher {
             input: batch.to_input(device),
             start_positions: positions(|i| i.start_position),
             end_positions: positions(|i| i.end_position),
+            features: items.iter().map(|i| i.feature).collect(),
         }
     }
 }
@@ -80,14 +99,28 @@ impl Batcher<QaItem, QaBatch> for QaBatcher {
 pub struct QaOutput {
     /// Mean of the start and end cross-entropies.
     pub loss: Tensor<1>,
+    /// The windows' logits, for the validation EM / F1.
+    pub logits: WindowLogits,
 }
 
 impl ItemLazy for QaOutput {
     fn sync(self) -> Result<Self, ExecutionError> {
         self.loss.device().flush()?;
+        let logits = self.logits;
         Ok(Self {
             loss: self.loss.without_autodiff(),
+            logits: WindowLogits {
+                start_logits: logits.start_logits.without_autodiff(),
+                end_logits: logits.end_logits.without_autodiff(),
+                features: logits.features,
+            },
         })
+    }
+}
+
+impl Adaptor<WindowLogits> for QaOutput {
+    fn adapt(&self) -> WindowLogits {
+        self.logits.clone()
     }
 }
 
@@ -109,7 +142,12 @@ impl TaskModel for BertForQuestionAnswering {
     fn loss(&self, batch: QaBatch) -> (Tensor<1>, QaOutput) {
         let out = self.forward_with_labels(batch.input, batch.start_positions, batch.end_positions);
         let loss = out.loss.expect("positions were given");
-        (loss.clone(), QaOutput { loss })
+        let logits = WindowLogits {
+            start_logits: out.start_logits.detach(),
+            end_logits: out.end_logits.detach(),
+            features: batch.features,
+        };
+        (loss.clone(), QaOutput { loss, logits })
     }
 }
 
@@ -165,12 +203,14 @@ struct Summary<'a> {
     windows: Windows,
     valid: &'a QaReport,
     valid_loss_per_epoch: Vec<Option<f64>>,
+    valid_exact_match_per_epoch: Vec<Option<f64>>,
+    valid_f1_per_epoch: Vec<Option<f64>>,
 }
 
 /// Fine-tunes `model` on `train` questions (windows of `args.max_length` tokens overlapping by
-/// `args.doc_stride`), validating the loss on
-/// `valid` after every epoch, then scores the chosen epoch's model on `valid` with the official
-/// EM / F1 and exports it.
+/// `args.doc_stride`), validating the loss and the official EM / F1 on `valid` after every
+/// epoch, then scores the chosen epoch's model (the last, or the best by `metric_for_best_model`:
+/// `loss`, `exact_match` or `f1`) on `valid` and exports it.
 #[allow(clippy::too_many_arguments)]
 pub fn train_question_answering(
     args: &TrainingConfig,
@@ -182,28 +222,27 @@ pub fn train_question_answering(
     run: Run<'_>,
     device: &Device,
 ) -> Result<TrainedReader, TrainError> {
-    if args.metric_for_best_model != "loss" {
-        return Err(TrainError::Config {
-            field: "metric_for_best_model",
-            message: format!(
-                "question answering picks its best epoch by the validation loss; '{}' (EM/F1 \
-                 per epoch) is not computed during training yet",
-                args.metric_for_best_model
-            ),
-        });
-    }
+    check_metric(args, "question answering", &["loss", "exact_match", "f1"])?;
+    let watched = match args.metric_for_best_model.as_str() {
+        "exact_match" => Some(SquadScore::ExactMatch),
+        "f1" => Some(SquadScore::F1),
+        _ => None,
+    };
     prepare(args, &run, train.len(), valid.len())?;
     let windows = Windows {
         max_length: args.max_length,
         doc_stride: args.doc_stride,
     };
-    let train_items: Vec<QaItem> =
-        qa_features(tokenizer, train, windows.max_length, windows.doc_stride)?
-            .iter()
-            .map(QaItem::from)
-            .collect();
-    let valid_features = qa_features(tokenizer, valid, windows.max_length, windows.doc_stride)?;
-    let valid_items: Vec<QaItem> = valid_features.iter().map(QaItem::from).collect();
+    let train_features = qa_features(tokenizer, train, windows.max_length, windows.doc_stride)?;
+    let train_items = QaItem::of_features(&train_features);
+    drop(train_features);
+    let valid_features = Arc::new(qa_features(
+        tokenizer,
+        valid,
+        windows.max_length,
+        windows.doc_stride,
+    )?);
+    let valid_items = QaItem::of_features(&valid_features);
     let batcher = QaBatcher {
         pad_id: tokenizer.pad_id(),
     };
@@ -216,22 +255,37 @@ pub fn train_question_answering(
         run.resume_from_epoch,
         device,
     );
+    let options = Postprocess::for_examples(valid, args.null_score_diff_threshold as f32);
+    let valid_examples = Arc::new(valid.to_vec());
+    let squad = |score| {
+        SquadMetric::new(
+            score,
+            valid_examples.clone(),
+            valid_features.clone(),
+            options,
+        )
+    };
     let training = SupervisedTraining::new(run.output, loader_train, loader_valid)
         .metrics((LossMetric::new(),))
+        .metric_valid_numeric(squad(SquadScore::ExactMatch))
+        .metric_valid_numeric(squad(SquadScore::F1))
         .metric_train_numeric(LearningRateMetric::new());
-    let loss = LossMetric::new();
-    let fitted = fit(
-        args,
-        &run,
-        training,
-        Watch {
-            metric: &loss,
-            highest: false,
-        },
-        examples,
-        model,
-        device,
-    )?;
+    let fitted = match watched {
+        None => {
+            let watch = Watch {
+                metric: &LossMetric::new(),
+                highest: false,
+            };
+            fit(args, &run, training, watch, examples, model, device)?
+        }
+        Some(score) => {
+            let watch = Watch {
+                metric: &squad(score),
+                highest: true,
+            };
+            fit(args, &run, training, watch, examples, model, device)?
+        }
+    };
     let model = fitted.model;
     let report = evaluate_reader(
         &model,
@@ -239,7 +293,7 @@ pub fn train_question_answering(
         valid,
         &valid_features,
         args.per_device_eval_batch_size,
-        Postprocess::for_examples(valid, args.null_score_diff_threshold as f32),
+        options,
         &device.clone().inner(),
     )?;
     let exported = run.output.join("model");
@@ -252,6 +306,11 @@ pub fn train_question_answering(
             windows,
             valid: &report,
             valid_loss_per_epoch: fitted.losses,
+            valid_exact_match_per_epoch: epoch_values(
+                run.output,
+                SquadScore::ExactMatch.metric_name(),
+            ),
+            valid_f1_per_epoch: epoch_values(run.output, SquadScore::F1.metric_name()),
         },
     )?;
     Ok(TrainedReader {

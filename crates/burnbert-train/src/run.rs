@@ -124,6 +124,29 @@ pub(crate) fn prepare(
     write_json(args_path, args)
 }
 
+/// Refuses a `metric_for_best_model` that `task` does not report (`metrics`, loss included).
+pub(crate) fn check_metric(
+    args: &TrainingConfig,
+    task: &str,
+    metrics: &[&str],
+) -> Result<(), TrainError> {
+    if metrics.contains(&args.metric_for_best_model.as_str()) {
+        return Ok(());
+    }
+    Err(TrainError::Config {
+        field: "metric_for_best_model",
+        message: format!(
+            "{task} picks its best epoch by {}, not '{}'",
+            metrics
+                .iter()
+                .map(|m| format!("'{m}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            args.metric_for_best_model
+        ),
+    })
+}
+
 /// A resume continues the run in `output`: the same recipe, epochs included (the schedule
 /// spans them: a resumed run ends with the weights of an uninterrupted one), and the
 /// checkpoint of `epoch` present.
@@ -552,6 +575,22 @@ fn best_epoch(values: &[Option<f64>], highest: bool) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_metric_the_task_does_not_report_is_refused() {
+        let args = TrainingConfig {
+            metric_for_best_model: "exact_match".into(),
+            ..TrainingConfig::default()
+        };
+        assert!(check_metric(&args, "question answering", &["loss", "exact_match"]).is_ok());
+        let error = check_metric(&args, "token classification", &["loss", "accuracy", "f1"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("token classification picks its best epoch by 'loss', 'accuracy', 'f1', not 'exact_match'"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn best_epoch_by_direction() {

@@ -16,7 +16,7 @@ use burnbert_model::weights::save_folder;
 use burnbert_model::{BertConfig, BertForTokenClassification, BertInput};
 use serde::Serialize;
 
-use crate::run::{Run, TaskModel, Watch, fit, loaders, prepare, write_json};
+use crate::run::{Run, TaskModel, Watch, check_metric, fit, loaders, prepare, write_json};
 use crate::seqeval::{EntityCounts, SeqevalMetric, SeqevalReport, SeqevalScore, TagSequences};
 use crate::{TrainError, TrainingConfig};
 
@@ -235,6 +235,7 @@ pub fn train_token_classification(
     run: Run<'_>,
     device: &Device,
 ) -> Result<TrainedTagger, TrainError> {
+    check_metric(args, "token classification", &["loss", "accuracy", "f1"])?;
     prepare(args, &run, train.len(), valid.len())?;
     let train_windows = encode_sentences(
         tokenizer,

@@ -112,7 +112,7 @@ fn draw(
                 .into_data(),
         ];
         for (m, v) in moments.iter_mut().zip(values) {
-            m.add(&v.into_vec::<f32>().unwrap());
+            m.add(&v.try_into_vec::<f32>().unwrap());
         }
     }
     (loss_moments, moments)

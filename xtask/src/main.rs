@@ -165,7 +165,7 @@ fn test(extra: &[String]) -> ExitCode {
     let features = test_features(torch.is_some(), vulkan).join(",");
     // The whole suite on the default build (flex): its `burnbert` binary is the one README's
     // users build, and starts without LibTorch; then the parity tests with every backend.
-    let cargo = |device: &str, args: &[&str]| {
+    let cargo_test = |device: &str, args: &[&str]| {
         let mut c = cargo();
         c.args(["test", "--release", "--no-fail-fast"]);
         if device != "flex" {
@@ -194,9 +194,33 @@ fn test(extra: &[String]) -> ExitCode {
         );
         c.status().is_ok_and(|s| s.success())
     };
-    let mut ok = cargo("flex", &["--workspace"]);
+    // The habits first: formatting and clippy (missing docs included) on every target.
+    let mut ok = true;
+    for (what, args) in [
+        ("format", &["fmt", "--all", "--check"][..]),
+        (
+            "clippy",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--release",
+                "--",
+                "-D",
+                "warnings",
+            ][..],
+        ),
+    ] {
+        println!("xtask test: cargo {}", args.join(" "));
+        let passed = cargo().args(args).status().is_ok_and(|s| s.success());
+        if !passed {
+            println!("xtask test: {what} check failed");
+        }
+        ok &= passed;
+    }
+    ok &= cargo_test("flex", &["--workspace"]);
     for device in backends {
-        ok &= cargo(
+        ok &= cargo_test(
             device,
             &[
                 "--test",

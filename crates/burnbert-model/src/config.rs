@@ -234,7 +234,7 @@ impl BertConfig {
                 return invalid(field, "must be at least 1".into());
             }
         }
-        if self.hidden_size % self.num_attention_heads != 0 {
+        if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return invalid(
                 "hidden_size",
                 format!(

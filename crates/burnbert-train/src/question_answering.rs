@@ -1,7 +1,7 @@
-//! Fine-tuning extractive question answering (SQuAD) with Burn's learner: windows of question
-//! + context with the answer's start and end tokens; in the dashboard the loss and, after each
-//! epoch, the official exact match and F1 of the validation questions, whose post-processed
-//! answers are scored again at the end.
+//! Fine-tuning extractive question answering (SQuAD) with Burn's learner: windows of the
+//! question and the context with the answer's start and end tokens; in the dashboard the loss
+//! and, after each epoch, the official exact match and F1 of the validation questions, whose
+//! post-processed answers are scored again at the end.
 
 use std::sync::Arc;
 
@@ -322,6 +322,9 @@ pub fn train_question_answering(
     })
 }
 
+/// The start logits and the end logits of one window, `[seq]` each.
+pub type StartEndLogits = (Vec<f32>, Vec<f32>);
+
 /// The start and end logits of every feature, in batches.
 pub fn feature_logits(
     model: &BertForQuestionAnswering,
@@ -329,7 +332,7 @@ pub fn feature_logits(
     features: &[QaFeature],
     batch_size: usize,
     device: &Device,
-) -> Result<Vec<(Vec<f32>, Vec<f32>)>, TrainError> {
+) -> Result<Vec<StartEndLogits>, TrainError> {
     let mut logits = Vec::with_capacity(features.len());
     for chunk in features.chunks(batch_size.max(1)) {
         let encodings: Vec<_> = chunk.iter().map(|f| f.encoding.clone()).collect();

@@ -110,7 +110,7 @@ impl TrainingProgressLogger for LineRenderer {
     }
     fn update_split(&mut self, items_processed: usize) {
         self.step += 1;
-        if self.step % self.every == 0 || items_processed >= self.total_items {
+        if self.step.is_multiple_of(self.every) || items_processed >= self.total_items {
             let metrics: Vec<String> = self
                 .latest
                 .iter()

@@ -346,6 +346,9 @@ pub fn train_token_classification(
     })
 }
 
+/// A word's predicted tag id and that tag's probability.
+pub type WordTag = (usize, f32);
+
 /// The predicted tag id of every word of `sentences` (windows merged back: each word from the
 /// first piece in its window; a word with no piece gets `None`).
 pub fn predict_word_tags(
@@ -355,7 +358,7 @@ pub fn predict_word_tags(
     max_length: usize,
     batch_size: usize,
     device: &Device,
-) -> Result<Vec<Vec<Option<(usize, f32)>>>, TrainError> {
+) -> Result<Vec<Vec<Option<WordTag>>>, TrainError> {
     let mut items = Vec::new();
     for (index, words) in sentences.iter().enumerate() {
         for window in windows(tokenizer, words, max_length)? {
@@ -377,7 +380,7 @@ pub fn predict_word_tags(
 /// What [`tag_windows`] finds: each word's best tag and its probability, and the summed loss
 /// over labelled tokens.
 struct Tagged {
-    words: Vec<Vec<Option<(usize, f32)>>>,
+    words: Vec<Vec<Option<WordTag>>>,
     loss_sum: f64,
     labelled: usize,
 }

@@ -2,12 +2,11 @@
 
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
 use crate::BertConfig;
-use crate::dropout::dropout;
+use crate::ops::{dropout, softmax};
 
 /// The query/key/value projections and scaled dot-product attention over all heads.
 ///
@@ -186,20 +185,6 @@ impl BertAttention {
         let context = self.self_attention.forward(hidden_states.clone(), mask);
         self.output.forward(context, hidden_states)
     }
-}
-
-/// Softmax over the keys: burnbert's kernel where it has one (f32 on flex, see `kernels.rs`),
-/// else Burn's.
-///
-/// # Shapes
-/// - scores, output: `[batch, heads, seq, seq]`
-fn softmax(scores: Tensor<4>) -> Tensor<4> {
-    #[cfg(feature = "flex")]
-    let scores = match crate::kernels::softmax(scores) {
-        Ok(probs) => return probs,
-        Err(scores) => scores,
-    };
-    activation::softmax(scores, 3)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use burn::nn::{
 use burn::prelude::*;
 
 use crate::BertConfig;
-use crate::dropout::dropout;
+use crate::ops::dropout;
 
 /// Word, position and token-type (segment) embeddings, summed, then LayerNorm and dropout.
 ///

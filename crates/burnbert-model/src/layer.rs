@@ -3,7 +3,7 @@
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::prelude::*;
 
-use crate::dropout::dropout;
+use crate::ops::dropout;
 use crate::{BertAttention, BertConfig, HiddenAct};
 
 /// The first feed-forward projection and its activation. HF key: `intermediate.dense`.

@@ -13,15 +13,13 @@
 mod activation;
 mod attention;
 mod config;
-mod dropout;
 mod embeddings;
 mod encoder;
 mod error;
 pub mod heads;
-#[cfg(feature = "flex")]
-mod kernels;
 mod layer;
 mod model;
+mod ops;
 mod pooler;
 mod probe;
 pub mod weights;

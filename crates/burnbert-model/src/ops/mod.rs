@@ -1,0 +1,79 @@
+//! The model's ops whose best implementation depends on the backend, behind one entry point:
+//! each takes burnbert's kernel where it has one ([`flex`]: f32 tensors on Burn's flex CPU
+//! backend), else Burn's op, with the workarounds a backend needs. The model's parts call these
+//! and name no backend.
+
+use burn::nn::Dropout;
+use burn::prelude::*;
+use burn::tensor::activation;
+
+#[cfg(feature = "flex")]
+mod flex;
+
+/// The exact GELU: burnbert's kernel where it has one (f32 on flex), else Burn's `gelu` where
+/// its gradient is exact, else `x·Φ(x)` spelled out, whose gradient is exact wherever erf's is.
+pub(crate) fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    let x = match flex::gelu(x) {
+        Ok(y) => return y,
+        Err(x) => x,
+    };
+    if exact_gelu_gradient(&x.device()) {
+        activation::gelu(x)
+    } else {
+        x.clone()
+            * (x / std::f64::consts::SQRT_2)
+                .erf()
+                .add_scalar(1.0)
+                .mul_scalar(0.5)
+    }
+}
+
+/// Whether the gradient of Burn's `gelu` on this device is that of the exact GELU it computes.
+/// Burn 0.22.1's default `gelu_backward` (`burn-backend` `ops/activation.rs`) is the derivative of
+/// the tanh approximation: backends that do not override it (NdArray among them) get gradients
+/// off by up to 1.7e-4 per element (at x = -4), which reached 3.4e-4 in a layer-0 query weight.
+/// Only autodiff devices are affected.
+fn exact_gelu_gradient(device: &Device) -> bool {
+    if !device.is_autodiff() {
+        return true;
+    }
+    crate::probe::once_per_device("gelu gradient", device, |device| {
+        let x = Tensor::<1>::from_data([-4.0f32], device).require_grad();
+        let grads = activation::gelu(x.clone()).sum().backward();
+        let grad = x.grad(&grads).map_or(f32::NAN, |g| g.into_scalar::<f32>());
+        // Φ(-4) - 4·φ(-4) = -5.0363e-4 (PyTorch's gradient); the tanh form gives -3.35e-4.
+        (grad - -5.036_3e-4).abs() < 1e-6
+    })
+}
+
+/// Softmax over the keys: burnbert's kernel where it has one (f32 on flex), else Burn's.
+///
+/// # Shapes
+/// - scores, output: `[batch, heads, seq, seq]`
+pub(crate) fn softmax(scores: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    let scores = match flex::softmax(scores) {
+        Ok(probs) => return probs,
+        Err(scores) => scores,
+    };
+    activation::softmax(scores, 3)
+}
+
+/// Burn's [`Dropout`] forward pass, through burnbert's kernel where it has one (f32 on flex):
+/// identity unless the layer is training on an autodiff device with `prob > 0`.
+///
+/// # Shapes
+/// - x: any; output: the same
+pub(crate) fn dropout<const D: usize>(dropout: &Dropout, x: Tensor<D>) -> Tensor<D> {
+    // Burn's own conditions (`burn-nn` `Dropout::forward`).
+    if !dropout.training.is_enabled() || !x.device().is_autodiff() || dropout.prob == 0.0 {
+        return x;
+    }
+    #[cfg(feature = "flex")]
+    let x = match flex::dropout(dropout.prob, x) {
+        Ok(y) => return y,
+        Err(x) => x,
+    };
+    dropout.forward(x)
+}

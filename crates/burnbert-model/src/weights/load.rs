@@ -1,71 +1,18 @@
-//! Hugging Face weights in and out, through `burn-store`.
-//!
-//! HF names and Burn paths differ in three ways, mapped here both ways:
-//! - `LayerNorm` is `layer_norm` (and legacy TF-era checkpoints say `gamma`/`beta`);
-//! - `attention.self` is `attention.self_attention` (`self` is a Rust keyword);
-//! - a bare `BertModel` checkpoint has no `bert.` prefix, a `BertFor*` one has it.
-//!
-//! Linear weights are `[out, in]` in PyTorch and `[in, out]` in Burn: burn-store's PyTorch
-//! adapters transpose them, and rename LayerNorm's `weight`/`bias` to `gamma`/`beta`.
-//! `pytorch_model.bin` is read by burn-store's own pickle reader, which rebuilds tensors from
-//! the archive's data and never executes the pickle's code.
+//! Checkpoints into a model: safetensors, PyTorch pickles and sharded checkpoints, sizes checked
+//! against the config before anything is allocated, tensors cast to f32, a loading report.
 
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
 use burn::tensor::DType;
 use burn_store::burn_pack::Tensor as PackTensor;
 use burn_store::{
-    ApplyError, ApplyResult, BurnToPyTorchAdapter, FloatCastAdapter, KeyRemapper, ModuleAdapter,
-    ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
+    ApplyError, ApplyResult, FloatCastAdapter, ModuleAdapter, ModuleStore, PyTorchToBurnAdapter,
+    PytorchStore, SafetensorsStore,
 };
 
-use crate::{
-    BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
-    BertForTokenClassification, BertModel, ModelError,
-};
+use crate::{BertConfig, ModelError};
 
-/// A model whose weights map to an HF checkpoint.
-pub trait HfModel: Module + ModuleSnapshot + Sized {
-    /// The HF class (`architectures` in `config.json`).
-    const ARCHITECTURE: &'static str;
-    /// Whether the encoder sits under `bert.` (every `BertFor*` class).
-    const BERT_PREFIX: bool;
-    /// Builds the model, freshly initialised, for a config.
-    fn init(config: &BertConfig, device: &burn::tensor::Device) -> Self;
-}
-
-impl HfModel for BertModel {
-    const ARCHITECTURE: &'static str = "BertModel";
-    const BERT_PREFIX: bool = false;
-    fn init(config: &BertConfig, device: &burn::tensor::Device) -> Self {
-        config.init_model(true, device)
-    }
-}
-
-impl HfModel for BertForSequenceClassification {
-    const ARCHITECTURE: &'static str = "BertForSequenceClassification";
-    const BERT_PREFIX: bool = true;
-    fn init(config: &BertConfig, device: &burn::tensor::Device) -> Self {
-        config.init_sequence_classification(device)
-    }
-}
-
-impl HfModel for BertForTokenClassification {
-    const ARCHITECTURE: &'static str = "BertForTokenClassification";
-    const BERT_PREFIX: bool = true;
-    fn init(config: &BertConfig, device: &burn::tensor::Device) -> Self {
-        config.init_token_classification(device)
-    }
-}
-
-impl HfModel for BertForQuestionAnswering {
-    const ARCHITECTURE: &'static str = "BertForQuestionAnswering";
-    const BERT_PREFIX: bool = true;
-    fn init(config: &BertConfig, device: &burn::tensor::Device) -> Self {
-        config.init_question_answering(device)
-    }
-}
+use super::{HfModel, burn_to_hf_name, hf_to_burn_rules, is_linear_weight, remapper};
 
 /// What loading a checkpoint did, as HF's loading report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,45 +84,6 @@ impl WeightFormat {
             _ => Self::Pytorch,
         }
     }
-}
-
-/// Rules from HF names to Burn paths, for a model with or without the `bert.` prefix.
-fn hf_to_burn_rules(bert_prefix: bool) -> Vec<(&'static str, &'static str)> {
-    let mut rules = vec![
-        (r"LayerNorm\.gamma$", "LayerNorm.weight"),
-        (r"LayerNorm\.beta$", "LayerNorm.bias"),
-        (r"LayerNorm\.", "layer_norm."),
-        (r"\.attention\.self\.", ".attention.self_attention."),
-    ];
-    rules.push(if bert_prefix {
-        (r"^(embeddings|encoder|pooler)\.", "bert.$1.")
-    } else {
-        (r"^bert\.", "")
-    });
-    rules
-}
-
-/// Rules from Burn paths to HF names.
-const BURN_TO_HF_RULES: [(&str, &str); 2] = [
-    (r"layer_norm\.", "LayerNorm."),
-    (r"\.attention\.self_attention\.", ".attention.self."),
-];
-
-fn remapper(rules: &[(&str, &str)]) -> KeyRemapper {
-    KeyRemapper::from_patterns(rules.to_vec()).expect("the remapping patterns are valid regexes")
-}
-
-/// The HF name of a Burn parameter path (`gamma`/`beta` of a LayerNorm are `weight`/`bias`).
-pub fn burn_to_hf_name(path: &str) -> String {
-    path.replace("layer_norm.gamma", "LayerNorm.weight")
-        .replace("layer_norm.beta", "LayerNorm.bias")
-        .replace("layer_norm.", "LayerNorm.")
-        .replace(".attention.self_attention.", ".attention.self.")
-}
-
-/// Whether a Burn path is a Linear weight (stored transposed relative to PyTorch).
-fn is_linear_weight(path: &str) -> bool {
-    path.ends_with(".weight") && !path.contains("embeddings.")
 }
 
 /// Builds `M` for `config` on `device` and loads an HF checkpoint into it (see
@@ -453,119 +361,4 @@ fn report(
         unused,
         mismatched,
     })
-}
-
-/// Writes `model` as an HF `model.safetensors` (HF names, `[out, in]` Linear weights,
-/// `format: pt` metadata, which `transformers` requires). The write is atomic: to a file
-/// beside `path`, renamed into place.
-pub fn save_safetensors<M: HfModel>(model: &M, path: &Path) -> Result<(), ModelError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let partial = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-    let written = write_safetensors(model, &partial)
-        .and_then(|()| std::fs::rename(&partial, path).map_err(|e| ModelError::io(path, e)));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    written
-}
-
-fn write_safetensors<M: HfModel>(model: &M, path: &Path) -> Result<(), ModelError> {
-    let mut store = SafetensorsStore::from_file(path)
-        .with_to_adapter(BurnToPyTorchAdapter)
-        .remap(remapper(&BURN_TO_HF_RULES))
-        .metadata("format", "pt")
-        .overwrite(true);
-    model
-        .save_into(&mut store)
-        .map_err(|e| ModelError::Weights {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
-}
-
-/// Tokenizer files copied into an exported folder, when the source folder has them.
-const TOKENIZER_FILES: [&str; 4] = [
-    "tokenizer.json",
-    "vocab.txt",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-];
-
-/// Writes an HF folder: `config.json` (with `id2label` and the architecture),
-/// `model.safetensors`, and the tokenizer files of `tokenizer_folder`.
-///
-/// As `save_pretrained`, into `out` whether or not it exists: each file is written beside its
-/// place and renamed into it, so a file is either the old one or the new one, whole. Files of
-/// `out` that are not a model's are left as they are; a tokenizer file of an earlier model that
-/// this model's folder lacks is removed (HF's save_pretrained would have overwritten it).
-pub fn save_folder<M: HfModel>(
-    model: &M,
-    config: &BertConfig,
-    tokenizer_folder: &Path,
-    out: &Path,
-) -> Result<(), ModelError> {
-    std::fs::create_dir_all(out).map_err(|e| ModelError::io(out, e))?;
-    let mut config = config.clone();
-    config.architectures = Some(vec![M::ARCHITECTURE.to_string()]);
-    let config_path = out.join("config.json");
-    write_atomic(&config_path, config.to_json_string().as_bytes())
-        .map_err(|e| ModelError::io(&config_path, e))?;
-    save_safetensors(model, &out.join("model.safetensors"))?;
-    for f in TOKENIZER_FILES {
-        let (from, to) = (tokenizer_folder.join(f), out.join(f));
-        if from.is_file() {
-            let bytes = std::fs::read(&from).map_err(|e| ModelError::io(&from, e))?;
-            write_atomic(&to, &bytes).map_err(|e| ModelError::io(&to, e))?;
-        } else if to.is_file() && from != to {
-            // An earlier model's tokenizer file would be read before this model's: HF's
-            // save_pretrained overwrites it; here the model has none to write over it.
-            std::fs::remove_file(&to).map_err(|e| ModelError::io(&to, e))?;
-        }
-    }
-    Ok(())
-}
-
-/// Writes `bytes` to a temporary file beside `path` and renames it into place: readers see
-/// the old file or the new one, never a part.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let partial = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-    let written = std::fs::File::create(&partial).and_then(|mut file| {
-        std::io::Write::write_all(&mut file, bytes)?;
-        file.sync_all()
-    });
-    match written.and_then(|()| std::fs::rename(&partial, path)) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            Err(e)
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn burn_paths_map_to_hf_names() {
-        assert_eq!(
-            burn_to_hf_name("bert.encoder.layer.3.attention.self_attention.query.weight"),
-            "bert.encoder.layer.3.attention.self.query.weight"
-        );
-        assert_eq!(
-            burn_to_hf_name("embeddings.layer_norm.gamma"),
-            "embeddings.LayerNorm.weight"
-        );
-        assert_eq!(
-            burn_to_hf_name("encoder.layer.0.output.layer_norm.beta"),
-            "encoder.layer.0.output.LayerNorm.bias"
-        );
-    }
 }

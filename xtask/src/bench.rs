@@ -1,0 +1,310 @@
+//! `cargo xtask bench`: training and inference throughput and peak memory of each backend
+//! against PyTorch + `transformers` on the same machine.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+use serde_json::{Value, json};
+
+use crate::{cargo, has_vulkan, test_features, torch_env, torch_lib};
+
+/// The options of `cargo xtask bench`.
+struct BenchOptions {
+    backends: Vec<String>,
+    models: Vec<String>,
+    modes: Vec<String>,
+    warmup: usize,
+    runs: usize,
+    json: PathBuf,
+}
+
+impl BenchOptions {
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let list = |v: &str| v.split(',').map(String::from).collect::<Vec<_>>();
+        let mut options = Self {
+            backends: list("flex,ndarray,tch"),
+            models: list("minilm,bert-base"),
+            modes: list("train,inference"),
+            warmup: 2,
+            runs: 5,
+            json: target_dir().join("bench.json"),
+        };
+        let mut args = args.iter();
+        while let Some(flag) = args.next() {
+            let value = args.next().ok_or(format!("{flag} needs a value"))?;
+            let number = || value.parse().map_err(|e| format!("{flag} {value}: {e}"));
+            match flag.as_str() {
+                "--backends" => options.backends = list(value),
+                "--models" => options.models = list(value),
+                "--modes" => options.modes = list(value),
+                "--warmup" => options.warmup = number()?,
+                "--runs" => options.runs = number()?,
+                "--json" => options.json = value.into(),
+                _ => return Err(format!("unknown option {flag}")),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// Cargo's target folder (`CARGO_TARGET_DIR`, else `target`).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
+}
+
+/// The batch size of a model in the benchmark: 32 for MiniLM, 8 for bert-base.
+fn batch_of(model: &str) -> usize {
+    if model == "bert-base" { 8 } else { 32 }
+}
+
+/// Builds `examples/bench.rs` with `features` in `target` and returns a copy of the binary
+/// named after `name` (the next build overwrites `examples/bench`).
+fn build_bench(
+    features: &str,
+    target: &std::path::Path,
+    name: &str,
+    torch: Option<&str>,
+) -> Result<PathBuf, String> {
+    let mut c = cargo();
+    c.args([
+        "build",
+        "--release",
+        "--example",
+        "bench",
+        "--features",
+        features,
+    ])
+    .env("CARGO_TARGET_DIR", target);
+    let scope = if features == "ndarray-blas" {
+        // Only ndarray: flex is not measured from this build.
+        "--no-default-features"
+    } else {
+        // Features unified over the workspace, as `xtask test` builds: the same build of Burn.
+        "--workspace"
+    };
+    c.arg(scope);
+    if let Some(lib) = torch {
+        torch_env(&mut c, lib);
+    }
+    println!("xtask bench: cargo build --release --example bench --features {features} {scope}");
+    if !c.status().is_ok_and(|s| s.success()) {
+        return Err(format!("the build with --features {features} failed"));
+    }
+    let binary = target.join(format!("release/examples/bench-{name}"));
+    std::fs::copy(target.join("release/examples/bench"), &binary)
+        .map_err(|e| format!("{}: {e}", binary.display()))?;
+    Ok(binary)
+}
+
+/// The `--device` of a benchmark backend.
+fn device_of(backend: &str) -> &str {
+    match backend {
+        "tch" => "tch:cpu",
+        "ndarray-blas" => "ndarray",
+        other => other,
+    }
+}
+
+/// Runs one measurement and parses its JSON line.
+fn measure(mut c: Command, what: &str) -> Option<Value> {
+    let out = c.output().ok()?;
+    let line = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .map(String::from);
+    match (out.status.success(), line) {
+        (true, Some(line)) => serde_json::from_str(&line).ok(),
+        _ => {
+            eprintln!(
+                "xtask bench: {what} failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            None
+        }
+    }
+}
+
+/// `cargo xtask bench`: training and inference samples/s and peak RSS of each backend and
+/// model, each measurement in a process of its own, with PyTorch + `transformers` measured
+/// the same way in the same run (`bench/pytorch.py`); prints a table with the ratios to
+/// PyTorch and writes all measurements as JSON.
+pub(crate) fn bench(args: &[String]) -> ExitCode {
+    let options = match BenchOptions::parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let minilm = match burnbert_assets::ensure(&burnbert_assets::MINILM) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let torch = torch_lib();
+    // One binary for every backend but ndarray-blas, built with the features of `xtask test`
+    // (plus cuda when asked for), so that it shares that build of Burn.
+    let mut features = test_features(torch.is_some(), has_vulkan());
+    if options.backends.iter().any(|b| b == "cuda") {
+        features.push("cuda");
+    }
+    let features = features.join(",");
+    let mut binaries = Vec::new();
+    let mut main_binary = None;
+    for backend in &options.backends {
+        if backend == "tch" && torch.is_none() {
+            eprintln!("xtask bench: no torch==2.9.0 in python3: tch skipped");
+            continue;
+        }
+        let binary = if backend == "ndarray-blas" {
+            // Its own target folder: the BLAS feature changes burn-ndarray and all above it.
+            build_bench(
+                "ndarray-blas",
+                &target_dir().join("ndarray-blas"),
+                "ndarray-blas",
+                None,
+            )
+        } else if let Some(binary) = &main_binary {
+            Ok(PathBuf::clone(binary))
+        } else {
+            build_bench(&features, &target_dir(), "main", torch.as_deref())
+                .inspect(|b| main_binary = Some(b.clone()))
+        };
+        match binary {
+            Ok(binary) => binaries.push((backend.clone(), binary, device_of(backend).to_string())),
+            Err(e) => eprintln!("xtask bench: {e}; {backend} skipped"),
+        }
+    }
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut results = Vec::new();
+    for model in &options.models {
+        let batch = batch_of(model).to_string();
+        for mode in &options.modes {
+            let common = [
+                "--model",
+                model,
+                "--mode",
+                mode,
+                "--batch",
+                &batch,
+                "--seq",
+                "128",
+                "--warmup",
+                &options.warmup.to_string(),
+                "--runs",
+                &options.runs.to_string(),
+            ]
+            .map(String::from);
+            let mut c = Command::new(&python);
+            c.arg("bench/pytorch.py")
+                .args(&common)
+                .arg("--minilm-folder")
+                .arg(&minilm);
+            println!("xtask bench: pytorch {model} {mode}");
+            results.extend(measure(c, &format!("pytorch {model} {mode}")));
+            for (backend, binary, device) in &binaries {
+                let mut c = Command::new(binary);
+                c.args(&common).args(["--device", device]);
+                if let Some(lib) = &torch {
+                    torch_env(&mut c, lib);
+                }
+                println!("xtask bench: {backend} {model} {mode}");
+                if let Some(mut r) = measure(c, &format!("{backend} {model} {mode}")) {
+                    r["backend"] = json!(backend);
+                    results.push(r);
+                }
+            }
+        }
+    }
+    let table = bench_table(&results);
+    println!("{table}");
+    let report = json!({
+        "machine": machine(),
+        "results": results,
+    });
+    if let Err(e) = std::fs::write(
+        &options.json,
+        serde_json::to_string_pretty(&report).expect("JSON"),
+    ) {
+        eprintln!("error: {}: {e}", options.json.display());
+        return ExitCode::FAILURE;
+    }
+    println!("xtask bench: measurements in {}", options.json.display());
+    ExitCode::SUCCESS
+}
+
+/// The CPU model and core count, for the table's caption.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}
+
+/// The Markdown table of README: one row per backend and model, ratios to PyTorch's row.
+fn bench_table(results: &[Value]) -> String {
+    let find = |framework: &str, backend: &str, model: &str, mode: &str| {
+        results.iter().find(|r| {
+            r["framework"] == framework
+                && (framework == "pytorch" || r["backend"] == backend)
+                && r["model"] == model
+                && r["mode"] == mode
+        })
+    };
+    let mut rows = Vec::new();
+    let mut seen = Vec::new();
+    for r in results {
+        let key = (
+            r["framework"].as_str().unwrap_or_default().to_string(),
+            r["backend"].as_str().unwrap_or_default().to_string(),
+            r["model"].as_str().unwrap_or_default().to_string(),
+        );
+        if !seen.contains(&key) {
+            seen.push(key);
+        }
+    }
+    let cell = |r: Option<&Value>, base: Option<&Value>, field: &str| match r {
+        Some(r) => {
+            let v = r[field].as_f64().unwrap_or(f64::NAN);
+            let ratio = base.and_then(|b| b[field].as_f64()).map(|b| v / b);
+            match ratio {
+                Some(x) if r["framework"] != "pytorch" => format!("{v:.1} ({x:.2}x)"),
+                _ => format!("{v:.1}"),
+            }
+        }
+        None => "-".into(),
+    };
+    rows.push(format!("machine: {}", machine()));
+    rows.push("| backend | model | batch | train samples/s | inference samples/s | peak RSS train MiB | peak RSS inference MiB |".into());
+    rows.push("|---|---|---|---|---|---|---|".into());
+    for (framework, backend, model) in seen {
+        let train = find(&framework, &backend, &model, "train");
+        let infer = find(&framework, &backend, &model, "inference");
+        let base_train = find("pytorch", "", &model, "train");
+        let base_infer = find("pytorch", "", &model, "inference");
+        let name = if framework == "pytorch" {
+            "PyTorch".to_string()
+        } else {
+            backend
+        };
+        rows.push(format!(
+            "| {name} | {model} | {} | {} | {} | {} | {} |",
+            batch_of(&model),
+            cell(train, base_train, "samples_per_s"),
+            cell(infer, base_infer, "samples_per_s"),
+            cell(train, base_train, "peak_rss_mb"),
+            cell(infer, base_infer, "peak_rss_mb"),
+        ));
+    }
+    rows.join("\n")
+}

@@ -1,0 +1,275 @@
+//! Training, evaluating and resuming a classifier from CSV; an unwritable output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::*;
+
+#[test]
+fn train_then_eval_a_classifier_from_csv() {
+    let dir = scratch("train");
+    write_csv(&dir, "train.csv", "review,sentiment", 24);
+    std::fs::write(
+        dir.join("dev.csv"),
+        "review,sentiment\ngreat film,positive\nbad movie,negative\na film,neutral\n",
+    )
+    .unwrap();
+    let output = dir.join("run");
+    let out = burnbert(&[
+        "train",
+        assets("tiny-bert-seqcls").to_str().unwrap(),
+        "--data",
+        dir.join("train.csv").to_str().unwrap(),
+        "--validation",
+        dir.join("dev.csv").to_str().unwrap(),
+        "--text-column",
+        "review",
+        "--label-column",
+        "sentiment",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--learning-rate",
+        "1e-3",
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    let out = succeeded(out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("valid accuracy"), "{stdout}");
+    for f in [
+        "model/config.json",
+        "model/model.safetensors",
+        "metrics.json",
+        "training_config.json",
+        "checkpoint/model-2.bpk",
+    ] {
+        assert!(output.join(f).is_file(), "{f}");
+    }
+    let model = output.join("model");
+    let eval = |data: &str, extra: &[&str]| {
+        let data = dir.join(data);
+        let mut args = vec![
+            "eval",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+        ];
+        args.extend(["--text-column", "review", "--label-column", "sentiment"]);
+        args.extend(extra);
+        burnbert(&args)
+    };
+    let out = eval("dev.csv", &["--json"]);
+    let out = succeeded(out);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["confusion_matrix"].as_array().unwrap().len(), 3);
+    assert_eq!(report["per_class"][0]["label"], "negative");
+    let total: u64 = report["per_class"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["support"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 3);
+
+    // A label the model does not know is an error naming file and line.
+    std::fs::write(
+        dir.join("bad.csv"),
+        "review,sentiment\ngreat film,positive\nmeh,mixed\n",
+    )
+    .unwrap();
+    let out = eval("bad.csv", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.csv:3") && stderr.contains("'mixed'"),
+        "{stderr}"
+    );
+    // Batch size 0 is refused before anything runs.
+    let out = burnbert(&[
+        "train",
+        assets("tiny-bert-seqcls").to_str().unwrap(),
+        "--data",
+        "x.csv",
+        "--batch-size",
+        "0",
+        "--output",
+        "y",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("per_device_train_batch_size"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The bytes of each tensor of a safetensors file, by name (the header's metadata order is
+/// not fixed, so files are compared tensor by tensor).
+fn tensors(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Map<String, Value> = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let data = &bytes[8 + n..];
+    header
+        .into_iter()
+        .filter(|(name, _)| name != "__metadata__")
+        .map(|(name, info)| {
+            let range = floats(&info["data_offsets"]);
+            (name, data[range[0] as usize..range[1] as usize].to_vec())
+        })
+        .collect()
+}
+
+/// A CSV of `n` labelled rows in `dir/name`, under `header` (text column, label column).
+fn write_csv(dir: &Path, name: &str, header: &str, n: usize) -> PathBuf {
+    let rows = [
+        ("the movie was great", "positive"),
+        ("a bad boring film", "negative"),
+        ("it was a film", "neutral"),
+    ];
+    let mut csv = format!("{header}\n");
+    for i in 0..n {
+        let (text, label) = rows[i % 3];
+        csv += &format!("\"{text} {i}\",{label}\n");
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one() {
+    let dir = scratch("resume");
+    let train = write_csv(&dir, "train.csv", "text,label", 300);
+    let valid = write_csv(&dir, "valid.csv", "text,label", 6);
+    let model = assets("tiny-bert-seqcls");
+    // Dropout is on (0.1 in the fixture's config), so the dropout generator must resume too.
+    let args = |output: &Path| -> Vec<String> {
+        [
+            "train",
+            model.to_str().unwrap(),
+            "--data",
+            train.to_str().unwrap(),
+            "--validation",
+            valid.to_str().unwrap(),
+            "--epochs",
+            "3",
+            "--batch-size",
+            "2",
+            "--learning-rate",
+            "1e-3",
+            "--output",
+            output.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let whole = dir.join("whole");
+    succeeded(burnbert(
+        &args(&whole).iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+
+    // Kill the second run as soon as epoch 1's checkpoint is complete: mid-epoch 2.
+    let killed = dir.join("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_burnbert"))
+        .env(
+            "BURN_DEVICE",
+            std::env::var("BURN_DEVICE").unwrap_or_else(|_| "flex".into()),
+        )
+        .args(args(&killed))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let epoch_1 = ["model-1.bpk", "optim-1.bpk", "scheduler-1.bpk"]
+        .map(|f| killed.join("checkpoint").join(f));
+    while !epoch_1.iter().all(|f| f.is_file()) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before its first checkpoint"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(killed.join("checkpoint"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".partial"))
+        .collect();
+    // A kill can land mid-write of epoch 2; the partial file never takes a checkpoint's name.
+    eprintln!(
+        "killed with {leftovers:?} partial; model-2.bpk written: {}",
+        killed.join("checkpoint/model-2.bpk").exists()
+    );
+
+    let mut resume = args(&killed);
+    resume.extend(["--resume-from-epoch".into(), "1".into()]);
+    succeeded(burnbert(
+        &resume.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    let weights = |run: &Path| tensors(&run.join("model/model.safetensors"));
+    let resumed = weights(&killed);
+    assert_eq!(resumed.len(), 16 * 2 + 5 + 2 + 2);
+    assert!(
+        weights(&whole) == resumed,
+        "the resumed run's weights differ from the uninterrupted run's"
+    );
+    assert!(
+        tensors(&model.join("model.safetensors"))["classifier.weight"]
+            != resumed["classifier.weight"],
+        "training changed nothing"
+    );
+
+    // The export loads in transformers with the logits burnbert gives (when PyTorch is here).
+    let check =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference/check_trained.py");
+    let text = "the movie was great 7";
+    let ours = json(&[
+        "predict",
+        whole.join("model").to_str().unwrap(),
+        "--text",
+        text,
+        "--json",
+    ]);
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    match Command::new(&python)
+        .arg(&check)
+        .arg(whole.join("model"))
+        .arg(text)
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_close(&floats(&ours["logits"]), &floats(&theirs["logits"]));
+            assert_eq!(ours["label"], theirs["label"]);
+        }
+        other => assert!(
+            std::env::var("BURNBERT_REQUIRE_ASSETS").as_deref() != Ok("1"),
+            "transformers could not load the export: {other:?}"
+        ),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_unwritable_output_is_an_error_naming_it() {
+    let dir = scratch("unwritable");
+    let train = write_csv(&dir, "train.csv", "text,label", 6);
+    // A path below a regular file cannot be created, even by root.
+    std::fs::write(dir.join("file"), "").unwrap();
+    let output = dir.join("file/run");
+    let out = burnbert(&[
+        "train",
+        assets("tiny-bert-seqcls").to_str().unwrap(),
+        "--data",
+        train.to_str().unwrap(),
+        "--validation",
+        train.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(output.to_str().unwrap()), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

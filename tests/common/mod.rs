@@ -107,6 +107,20 @@ pub fn largest_gap(a: &[f64], b: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// The cached all-MiniLM-L6-v2 folder, or `None` (after saying so) when it is not fetched; CI
+/// requires it.
+pub fn minilm() -> Option<PathBuf> {
+    let folder = burnbert_assets::cached(&burnbert_assets::MINILM);
+    if folder.is_none() {
+        assert!(
+            !required(),
+            "all-MiniLM-L6-v2 is not in the asset cache: run `cargo xtask assets`"
+        );
+        eprintln!("skipped: all-MiniLM-L6-v2 not fetched (cargo xtask assets)");
+    }
+    folder
+}
+
 /// The cached all-MiniLM-L6-v2 folder and SQuAD folder, or `None` (after saying so) when the
 /// assets are not fetched; CI requires them.
 pub fn minilm_and_squad() -> Option<(PathBuf, PathBuf)> {

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::evaluate::{ClassificationReport, classification_report};
 pub use crate::run::{FineTuning, NonFiniteGuard, Run};
-use crate::run::{TaskModel, Watch, check_metric, epoch_values, fit, loaders, prepare, write_json};
+use crate::run::{TaskModel, Watch, check_metric, fit, loaders, prepare};
 use crate::{TrainError, TrainingConfig};
 
 /// A tokenized, labelled example.
@@ -153,7 +153,7 @@ pub fn train_sequence_classification(
     device: &Device,
 ) -> Result<TrainedClassifier, TrainError> {
     check_metric(args, "sequence classification", &["loss", "accuracy", "f1"])?;
-    prepare(args, &run, train.len(), valid.len())?;
+    let dir = prepare(args, &run, train.len(), valid.len())?;
     let train_encoded = encode_examples(tokenizer, train, labels, args.max_length)?;
     let valid_encoded = encode_examples(tokenizer, valid, labels, args.max_length)?;
     let batcher = ClassificationBatcher {
@@ -164,11 +164,11 @@ pub fn train_sequence_classification(
         valid_encoded.clone(),
         batcher.clone(),
         args,
-        run.resume_from_epoch,
+        dir.resume_from_epoch(),
         device,
     );
 
-    let training = SupervisedTraining::new(run.output, loader_train, loader_valid)
+    let training = SupervisedTraining::new(dir.path(), loader_train, loader_valid)
         .metrics((
             AccuracyMetric::new(),
             LossMetric::new(),
@@ -177,35 +177,12 @@ pub fn train_sequence_classification(
             FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro),
         ))
         .metric_train_numeric(LearningRateMetric::new());
-    let n = train.len();
-    let fitted = match args.metric_for_best_model.as_str() {
-        "accuracy" => {
-            let watch = Watch {
-                metric: &AccuracyMetric::new(),
-                highest: true,
-            };
-            fit(args, &run, training, watch, n, model, device)?
-        }
-        "f1" => {
-            let watch = Watch {
-                metric: &FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro),
-                highest: true,
-            };
-            fit(args, &run, training, watch, n, model, device)?
-        }
-        _ => fit(
-            args,
-            &run,
-            training,
-            Watch {
-                metric: &LossMetric::new(),
-                highest: false,
-            },
-            n,
-            model,
-            device,
-        )?,
+    let watch = match args.metric_for_best_model.as_str() {
+        "accuracy" => Watch::highest(&AccuracyMetric::new()),
+        "f1" => Watch::highest(&FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro)),
+        _ => Watch::loss(),
     };
+    let fitted = fit(args, &dir, training, watch, train.len(), model, device)?;
     let model = fitted.model;
     let config = config.clone().with_labels(labels.names());
     let report = evaluate(
@@ -216,9 +193,9 @@ pub fn train_sequence_classification(
         args.per_device_eval_batch_size,
         &device.clone().inner(),
     )?;
-    let exported = run.output.join("model");
+    let exported = dir.export_dir();
     save_folder(&model, &config, run.tokenizer_folder, &exported)?;
-    let accuracies = epoch_values(run.output, &AccuracyMetric::new().name());
+    let accuracies = dir.record().values(&AccuracyMetric::new().name());
     let summary = Summary {
         epoch: fitted.epoch,
         epochs_run: fitted.epochs_run,
@@ -226,7 +203,7 @@ pub fn train_sequence_classification(
         valid_loss_per_epoch: fitted.losses,
         valid_accuracy_per_epoch: accuracies,
     };
-    write_json(run.output.join("metrics.json"), &summary)?;
+    dir.write_json("metrics.json", &summary)?;
     Ok(TrainedClassifier {
         model,
         config,

@@ -13,7 +13,8 @@
 //!   [`seqeval`] (entity P/R/F1 as seqeval computes them, also as Burn metrics).
 //! - [`question_answering`]: SQuAD, question + context windows, answers post-processed and
 //!   scored with the official exact match / F1 ([`squad`]).
-//! - [`run`]: what every task's run shares (checkpoints, early stopping, resume, export).
+//! - [`run`]: what every task's run shares (checkpoints, early stopping, resume, export);
+//!   [`run_dir`]: the output folder one run owns and its record of the metrics per epoch.
 //! - [`evaluate`]: accuracy, macro and per-class precision / recall / F1, confusion matrix.
 
 pub mod checkpoint;
@@ -26,6 +27,7 @@ pub mod optim;
 pub mod question_answering;
 mod renderer;
 pub mod run;
+pub mod run_dir;
 pub mod schedule;
 pub mod seqeval;
 pub mod squad;

@@ -16,9 +16,7 @@ use burnbert_model::weights::save_folder;
 use burnbert_model::{BertConfig, BertForQuestionAnswering, BertInput};
 use serde::Serialize;
 
-use crate::run::{
-    Run, TaskModel, Watch, check_metric, epoch_values, fit, loaders, prepare, write_json,
-};
+use crate::run::{Run, TaskModel, Watch, check_metric, fit, loaders, prepare};
 use crate::squad::{
     Postprocess, PredictedAnswer, SquadMetric, SquadScore, SquadScores, WindowLogits, postprocess,
     squad_scores,
@@ -228,7 +226,7 @@ pub fn train_question_answering(
         "f1" => Some(SquadScore::F1),
         _ => None,
     };
-    prepare(args, &run, train.len(), valid.len())?;
+    let dir = prepare(args, &run, train.len(), valid.len())?;
     let windows = Windows {
         max_length: args.max_length,
         doc_stride: args.doc_stride,
@@ -252,7 +250,7 @@ pub fn train_question_answering(
         valid_items,
         batcher,
         args,
-        run.resume_from_epoch,
+        dir.resume_from_epoch(),
         device,
     );
     let options = Postprocess::for_examples(valid, args.null_score_diff_threshold as f32);
@@ -265,27 +263,16 @@ pub fn train_question_answering(
             options,
         )
     };
-    let training = SupervisedTraining::new(run.output, loader_train, loader_valid)
+    let training = SupervisedTraining::new(dir.path(), loader_train, loader_valid)
         .metrics((LossMetric::new(),))
         .metric_valid_numeric(squad(SquadScore::ExactMatch))
         .metric_valid_numeric(squad(SquadScore::F1))
         .metric_train_numeric(LearningRateMetric::new());
-    let fitted = match watched {
-        None => {
-            let watch = Watch {
-                metric: &LossMetric::new(),
-                highest: false,
-            };
-            fit(args, &run, training, watch, examples, model, device)?
-        }
-        Some(score) => {
-            let watch = Watch {
-                metric: &squad(score),
-                highest: true,
-            };
-            fit(args, &run, training, watch, examples, model, device)?
-        }
+    let watch = match watched {
+        Some(score) => Watch::highest(&squad(score)),
+        None => Watch::loss(),
     };
+    let fitted = fit(args, &dir, training, watch, examples, model, device)?;
     let model = fitted.model;
     let report = evaluate_reader(
         &model,
@@ -296,21 +283,18 @@ pub fn train_question_answering(
         options,
         &device.clone().inner(),
     )?;
-    let exported = run.output.join("model");
+    let exported = dir.export_dir();
     save_folder(&model, config, run.tokenizer_folder, &exported)?;
-    write_json(
-        run.output.join("metrics.json"),
+    dir.write_json(
+        "metrics.json",
         &Summary {
             epoch: fitted.epoch,
             epochs_run: fitted.epochs_run,
             windows,
             valid: &report,
             valid_loss_per_epoch: fitted.losses,
-            valid_exact_match_per_epoch: epoch_values(
-                run.output,
-                SquadScore::ExactMatch.metric_name(),
-            ),
-            valid_f1_per_epoch: epoch_values(run.output, SquadScore::F1.metric_name()),
+            valid_exact_match_per_epoch: dir.record().values(SquadScore::ExactMatch.metric_name()),
+            valid_f1_per_epoch: dir.record().values(SquadScore::F1.metric_name()),
         },
     )?;
     Ok(TrainedReader {

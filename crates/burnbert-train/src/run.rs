@@ -3,7 +3,7 @@
 //! the dashboard or line log, the stop on a non-finite loss, and the model of the chosen epoch.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -14,11 +14,15 @@ use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use burn::tensor::TensorReadError;
 use burn::train::checkpoint::{
     ComposedCheckpointingStrategy, KeepLastNCheckpoints, MetricCheckpointingStrategy,
 };
+use burn::train::logger::FileMetricLogger;
 use burn::train::metric::store::{Aggregate, Direction, Split};
-use burn::train::metric::{ItemLazy, LossMetric, Metric};
+use burn::train::metric::{
+    ItemLazy, LossMetric, Metric, MetricMetadata, MetricName, SerializedEntry,
+};
 use burn::train::{
     InferenceStep, Interrupter, Learner, LearnerModel, MetricEarlyStoppingStrategy,
     StoppingCondition, SupervisedTraining, TrainOutput, TrainStep,
@@ -26,14 +30,15 @@ use burn::train::{
 
 use burnbert_data::Encoded;
 
-use crate::checkpoint::AtomicFileCheckpointer;
 use crate::loader::EpochLoader;
 use crate::renderer::LineRenderer;
+use crate::run_dir::RunDir;
 use crate::{TrainError, TrainingConfig, optim};
 
 /// Where a run writes.
 pub struct Run<'a> {
-    /// Output folder: `checkpoint/`, metric logs, `training_config.json`, `metrics.json`, `model/`.
+    /// Output folder ([`RunDir`]): `checkpoint/`, metric logs, `training_config.json`,
+    /// `epochs.json`, `metrics.json`, `model/`.
     pub output: &'a Path,
     /// The folder whose tokenizer files go with the export.
     pub tokenizer_folder: &'a Path,
@@ -41,32 +46,14 @@ pub struct Run<'a> {
     pub resume_from_epoch: Option<usize>,
 }
 
-/// What a run writes in its output folder (Burn's learner: `checkpoint/`, `train/`, `valid/`,
-/// `experiment.log`; burnbert: the recipe, the metrics, the export). `overwrite_output_dir`
-/// removes these, and only these, before a new run.
-const RUN_FILES: [&str; 7] = [
-    "checkpoint",
-    "train",
-    "valid",
-    "experiment.log",
-    "training_config.json",
-    "metrics.json",
-    "model",
-];
-
-/// Checks the recipe and the data sizes, takes the output folder for this run and saves the
-/// recipe in it.
-///
-/// The folder belongs to one run: a folder with files in it is refused, unless the run resumes
-/// it (`resume_from_epoch`: its recipe must be this one and the epoch's checkpoint must be
-/// there) or `overwrite_output_dir` is set (the earlier run's own
-/// files are removed; nothing else is touched).
+/// Checks the recipe and the data sizes, and takes the output folder for this run
+/// ([`RunDir::create`]: a used folder is refused unless resumed or overwritten).
 pub(crate) fn prepare(
     args: &TrainingConfig,
     run: &Run<'_>,
     train: usize,
     valid: usize,
-) -> Result<(), TrainError> {
+) -> Result<RunDir, TrainError> {
     args.validate()?;
     if train == 0 || valid == 0 {
         return Err(TrainError::Config {
@@ -77,51 +64,7 @@ pub(crate) fn prepare(
             ),
         });
     }
-    let output = run.output;
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| TrainError::Io { path, source }
-    };
-    let args_path = output.join("training_config.json");
-    match run.resume_from_epoch {
-        Some(_) if args.overwrite_output_dir => {
-            return Err(TrainError::Config {
-                field: "overwrite_output_dir",
-                message: "a run is either resumed (--resume-from-epoch) or replaced \
-                          (--overwrite-output-dir), not both"
-                    .into(),
-            });
-        }
-        Some(epoch) => check_resume(args, output, epoch)?,
-        None => {
-            let used = std::fs::read_dir(output)
-                .map(|mut entries| entries.next().is_some())
-                .unwrap_or(false);
-            if used && !args.overwrite_output_dir {
-                return Err(TrainError::Config {
-                    field: "output_dir",
-                    message: format!(
-                        "{} is not empty (an earlier run?): pass --overwrite-output-dir to \
-                         replace that run, --resume-from-epoch N to continue it, or choose \
-                         another --output",
-                        output.display()
-                    ),
-                });
-            }
-            if used {
-                for name in RUN_FILES {
-                    let path = output.join(name);
-                    if path.is_dir() {
-                        std::fs::remove_dir_all(&path).map_err(io(&path))?;
-                    } else if path.exists() {
-                        std::fs::remove_file(&path).map_err(io(&path))?;
-                    }
-                }
-            }
-        }
-    }
-    std::fs::create_dir_all(output).map_err(io(output))?;
-    write_json(args_path, args)
+    RunDir::create(args, run.output, run.resume_from_epoch)
 }
 
 /// Refuses a `metric_for_best_model` that `task` does not report (`metrics`, loss included).
@@ -145,65 +88,6 @@ pub(crate) fn check_metric(
             args.metric_for_best_model
         ),
     })
-}
-
-/// A resume continues the run in `output`: the same recipe, epochs included (the schedule
-/// spans them: a resumed run ends with the weights of an uninterrupted one), and the
-/// checkpoint of `epoch` present.
-fn check_resume(args: &TrainingConfig, output: &Path, epoch: usize) -> Result<(), TrainError> {
-    let args_path = output.join("training_config.json");
-    let saved = TrainingConfig::from_file(&args_path)?;
-    if saved != *args {
-        let (a, b) = (
-            serde_json::to_value(&saved).expect("serializable"),
-            serde_json::to_value(args).expect("serializable"),
-        );
-        let fields: Vec<String> = a
-            .as_object()
-            .expect("an object")
-            .iter()
-            .filter(|(k, v)| b[k.as_str()] != **v)
-            .map(|(k, v)| format!("{k} {v} there, {} now", b[k.as_str()]))
-            .collect();
-        return Err(TrainError::ConfigFile {
-            path: args_path,
-            message: format!(
-                "the run being resumed had another recipe ({}): resume with the same settings",
-                fields.join("; ")
-            ),
-        });
-    }
-    let checkpoints = output.join("checkpoint");
-    let missing: Vec<String> = ["model", "optim", "scheduler"]
-        .iter()
-        .map(|kind| format!("{kind}-{epoch}.bpk"))
-        .filter(|f| !checkpoints.join(f).is_file())
-        .collect();
-    if !missing.is_empty() {
-        let mut epochs: Vec<usize> = std::fs::read_dir(&checkpoints)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().to_string();
-                name.strip_prefix("model-")?
-                    .strip_suffix(".bpk")?
-                    .parse()
-                    .ok()
-            })
-            .collect();
-        epochs.sort_unstable();
-        return Err(TrainError::Config {
-            field: "resume_from_epoch",
-            message: format!(
-                "no checkpoint of epoch {epoch} in {} (missing {}); epochs there: {:?}",
-                checkpoints.display(),
-                missing.join(", "),
-                epochs
-            ),
-        });
-    }
-    Ok(())
 }
 
 /// The training loader, in an order that a resumed run replays (see [`EpochLoader`]), and the
@@ -376,12 +260,56 @@ impl<M: TaskModel> InferenceStep for FineTuning<M> {
     }
 }
 
-/// The validation metric that picks the best epoch (and stops early).
-pub(crate) struct Watch<'a, Me> {
-    /// The metric (`LossMetric`, or the task's score).
-    pub metric: &'a Me,
+/// The validation metric that picks the best epoch (and stops early): Burn's name of one of the
+/// task's metrics (`Loss`, `Accuracy`, `Entity F1`, ...).
+pub(crate) struct Watch {
+    /// The metric's name, as Burn's learner logs it.
+    pub metric: MetricName,
     /// Whether higher is better.
     pub highest: bool,
+}
+
+impl Watch {
+    /// The lowest validation loss.
+    pub fn loss() -> Self {
+        Self {
+            metric: LossMetric::new().name(),
+            highest: false,
+        }
+    }
+
+    /// The highest value of `metric`.
+    pub fn highest(metric: &impl Metric) -> Self {
+        Self {
+            metric: metric.name(),
+            highest: true,
+        }
+    }
+}
+
+/// A metric known by its name only. Burn's checkpointing and early-stopping strategies take a
+/// metric but read nothing of it but its name; this lets [`fit`] build them from a [`Watch`]
+/// (it is never registered, so never updated).
+#[derive(Clone)]
+struct Named(MetricName);
+
+impl Metric for Named {
+    type Input = ();
+
+    fn name(&self) -> MetricName {
+        self.0.clone()
+    }
+
+    fn update(&mut self, _: &(), _: &MetricMetadata) -> Result<SerializedEntry, TensorReadError> {
+        self.compute()
+    }
+
+    fn compute(&mut self) -> Result<SerializedEntry, TensorReadError> {
+        let na = SerializedEntry::NOT_AVAILABLE.to_string();
+        Ok(SerializedEntry::new(na.clone(), na))
+    }
+
+    fn clear(&mut self) {}
 }
 
 /// What [`fit`] gives back.
@@ -398,12 +326,14 @@ pub(crate) struct Fitted<M> {
 
 /// Runs `training` (the task's loaders and metrics already set) on `model` (on `device`'s
 /// autodiff side, frozen as the recipe says) for the recipe's epochs with the recipe's
-/// optimizer and schedule, then loads the model of the chosen epoch.
-pub(crate) fn fit<M: TaskModel, Me: Metric + 'static>(
+/// optimizer and schedule, writing into `dir`, then loads the model of the chosen epoch: the
+/// last, or with `load_best_model_at_end` the best by `watch` in the run's
+/// [`EpochRecord`](crate::run_dir::EpochRecord).
+pub(crate) fn fit<M: TaskModel>(
     args: &TrainingConfig,
-    run: &Run<'_>,
+    dir: &RunDir,
     mut training: SupervisedTraining<FineTuning<M>>,
-    watch: Watch<'_, Me>,
+    watch: Watch,
     examples: usize,
     mut model: M,
     device: &Device,
@@ -411,7 +341,6 @@ pub(crate) fn fit<M: TaskModel, Me: Metric + 'static>(
 where
     FineTuning<M>: LearnerModel,
 {
-    let output = run.output;
     let direction = || {
         if watch.highest {
             Direction::Highest
@@ -419,29 +348,26 @@ where
             Direction::Lowest
         }
     };
+    let watched = Named(watch.metric.clone());
     let strategy = ComposedCheckpointingStrategy::builder()
         .add(KeepLastNCheckpoints::new(
             args.save_total_limit.unwrap_or(usize::MAX),
         ))
         .add(MetricCheckpointingStrategy::new(
-            watch.metric,
+            &watched,
             Aggregate::Mean,
             direction(),
             Split::Valid,
         ))
         .build();
-    let checkpointer = |name: &str| {
-        let directory = output.join("checkpoint");
-        AtomicFileCheckpointer::new(&directory, name).map_err(|source| TrainError::Io {
-            path: directory,
-            source,
-        })
-    };
+    // Burn's file logger first: its logs answer the strategies' queries.
     training = training
+        .with_metric_logger(FileMetricLogger::new(dir.path()))
+        .with_metric_logger(dir.record().clone())
         .with_custom_checkpointers(
-            checkpointer("model")?,
-            checkpointer("optim")?,
-            checkpointer("scheduler")?,
+            dir.checkpointer("model")?,
+            dir.checkpointer("optim")?,
+            dir.checkpointer("scheduler")?,
         )
         .with_checkpointing_strategy(strategy)
         .num_epochs(args.epochs(examples))
@@ -451,14 +377,14 @@ where
     }
     if let Some(n_epochs) = args.early_stopping_patience {
         training = training.early_stopping(MetricEarlyStoppingStrategy::new(
-            watch.metric,
+            &watched,
             Aggregate::Mean,
             direction(),
             Split::Valid,
             StoppingCondition::NoImprovementSince { n_epochs },
         ));
     }
-    if let Some(epoch) = run.resume_from_epoch {
+    if let Some(epoch) = dir.resume_from_epoch() {
         training = training.checkpoint(epoch);
     }
     if !std::io::stdout().is_terminal() {
@@ -485,17 +411,22 @@ where
         return Err(TrainError::NonFiniteLoss {
             value,
             step,
-            checkpoints: output.join("checkpoint"),
+            checkpoints: dir.checkpoints(),
         });
     }
     if let Some(error) = &result.error {
         return Err(TrainError::Learner(error.to_string()));
     }
 
-    let losses = epoch_values(output, &LossMetric::new().name());
-    let watched = epoch_values(output, &watch.metric.name());
-    let epochs_run = losses.len().max(watched.len()).max(1);
-    let best = best_epoch(&watched, watch.highest).unwrap_or(epochs_run);
+    if let Some(error) = dir.record().save_error() {
+        return Err(error);
+    }
+    let losses = dir.record().values(&LossMetric::new().name());
+    let epochs_run = dir.record().epochs().max(1);
+    let best = dir
+        .record()
+        .best_epoch(&watch.metric, watch.highest)
+        .unwrap_or(epochs_run);
     let epoch = if args.load_best_model_at_end {
         best
     } else {
@@ -503,7 +434,7 @@ where
     };
     let mut model = result.model;
     if epoch != epochs_run {
-        let path = output.join("checkpoint").join(format!("model-{epoch}.bpk"));
+        let path = dir.checkpoint("model", epoch);
         model = model
             .try_load_file(&path)
             .map_err(|e| TrainError::Learner(format!("{}: {e}", path.display())))?;
@@ -514,62 +445,6 @@ where
         epochs_run,
         losses,
     })
-}
-
-/// Writes `value` as pretty JSON to `path`.
-pub(crate) fn write_json(path: PathBuf, value: &impl serde::Serialize) -> Result<(), TrainError> {
-    let text = serde_json::to_string_pretty(value).expect("serializable");
-    burnbert_model::weights::write_atomic(&path, text.as_bytes())
-        .map_err(|source| TrainError::Io { path, source })
-}
-
-/// A validation metric per epoch, from Burn's metric logs (`OUTPUT/valid/epoch-N/NAME.log`,
-/// spaces in the name as `_`; one `value,count` line per batch and a last `value,final` line
-/// with the epoch's value): the final value where logged, else the count-weighted mean.
-pub(crate) fn epoch_values(output: &Path, metric: &str) -> Vec<Option<f64>> {
-    let file = format!("{}.log", metric.replace(' ', "_"));
-    let mut values = Vec::new();
-    for epoch in 1.. {
-        let path = output
-            .join("valid")
-            .join(format!("epoch-{epoch}"))
-            .join(&file);
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            break;
-        };
-        let (mut sum, mut weight, mut last) = (0.0, 0.0, None);
-        for line in text.lines() {
-            let mut parts = line.split(',');
-            let (Some(Ok(value)), count) = (parts.next().map(str::parse::<f64>), parts.next())
-            else {
-                continue;
-            };
-            if count == Some("final") {
-                last = Some(value);
-                continue;
-            }
-            let w = count.and_then(|c| c.parse::<f64>().ok()).unwrap_or(1.0);
-            sum += value * w;
-            weight += w;
-        }
-        values.push(last.or((weight > 0.0).then(|| sum / weight)));
-    }
-    values
-}
-
-fn best_epoch(values: &[Option<f64>], highest: bool) -> Option<usize> {
-    values
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| v.map(|v| (i + 1, v)))
-        .reduce(|a, b| {
-            if (highest && b.1 > a.1) || (!highest && b.1 < a.1) {
-                b
-            } else {
-                a
-            }
-        })
-        .map(|(epoch, _)| epoch)
 }
 
 #[cfg(test)]
@@ -590,25 +465,5 @@ mod tests {
             error.contains("token classification picks its best epoch by 'loss', 'accuracy', 'f1', not 'exact_match'"),
             "{error}"
         );
-    }
-
-    #[test]
-    fn best_epoch_by_direction() {
-        let v = [Some(0.5), Some(0.3), None, Some(0.4)];
-        assert_eq!(best_epoch(&v, false), Some(2));
-        assert_eq!(best_epoch(&v, true), Some(1));
-        assert_eq!(best_epoch(&[], true), None);
-    }
-
-    #[test]
-    fn epoch_values_from_burns_metric_logs() {
-        let dir = std::env::temp_dir().join(format!("burnbert-epochlog-{}", std::process::id()));
-        for (epoch, text) in [(1, "0.5,2\n1.0,2\n"), (2, "0.5,2\n1.0,2\n0.8,final\n")] {
-            let d = dir.join("valid").join(format!("epoch-{epoch}"));
-            std::fs::create_dir_all(&d).unwrap();
-            std::fs::write(d.join("Entity_F1.log"), text).unwrap();
-        }
-        assert_eq!(epoch_values(&dir, "Entity F1"), [Some(0.75), Some(0.8)]);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -16,7 +16,7 @@ use burnbert_model::weights::save_folder;
 use burnbert_model::{BertConfig, BertForTokenClassification, BertInput};
 use serde::Serialize;
 
-use crate::run::{Run, TaskModel, Watch, check_metric, fit, loaders, prepare, write_json};
+use crate::run::{Run, TaskModel, Watch, check_metric, fit, loaders, prepare};
 use crate::seqeval::{EntityCounts, SeqevalMetric, SeqevalReport, SeqevalScore, TagSequences};
 use crate::{TrainError, TrainingConfig};
 
@@ -236,7 +236,7 @@ pub fn train_token_classification(
     device: &Device,
 ) -> Result<TrainedTagger, TrainError> {
     check_metric(args, "token classification", &["loss", "accuracy", "f1"])?;
-    prepare(args, &run, train.len(), valid.len())?;
+    let dir = prepare(args, &run, train.len(), valid.len())?;
     let train_windows = encode_sentences(
         tokenizer,
         train,
@@ -254,12 +254,12 @@ pub fn train_token_classification(
         valid_windows,
         batcher,
         args,
-        run.resume_from_epoch,
+        dir.resume_from_epoch(),
         device,
     );
 
     let names = tags.names();
-    let training = SupervisedTraining::new(run.output, loader_train, loader_valid)
+    let training = SupervisedTraining::new(dir.path(), loader_train, loader_valid)
         .metrics((
             LossMetric::new(),
             SeqevalMetric::new(names.clone(), SeqevalScore::F1),
@@ -268,50 +268,15 @@ pub fn train_token_classification(
             SeqevalMetric::new(names.clone(), SeqevalScore::TokenAccuracy),
         ))
         .metric_train_numeric(burn::train::metric::LearningRateMetric::new());
-    let f1 = SeqevalMetric::new(names.clone(), SeqevalScore::F1);
-    let loss = LossMetric::new();
-    let n = examples;
-    let fitted = match args.metric_for_best_model.as_str() {
-        "f1" => fit(
-            args,
-            &run,
-            training,
-            Watch {
-                metric: &f1,
-                highest: true,
-            },
-            n,
-            model,
-            device,
-        )?,
-        "accuracy" => {
-            let accuracy = SeqevalMetric::new(names.clone(), SeqevalScore::TokenAccuracy);
-            fit(
-                args,
-                &run,
-                training,
-                Watch {
-                    metric: &accuracy,
-                    highest: true,
-                },
-                n,
-                model,
-                device,
-            )?
-        }
-        _ => fit(
-            args,
-            &run,
-            training,
-            Watch {
-                metric: &loss,
-                highest: false,
-            },
-            n,
-            model,
-            device,
-        )?,
+    let watch = match args.metric_for_best_model.as_str() {
+        "f1" => Watch::highest(&SeqevalMetric::new(names.clone(), SeqevalScore::F1)),
+        "accuracy" => Watch::highest(&SeqevalMetric::new(
+            names.clone(),
+            SeqevalScore::TokenAccuracy,
+        )),
+        _ => Watch::loss(),
     };
+    let fitted = fit(args, &dir, training, watch, examples, model, device)?;
     let model = fitted.model;
     let config = config.clone().with_labels(&names);
     let mut report = evaluate_tagger(
@@ -324,11 +289,11 @@ pub fn train_token_classification(
         &device.clone().inner(),
     )?;
     report.loss = fitted.losses.get(fitted.epoch - 1).copied().flatten();
-    let exported = run.output.join("model");
+    let exported = dir.export_dir();
     save_folder(&model, &config, run.tokenizer_folder, &exported)?;
-    let f1_per_epoch = crate::run::epoch_values(run.output, SeqevalScore::F1.metric_name());
-    write_json(
-        run.output.join("metrics.json"),
+    let f1_per_epoch = dir.record().values(SeqevalScore::F1.metric_name());
+    dir.write_json(
+        "metrics.json",
         &Summary {
             epoch: fitted.epoch,
             epochs_run: fitted.epochs_run,

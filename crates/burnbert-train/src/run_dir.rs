@@ -1,0 +1,520 @@
+//! The output folder of one training run, and the record of its validation metrics per epoch.
+//!
+//! [`RunDir`] owns the folder: it creates it, refuses one that an earlier run left (unless that
+//! run is resumed or `overwrite_output_dir` replaces it), checks a resume against the saved
+//! recipe and checkpoints, names the checkpoint files and writes every file of its own
+//! atomically. [`EpochRecord`] is a Burn `MetricLogger` that keeps each validation metric's
+//! epoch value in memory as the learner reports it and saves them in `epochs.json`, so the best
+//! epoch is read from the run's own record, not parsed back from Burn's log files.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use burn::train::logger::MetricLogger;
+use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
+use burn::train::metric::{MetricDefinition, MetricId, MetricName, NumericEntry};
+
+use crate::checkpoint::AtomicFileCheckpointer;
+use crate::{TrainError, TrainingConfig};
+
+/// What a run writes in its output folder (Burn's learner: `checkpoint/`, `train/`, `valid/`,
+/// `experiment.log`; burnbert: the recipe, the epoch record, the metrics, the export).
+/// `overwrite_output_dir` removes these, and only these, before a new run.
+const RUN_FILES: [&str; 8] = [
+    "checkpoint",
+    "train",
+    "valid",
+    "experiment.log",
+    RunDir::RECIPE,
+    RunDir::RECORD,
+    "metrics.json",
+    RunDir::EXPORT,
+];
+
+/// The checkpoint kinds Burn's learner saves each epoch and a resume needs.
+const CHECKPOINT_KINDS: [&str; 3] = ["model", "optim", "scheduler"];
+
+/// An output folder owned by one training run.
+#[derive(Debug)]
+pub struct RunDir {
+    path: PathBuf,
+    resume_from_epoch: Option<usize>,
+    record: EpochRecord,
+}
+
+impl RunDir {
+    /// The recipe, saved when the run starts (`TrainingConfig` as JSON).
+    pub const RECIPE: &'static str = "training_config.json";
+    /// The validation metrics per epoch ([`EpochRecord`]).
+    pub const RECORD: &'static str = "epochs.json";
+    /// The exported HF folder.
+    pub const EXPORT: &'static str = "model";
+
+    /// Takes `path` for a run of `args` and saves the recipe in it.
+    ///
+    /// A folder with files in it is refused, unless the run resumes it (`resume_from_epoch`:
+    /// its recipe must be this one and that epoch's checkpoints must be there; the record keeps
+    /// the epochs up to it) or `args.overwrite_output_dir` is set (the earlier run's own files,
+    /// [`RUN_FILES`], are removed; nothing else is touched).
+    ///
+    /// # Errors
+    /// [`TrainError::Config`] for a refused folder or a missing checkpoint,
+    /// [`TrainError::ConfigFile`] for another recipe, [`TrainError::Io`] naming the path.
+    pub fn create(
+        args: &TrainingConfig,
+        path: &Path,
+        resume_from_epoch: Option<usize>,
+    ) -> Result<Self, TrainError> {
+        let dir = Self {
+            path: path.to_path_buf(),
+            resume_from_epoch,
+            record: EpochRecord::default(),
+        };
+        match resume_from_epoch {
+            Some(_) if args.overwrite_output_dir => {
+                return Err(TrainError::Config {
+                    field: "overwrite_output_dir",
+                    message: "a run is either resumed (--resume-from-epoch) or replaced \
+                              (--overwrite-output-dir), not both"
+                        .into(),
+                });
+            }
+            Some(epoch) => {
+                dir.check_resume(args, epoch)?;
+                dir.record.load(&dir.path.join(Self::RECORD), epoch)?;
+            }
+            None => {
+                let used = std::fs::read_dir(path)
+                    .map(|mut entries| entries.next().is_some())
+                    .unwrap_or(false);
+                if used && !args.overwrite_output_dir {
+                    return Err(TrainError::Config {
+                        field: "output_dir",
+                        message: format!(
+                            "{} is not empty (an earlier run?): pass --overwrite-output-dir to \
+                             replace that run, --resume-from-epoch N to continue it, or choose \
+                             another --output",
+                            path.display()
+                        ),
+                    });
+                }
+                if used {
+                    for name in RUN_FILES {
+                        let file = path.join(name);
+                        let removed = if file.is_dir() {
+                            std::fs::remove_dir_all(&file)
+                        } else if file.exists() {
+                            std::fs::remove_file(&file)
+                        } else {
+                            Ok(())
+                        };
+                        removed.map_err(io(&file))?;
+                    }
+                }
+            }
+        }
+        std::fs::create_dir_all(path).map_err(io(path))?;
+        dir.record.save_to(dir.path.join(Self::RECORD));
+        dir.write_json(Self::RECIPE, args)?;
+        Ok(dir)
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The epoch whose checkpoints the run resumes from.
+    pub fn resume_from_epoch(&self) -> Option<usize> {
+        self.resume_from_epoch
+    }
+
+    /// Where the exported HF folder goes: `OUTPUT/model`.
+    pub fn export_dir(&self) -> PathBuf {
+        self.path.join(Self::EXPORT)
+    }
+
+    /// The checkpoints' folder: `OUTPUT/checkpoint`.
+    pub fn checkpoints(&self) -> PathBuf {
+        self.path.join("checkpoint")
+    }
+
+    /// The file of `kind`'s (`model`, `optim`, `scheduler`) checkpoint of `epoch`.
+    pub fn checkpoint(&self, kind: &str, epoch: usize) -> PathBuf {
+        self.checkpoints().join(format!("{kind}-{epoch}.bpk"))
+    }
+
+    /// An atomic checkpointer of `kind` into [`Self::checkpoints`].
+    pub fn checkpointer(&self, kind: &str) -> Result<AtomicFileCheckpointer, TrainError> {
+        let directory = self.checkpoints();
+        AtomicFileCheckpointer::new(&directory, kind).map_err(io(&directory))
+    }
+
+    /// The epochs with a whole set of checkpoints (model, optimizer, scheduler), ascending:
+    /// those a run can resume from.
+    pub fn checkpoint_epochs(&self) -> Vec<usize> {
+        let mut epochs: Vec<usize> = std::fs::read_dir(self.checkpoints())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                name.strip_prefix("model-")?
+                    .strip_suffix(".bpk")?
+                    .parse()
+                    .ok()
+            })
+            .filter(|&epoch| {
+                CHECKPOINT_KINDS
+                    .iter()
+                    .all(|kind| self.checkpoint(kind, epoch).is_file())
+            })
+            .collect();
+        epochs.sort_unstable();
+        epochs
+    }
+
+    /// Writes `value` as pretty JSON to `OUTPUT/name`, atomically.
+    pub fn write_json(&self, name: &str, value: &impl serde::Serialize) -> Result<(), TrainError> {
+        write_json(&self.path.join(name), value)
+    }
+
+    /// The record of the validation metrics per epoch, which the learner fills.
+    pub fn record(&self) -> &EpochRecord {
+        &self.record
+    }
+
+    /// A resume continues the run in this folder: the same recipe, epochs included (the
+    /// schedule spans them: a resumed run ends with the weights of an uninterrupted one), and
+    /// the checkpoints of `epoch` present.
+    fn check_resume(&self, args: &TrainingConfig, epoch: usize) -> Result<(), TrainError> {
+        let args_path = self.path.join(Self::RECIPE);
+        let saved = TrainingConfig::from_file(&args_path)?;
+        if saved != *args {
+            let (a, b) = (
+                serde_json::to_value(&saved).expect("serializable"),
+                serde_json::to_value(args).expect("serializable"),
+            );
+            let fields: Vec<String> = a
+                .as_object()
+                .expect("an object")
+                .iter()
+                .filter(|(k, v)| b[k.as_str()] != **v)
+                .map(|(k, v)| format!("{k} {v} there, {} now", b[k.as_str()]))
+                .collect();
+            return Err(TrainError::ConfigFile {
+                path: args_path,
+                message: format!(
+                    "the run being resumed had another recipe ({}): resume with the same settings",
+                    fields.join("; ")
+                ),
+            });
+        }
+        let missing: Vec<String> = CHECKPOINT_KINDS
+            .iter()
+            .filter(|kind| !self.checkpoint(kind, epoch).is_file())
+            .map(|kind| format!("{kind}-{epoch}.bpk"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(TrainError::Config {
+                field: "resume_from_epoch",
+                message: format!(
+                    "no checkpoint of epoch {epoch} in {} (missing {}); epochs there: {:?}",
+                    self.checkpoints().display(),
+                    missing.join(", "),
+                    self.checkpoint_epochs()
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + use<> {
+    let path = path.to_path_buf();
+    move |source| TrainError::Io { path, source }
+}
+
+/// Writes `value` as pretty JSON to `path`, atomically.
+pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), TrainError> {
+    let text = serde_json::to_string_pretty(value).expect("serializable");
+    burnbert_model::weights::write_atomic(path, text.as_bytes()).map_err(io(path))
+}
+
+/// Each validation metric's value per epoch (`None` for an epoch that did not report it), by
+/// Burn's metric name, kept as Burn's learner reports them: the epoch's final value where the
+/// metric gives one (computed over the whole epoch, as seqeval and SQuAD scores are), else the
+/// mean of its batch values weighted by their sizes, which is what Burn's checkpointing and
+/// early stopping compare. Saved to `epochs.json` after every epoch.
+///
+/// Cloning shares the record: the learner logs into one clone while the run reads another.
+#[derive(Debug, Clone, Default)]
+pub struct EpochRecord {
+    state: Arc<Mutex<RecordState>>,
+}
+
+#[derive(Debug, Default)]
+struct RecordState {
+    names: HashMap<MetricId, MetricName>,
+    /// The current epoch's entries per metric.
+    points: HashMap<String, Vec<NumericEntry>>,
+    epochs: BTreeMap<String, Vec<Option<f64>>>,
+    file: Option<PathBuf>,
+    save_error: Option<TrainError>,
+}
+
+impl EpochRecord {
+    /// `metric`'s value per epoch, epoch 1 first (empty for a metric never reported).
+    pub fn values(&self, metric: &str) -> Vec<Option<f64>> {
+        let state = self.lock();
+        let mut values = state.epochs.get(metric).cloned().unwrap_or_default();
+        values.resize(Self::epochs_in(&state), None);
+        values
+    }
+
+    /// Epochs recorded.
+    pub fn epochs(&self) -> usize {
+        Self::epochs_in(&self.lock())
+    }
+
+    /// The epoch (1-based) with the highest (or lowest) value of `metric`; the first on a tie.
+    pub fn best_epoch(&self, metric: &str, highest: bool) -> Option<usize> {
+        best_epoch(&self.values(metric), highest)
+    }
+
+    /// The error of the last failed save of `epochs.json`, if any (a logger cannot return one).
+    pub fn save_error(&self) -> Option<TrainError> {
+        self.lock().save_error.take()
+    }
+
+    fn epochs_in(state: &RecordState) -> usize {
+        state.epochs.values().map(Vec::len).max().unwrap_or(0)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RecordState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Saves the record to `file` from now on.
+    fn save_to(&self, file: PathBuf) {
+        self.lock().file = Some(file);
+    }
+
+    /// The first `epochs` epochs of the record in `file` (a resumed run's; none when the run
+    /// predates the record).
+    fn load(&self, file: &Path, epochs: usize) -> Result<(), TrainError> {
+        let text = match std::fs::read_to_string(file) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            read => read.map_err(io(file))?,
+        };
+        let mut saved: BTreeMap<String, Vec<Option<f64>>> =
+            serde_json::from_str(&text).map_err(|e| TrainError::ConfigFile {
+                path: file.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        for values in saved.values_mut() {
+            values.truncate(epochs);
+        }
+        self.lock().epochs = saved;
+        Ok(())
+    }
+}
+
+impl MetricLogger for EpochRecord {
+    fn log(&mut self, update: MetricsUpdate, _epoch: usize, split: &Split) {
+        if *split != Split::Valid {
+            return;
+        }
+        let mut state = self.lock();
+        for numeric in update.entries_numeric {
+            let entry = numeric.entry;
+            let (Some(name), Ok(point)) = (
+                state.names.get(&entry.metric_id).map(|n| n.to_string()),
+                NumericEntry::deserialize(&entry.serialized_entry.serialized),
+            ) else {
+                continue;
+            };
+            state.points.entry(name).or_default().push(point);
+        }
+    }
+
+    fn read_numeric(&mut self, _: &str, _: usize, _: &Split) -> Result<Vec<NumericEntry>, String> {
+        Err("burnbert's epoch record keeps epoch values only".into())
+    }
+
+    fn log_metric_definition(&mut self, definition: MetricDefinition) {
+        self.lock()
+            .names
+            .insert(definition.metric_id, definition.name);
+    }
+
+    fn log_epoch_summary(&mut self, summary: EpochSummary) {
+        if summary.split != Split::Valid {
+            return;
+        }
+        let mut state = self.lock();
+        let epoch = summary.epoch_number;
+        let points = std::mem::take(&mut state.points);
+        for (name, points) in points {
+            let values = state.epochs.entry(name).or_default();
+            values.resize(epoch.saturating_sub(1), None);
+            values.push(epoch_value(&points));
+        }
+        if let Some(file) = state.file.clone()
+            && let Err(error) = write_json(&file, &state.epochs)
+        {
+            state.save_error = Some(error);
+        }
+    }
+}
+
+/// An epoch's value from its entries, as Burn's learner aggregates them: the last entry when
+/// it is the epoch's final value, else the mean of the batch values weighted by their counts.
+fn epoch_value(points: &[NumericEntry]) -> Option<f64> {
+    if let Some(NumericEntry::Final(value)) = points.last() {
+        return Some(*value);
+    }
+    let (sum, count) = points.iter().fold((0.0, 0.0), |(sum, count), point| {
+        let (value, weight) = match *point {
+            NumericEntry::Value(v) | NumericEntry::Final(v) => (v, 1.0),
+            NumericEntry::Aggregated {
+                aggregated_value,
+                count,
+            } => (aggregated_value, count as f64),
+        };
+        (sum + value * weight, count + weight)
+    });
+    (count > 0.0).then(|| sum / count)
+}
+
+fn best_epoch(values: &[Option<f64>], highest: bool) -> Option<usize> {
+    values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i + 1, v)))
+        .reduce(|a, b| {
+            if (highest && b.1 > a.1) || (!highest && b.1 < a.1) {
+                b
+            } else {
+                a
+            }
+        })
+        .map(|(epoch, _)| epoch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::train::metric::store::NumericMetricUpdate;
+    use burn::train::metric::{MetricEntry, SerializedEntry};
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("burnbert-rundir-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn update(id: &MetricId, serialized: &str) -> MetricsUpdate {
+        let entry = MetricEntry::new(
+            id.clone(),
+            SerializedEntry::new(serialized.into(), serialized.into()),
+        );
+        MetricsUpdate::new(vec![], vec![NumericMetricUpdate::new(entry, None, None)])
+    }
+
+    #[test]
+    fn best_epoch_by_direction() {
+        let v = [Some(0.5), Some(0.3), None, Some(0.4)];
+        assert_eq!(best_epoch(&v, false), Some(2));
+        assert_eq!(best_epoch(&v, true), Some(1));
+        assert_eq!(best_epoch(&[], true), None);
+    }
+
+    #[test]
+    fn the_record_keeps_burns_epoch_values_and_saves_them() {
+        let dir = scratch("record");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut record = EpochRecord::default();
+        record.save_to(dir.join(RunDir::RECORD));
+        let id = MetricId::new(Arc::new("Entity F1".into()));
+        record.log_metric_definition(MetricDefinition {
+            metric_id: id.clone(),
+            name: Arc::new("Entity F1".into()),
+            description: None,
+            attributes: burn::train::metric::MetricAttributes::None,
+        });
+        // Epoch 1: batch values only (count-weighted mean); epoch 2: a final value; training
+        // entries ignored.
+        for (epoch, lines) in [
+            (1, ["0.5,2", "1.0,2", ""]),
+            (2, ["0.5,2", "1.0,2", "0.8,final"]),
+        ] {
+            for line in lines.iter().filter(|l| !l.is_empty()) {
+                record.log(update(&id, line), epoch, &Split::Valid);
+                record.log(update(&id, "9.0,1"), epoch, &Split::Train);
+            }
+            record.log_epoch_summary(EpochSummary::new(epoch, Split::Train));
+            record.log_epoch_summary(EpochSummary::new(epoch, Split::Valid));
+        }
+        assert_eq!(record.values("Entity F1"), [Some(0.75), Some(0.8)]);
+        assert_eq!(record.best_epoch("Entity F1", true), Some(2));
+        assert!(record.save_error().is_none());
+        // A resume from epoch 1 keeps epoch 1 of the saved record.
+        let resumed = EpochRecord::default();
+        resumed.load(&dir.join(RunDir::RECORD), 1).unwrap();
+        assert_eq!(resumed.values("Entity F1"), [Some(0.75)]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_used_folder_is_refused_and_overwriting_removes_only_run_files() {
+        let dir = scratch("reuse");
+        std::fs::create_dir_all(dir.join("checkpoint")).unwrap();
+        std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+        let args = TrainingConfig::default();
+        let error = RunDir::create(&args, &dir, None).unwrap_err().to_string();
+        assert!(error.contains("is not empty"), "{error}");
+        let args = TrainingConfig {
+            overwrite_output_dir: true,
+            ..TrainingConfig::default()
+        };
+        let run = RunDir::create(&args, &dir, None).unwrap();
+        assert!(!dir.join("checkpoint").exists());
+        assert_eq!(
+            std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+            "mine"
+        );
+        assert_eq!(
+            TrainingConfig::from_file(&dir.join(RunDir::RECIPE)).unwrap(),
+            args
+        );
+        assert!(run.checkpoint_epochs().is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_resume_needs_the_epochs_checkpoints() {
+        let dir = scratch("resume");
+        let args = TrainingConfig::default();
+        let run = RunDir::create(&args, &dir, None).unwrap();
+        std::fs::create_dir_all(run.checkpoints()).unwrap();
+        for kind in CHECKPOINT_KINDS {
+            std::fs::write(run.checkpoint(kind, 1), "").unwrap();
+        }
+        std::fs::write(run.checkpoint("model", 2), "").unwrap();
+        std::fs::write(dir.join(RunDir::RECORD), r#"{"Loss": [0.5, 0.4]}"#).unwrap();
+        assert_eq!(run.checkpoint_epochs(), [1]);
+        let error = RunDir::create(&args, &dir, Some(2))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("missing optim-2.bpk, scheduler-2.bpk); epochs there: [1]"),
+            "{error}"
+        );
+        let resumed = RunDir::create(&args, &dir, Some(1)).unwrap();
+        assert_eq!(resumed.record().values("Loss"), [Some(0.5)]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -4,19 +4,19 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use burnbert_data::{BertTokenizer, ModelLimits};
-use burnbert_model::BertConfig;
-use burnbert_model::weights::{self, HfModel, LoadReport};
+use burnbert_data::BertTokenizer;
+use burnbert_model::FamilyConfig;
+use burnbert_model::weights::{self, ConfigOf, HfModel, LoadReport};
 
 use crate::{Error, source};
 
 /// A model loaded from an HF folder, with its config and tokenizer.
 #[derive(Debug)]
-pub struct Pretrained<M> {
+pub struct Pretrained<M: HfModel> {
     /// The folder the files were read from.
     pub folder: PathBuf,
-    /// `config.json`.
-    pub config: BertConfig,
+    /// `config.json` (a [`BertConfig`](burnbert_model::BertConfig) for BERT's models).
+    pub config: ConfigOf<M>,
     /// The model, on the device it was loaded to.
     pub model: M,
     /// The folder's tokenizer.
@@ -25,30 +25,31 @@ pub struct Pretrained<M> {
     pub report: LoadReport,
 }
 
-impl<M> Pretrained<M> {
+impl<M: HfModel> Pretrained<M> {
     /// The longest input: `model_max_length` of the tokenizer, capped by the position embeddings.
     pub fn max_length(&self) -> usize {
-        let positions = self.config.max_position_embeddings;
+        let positions = self.config.limits().max_position_embeddings;
         self.tokenizer
             .model_max_length()
             .map_or(positions, |m| m.min(positions))
     }
 }
 
-/// Loads `model` (folder or hub id) as `M` (`BertModel` or a `BertFor*` head) on `device`.
+/// Loads `model` (folder or hub id) as `M` (`BertModel` or a `BertFor*` head) on `device`: its
+/// family's config, checked, then the weights and the tokenizer checked against the config.
 ///
 /// Like HF's `from_pretrained`, a head absent from the checkpoint is freshly initialised and
 /// listed in [`Pretrained::report`]; a shape mismatch is an error.
 pub fn from_pretrained<M: HfModel>(model: &str, device: &Device) -> Result<Pretrained<M>, Error> {
     let folder = source::resolve(model)?;
-    let config = BertConfig::from_file(folder.join(source::CONFIG))?;
+    let config = ConfigOf::<M>::from_file(&folder.join(source::CONFIG))?;
     from_folder_with_config(&folder, config, device)
 }
 
 /// As [`from_pretrained`], with a config given (to set labels or dropout before building).
 pub fn from_folder_with_config<M: HfModel>(
     folder: &Path,
-    config: BertConfig,
+    config: ConfigOf<M>,
     device: &Device,
 ) -> Result<Pretrained<M>, Error> {
     load_folder(folder, config, false, device)
@@ -58,12 +59,12 @@ pub fn from_folder_with_config<M: HfModel>(
 /// another size than the config's starts fresh instead of being an error.
 pub fn load_folder<M: HfModel>(
     folder: &Path,
-    config: BertConfig,
+    config: ConfigOf<M>,
     ignore_mismatched_sizes: bool,
     device: &Device,
 ) -> Result<Pretrained<M>, Error> {
     let weights_path = source::require(folder, &source::WEIGHTS)?;
-    let tokenizer = BertTokenizer::from_folder(folder)?.with_limits(ModelLimits::of(&config))?;
+    let tokenizer = BertTokenizer::from_folder(folder)?.with_limits(config.limits())?;
     let (model, report) =
         weights::load_pretrained::<M>(&config, &weights_path, ignore_mismatched_sizes, device)?;
     Ok(Pretrained {
@@ -80,7 +81,7 @@ pub fn load_folder<M: HfModel>(
 /// renamed into place: an interrupted save leaves any earlier folder at `out` whole.
 pub fn save_pretrained<M: HfModel>(
     model: &M,
-    config: &BertConfig,
+    config: &ConfigOf<M>,
     tokenizer_folder: &Path,
     out: &Path,
 ) -> Result<(), Error> {

@@ -7,7 +7,7 @@ use burnbert_data::classification::{LabelSet, TextExample};
 use burnbert_data::question_answering::SquadExample;
 use burnbert_data::token_classification::{TagSet, TaggedSentence};
 use burnbert_model::weights::HfModel;
-use burnbert_model::{BertConfig, ModelError, ProblemType};
+use burnbert_model::{Bert, BertConfig, ModelError, ProblemType};
 pub use burnbert_train::classification::TrainedClassifier;
 pub use burnbert_train::evaluate::ClassificationReport;
 pub use burnbert_train::question_answering::TrainedReader;
@@ -27,7 +27,7 @@ use crate::{
 /// on the autodiff side of `device`. The head is drawn from the device's generator seeded with
 /// `args.seed`, as HF seeds before `from_pretrained`. `args.max_length` is capped at the
 /// model's positions (with a warning), as HF's example scripts cap `max_seq_length`.
-fn starting_point<M: HfModel>(
+fn starting_point<M: HfModel<Family = Bert>>(
     model: &str,
     labels: Option<&[String]>,
     problem_type: Option<ProblemType>,

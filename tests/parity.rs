@@ -5,15 +5,19 @@
 mod common;
 
 use burnbert::burn::prelude::*;
-use burnbert::model::SequenceLabels;
 use burnbert::model::weights::{self, HfModel};
+use burnbert::model::{Bert, SequenceLabels};
 use burnbert::{
     BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
     BertForTokenClassification, BertModel,
 };
 use common::*;
 
-fn load<M: HfModel>(folder: &str, file: &str, device: &Device) -> (M, weights::LoadReport) {
+fn load<M: HfModel<Family = Bert>>(
+    folder: &str,
+    file: &str,
+    device: &Device,
+) -> (M, weights::LoadReport) {
     let config = BertConfig::from_file(assets(folder).join("config.json")).unwrap();
     let mut model = M::init(&config, device);
     let report = weights::load_weights(&mut model, &assets(folder).join(file)).unwrap();

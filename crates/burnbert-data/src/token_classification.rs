@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use burnbert_model::heads::loss::IGNORE_INDEX;
+use burnbert_model::loss::IGNORE_INDEX;
 
 use crate::classification::Location;
 use crate::{BertTokenizer, DataError, Encoding};

@@ -1,6 +1,8 @@
 #![warn(missing_docs)]
 //! BERT in Burn, read like the paper (Devlin et al., 2019) and named like Hugging Face's tensors.
 //!
+//! - [`family`]: the contract a model family implements (config, weights, tokenizer limits);
+//!   BERT's parts in [`bert`].
 //! - [`BertConfig`]: the serde form of an HF `config.json`.
 //! - [`BertEmbeddings`], [`BertEncoder`] (of [`BertLayer`]s), [`BertPooler`]: the encoder,
 //!   assembled as [`BertModel`].
@@ -11,29 +13,21 @@
 //! Modules take no backend type parameter: they run on the `Device` they are given.
 
 mod activation;
-mod attention;
-mod config;
-mod embeddings;
-mod encoder;
+pub mod bert;
 mod error;
-pub mod heads;
-mod layer;
-mod model;
+pub mod family;
+pub mod loss;
 mod ops;
-mod pooler;
 mod probe;
 pub mod weights;
 
 pub use activation::HiddenAct;
-pub use attention::{BertAttention, BertSelfAttention, BertSelfOutput};
-pub use config::{BertConfig, ProblemType};
-pub use embeddings::BertEmbeddings;
-pub use encoder::BertEncoder;
-pub use error::ModelError;
-pub use heads::{
-    BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification,
-    QuestionAnsweringOutput, SequenceClassifierOutput, SequenceLabels, TokenClassifierOutput,
+pub use bert::{
+    Bert, BertAttention, BertConfig, BertEmbeddings, BertEncoder, BertForQuestionAnswering,
+    BertForSequenceClassification, BertForTokenClassification, BertInput, BertIntermediate,
+    BertLayer, BertModel, BertModelOutput, BertOutput, BertPooler, BertSelfAttention,
+    BertSelfOutput, ProblemType, QuestionAnsweringOutput, SequenceClassifierOutput, SequenceLabels,
+    TokenClassifierOutput,
 };
-pub use layer::{BertIntermediate, BertLayer, BertOutput};
-pub use model::{BertInput, BertModel, BertModelOutput};
-pub use pooler::BertPooler;
+pub use error::ModelError;
+pub use family::{Family, FamilyConfig, ModelLimits};

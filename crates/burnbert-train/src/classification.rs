@@ -15,7 +15,7 @@ use burn::train::metric::{
 use burn::train::{ClassificationOutput, SupervisedTraining};
 use burnbert_data::classification::{LabelSet, TextExample};
 use burnbert_data::{BertTokenizer, PaddedBatch};
-use burnbert_model::heads::loss::{IGNORE_INDEX, cross_entropy};
+use burnbert_model::loss::{IGNORE_INDEX, cross_entropy};
 use burnbert_model::weights::save_folder;
 use burnbert_model::{BertConfig, BertForSequenceClassification, BertInput, SequenceLabels};
 use serde::Serialize;

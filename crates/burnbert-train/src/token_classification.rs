@@ -11,7 +11,7 @@ use burnbert_data::token_classification::{
     TagSet, TaggedSentence, Window, align_labels, first_pieces, windows,
 };
 use burnbert_data::{BertTokenizer, PaddedBatch};
-use burnbert_model::heads::loss::{IGNORE_INDEX, cross_entropy};
+use burnbert_model::loss::{IGNORE_INDEX, cross_entropy};
 use burnbert_model::weights::save_folder;
 use burnbert_model::{BertConfig, BertForTokenClassification, BertInput};
 use serde::Serialize;

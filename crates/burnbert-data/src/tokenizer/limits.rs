@@ -2,33 +2,11 @@
 
 use std::sync::atomic::Ordering;
 
+pub use burnbert_model::ModelLimits;
+
 use crate::DataError;
 
 use super::{BertTokenizer, Encoding};
-
-/// The sizes of a model's embedding tables: every token id, segment id and position of an
-/// input must fall inside them (PyTorch raises `IndexError` otherwise; a GPU gather would
-/// read past the table).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ModelLimits {
-    /// Rows of the word embeddings (`vocab_size`).
-    pub vocab_size: usize,
-    /// Rows of the segment embeddings (`type_vocab_size`).
-    pub type_vocab_size: usize,
-    /// Rows of the position embeddings (`max_position_embeddings`): the longest input.
-    pub max_position_embeddings: usize,
-}
-
-impl ModelLimits {
-    /// The table sizes of a BERT config.
-    pub fn of(config: &burnbert_model::BertConfig) -> Self {
-        Self {
-            vocab_size: config.vocab_size,
-            type_vocab_size: config.type_vocab_size,
-            max_position_embeddings: config.max_position_embeddings,
-        }
-    }
-}
 
 impl BertTokenizer {
     /// Checks every encoding against a model's embedding tables from now on, and caps

@@ -10,9 +10,10 @@ use burn_store::{
     PytorchStore, SafetensorsStore,
 };
 
-use crate::{BertConfig, ModelError};
+use crate::ModelError;
+use crate::family::{Family, FamilyConfig};
 
-use super::{HfModel, burn_to_hf_name, hf_to_burn_rules, is_linear_weight, remapper};
+use super::{ConfigOf, HfModel, hf_to_burn_rules, remapper};
 
 /// What loading a checkpoint did, as HF's loading report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,13 +96,18 @@ impl WeightFormat {
 /// config's keeps its fresh initialisation and is listed in [`LoadReport::mismatched`];
 /// without it, that is an error.
 pub fn load_pretrained<M: HfModel>(
-    config: &BertConfig,
+    config: &ConfigOf<M>,
     path: &Path,
     ignore_mismatched_sizes: bool,
     device: &burn::tensor::Device,
 ) -> Result<(M, LoadReport), ModelError> {
-    let tensors = read_tensors(path, M::BERT_PREFIX)?;
-    check_sizes(config, &tensors, path, M::BERT_PREFIX)?;
+    let tensors = read_tensors::<M::Family>(path, M::BASE_MODEL)?;
+    let prefix = if M::BASE_MODEL {
+        String::new()
+    } else {
+        format!("{}.", M::Family::BASE_MODEL_PREFIX)
+    };
+    check_sizes(config, &tensors, path, &prefix)?;
     let mut model = M::init(config, device);
     let report = apply(&mut model, tensors, path, ignore_mismatched_sizes)?;
     Ok((model, report))
@@ -113,7 +119,7 @@ pub fn load_pretrained<M: HfModel>(
 /// through its index. Missing and unused tensors are reported (HF warns of them); a shape
 /// mismatch or an unreadable file is an error.
 pub fn load_weights<M: HfModel>(model: &mut M, path: &Path) -> Result<LoadReport, ModelError> {
-    let tensors = read_tensors(path, M::BERT_PREFIX)?;
+    let tensors = read_tensors::<M::Family>(path, M::BASE_MODEL)?;
     apply(model, tensors, path, false)
 }
 
@@ -126,7 +132,7 @@ fn apply<M: HfModel>(
     let adapter: Box<dyn ModuleAdapter> =
         Box::new(PyTorchToBurnAdapter.chain(FloatCastAdapter::to(DType::F32)));
     let result = model.apply(tensors, None, Some(adapter), false);
-    report(result, path, ignore_mismatched_heads)
+    report::<M::Family>(result, path, ignore_mismatched_heads)
 }
 
 /// Whether a Burn path is a task head's (outside the `bert.` encoder).
@@ -136,16 +142,16 @@ fn is_head(path: &str) -> bool {
         .any(|h| path.starts_with(h))
 }
 
-/// The tensors of a checkpoint (every shard of a sharded one), named as Burn paths of a model
-/// with or without the `bert.` prefix. Nothing is read but the headers.
-fn read_tensors(path: &Path, bert_prefix: bool) -> Result<Vec<PackTensor>, ModelError> {
+/// The tensors of a checkpoint (every shard of a sharded one), named as Burn paths of `F`'s
+/// base model or of one of its task models. Nothing is read but the headers.
+fn read_tensors<F: Family>(path: &Path, base_model: bool) -> Result<Vec<PackTensor>, ModelError> {
     if !path.is_file() {
         return Err(ModelError::io(
             path,
             std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         ));
     }
-    let rules = remapper(&hf_to_burn_rules(bert_prefix));
+    let rules = remapper(hf_to_burn_rules::<F>(base_model));
     match WeightFormat::of(path) {
         WeightFormat::Safetensors => {
             store_tensors(SafetensorsStore::from_file(path).remap(rules), path)
@@ -166,7 +172,7 @@ fn read_tensors(path: &Path, bert_prefix: bool) -> Result<Vec<PackTensor>, Model
                         message: format!("shard {} is an index", shard.display()),
                     });
                 }
-                tensors.extend(read_tensors(&shard, bert_prefix)?);
+                tensors.extend(read_tensors::<F>(&shard, base_model)?);
             }
             Ok(tensors)
         }
@@ -220,58 +226,34 @@ fn shards(index: &Path) -> Result<Vec<PathBuf>, ModelError> {
     Ok(files)
 }
 
-/// Checks the config's sizes against the checkpoint's embedding and feed-forward tensors
-/// (those present), and the model's parameter count against what can be allocated.
-fn check_sizes(
-    config: &BertConfig,
+/// Checks the config's sizes against the checkpoint's tensors that it sizes (those present,
+/// named under `prefix`), and the model's parameter count against what can be allocated.
+fn check_sizes<C: FamilyConfig>(
+    config: &C,
     tensors: &[PackTensor],
     path: &Path,
-    bert_prefix: bool,
+    prefix: &str,
 ) -> Result<(), ModelError> {
-    let prefix = if bert_prefix { "bert." } else { "" };
-    let shape = |name: &str| {
-        tensors
+    let h = config.hidden_size();
+    for sized in config.sized_tensors() {
+        let found = tensors
             .iter()
-            .find(|t| t.name == format!("{prefix}{name}"))
-            .map(|t| t.shape.to_vec())
-    };
-    let h = config.hidden_size;
-    let expected: [(&str, &'static str, [usize; 2]); 4] = [
-        (
-            "embeddings.word_embeddings.weight",
-            "vocab_size",
-            [config.vocab_size, h],
-        ),
-        (
-            "embeddings.position_embeddings.weight",
-            "max_position_embeddings",
-            [config.max_position_embeddings, h],
-        ),
-        (
-            "embeddings.token_type_embeddings.weight",
-            "type_vocab_size",
-            [config.type_vocab_size, h],
-        ),
-        // Burn's layout, [in, out]: the adapter has not transposed it yet, so PyTorch's [out, in].
-        (
-            "encoder.layer.0.intermediate.dense.weight",
-            "intermediate_size",
-            [config.intermediate_size, h],
-        ),
-    ];
-    for (name, field, dims) in expected {
-        if let Some(found) = shape(name)
-            && found != dims
+            .find(|t| t.name == format!("{prefix}{}", sized.name))
+            .map(|t| t.shape.to_vec());
+        if let Some(found) = found
+            && found != sized.shape
         {
             let field = if found.len() == 2 && found[1] != h {
                 "hidden_size"
             } else {
-                field
+                sized.field
             };
             return Err(ModelError::InvalidConfig {
                 field,
                 message: format!(
-                    "config.json asks for {name} of shape {dims:?}, {} has {found:?}",
+                    "config.json asks for {} of shape {:?}, {} has {found:?}",
+                    sized.name,
+                    sized.shape,
                     path.display()
                 ),
             });
@@ -285,7 +267,7 @@ fn check_sizes(
         })
 }
 
-fn report(
+fn report<F: Family>(
     result: ApplyResult,
     path: &Path,
     ignore_mismatched_heads: bool,
@@ -300,20 +282,20 @@ fn report(
             } => {
                 // burn-store compares in Burn's layout: give both shapes in the file's.
                 let (mut expected, mut found) = (expected.to_vec(), found.to_vec());
-                if is_linear_weight(tensor) {
+                if F::is_linear_weight(tensor) {
                     expected.reverse();
                     found.reverse();
                 }
                 if ignore_mismatched_heads && is_head(tensor) {
                     mismatched.push(format!(
                         "{}: found shape {found:?} in the checkpoint and {expected:?} in the model",
-                        burn_to_hf_name(tensor)
+                        F::burn_to_hf_name(tensor)
                     ));
                     continue;
                 }
                 ModelError::ShapeMismatch {
                     path: path.to_path_buf(),
-                    tensor: burn_to_hf_name(tensor),
+                    tensor: F::burn_to_hf_name(tensor),
                     expected,
                     found,
                 }
@@ -329,7 +311,8 @@ fn report(
         return Err(ModelError::Weights {
             path: path.to_path_buf(),
             message: format!(
-                "no tensor of the file matches a BERT model (the file has: {})",
+                "no tensor of the file matches a {} model (the file has: {})",
+                F::MODEL_TYPES.join("/"),
                 result
                     .unused
                     .iter()
@@ -343,13 +326,13 @@ fn report(
     let mut missing: Vec<String> = result
         .missing
         .iter()
-        .map(|(p, _)| burn_to_hf_name(p))
+        .map(|(p, _)| F::burn_to_hf_name(p))
         .collect();
     let mut unused: Vec<String> = result
         .unused
         .into_iter()
         .filter(|p| !p.ends_with("position_ids"))
-        .map(|p| burn_to_hf_name(&p))
+        .map(|p| F::burn_to_hf_name(&p))
         .collect();
     missing.sort();
     unused.sort();

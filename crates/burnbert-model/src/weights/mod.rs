@@ -1,9 +1,9 @@
 //! Hugging Face weights in and out, through `burn-store`.
 //!
-//! HF names and Burn paths differ in three ways, mapped here both ways:
-//! - `LayerNorm` is `layer_norm` (and legacy TF-era checkpoints say `gamma`/`beta`);
-//! - `attention.self` is `attention.self_attention` (`self` is a Rust keyword);
-//! - a bare `BertModel` checkpoint has no `bert.` prefix, a `BertFor*` one has it.
+//! HF names and Burn paths differ by the family's renaming rules ([`Family::hf_to_burn_rules`];
+//! BERT's: `LayerNorm` is `layer_norm`, `attention.self` is `attention.self_attention`), and by
+//! the base model's prefix: a bare `BertModel` checkpoint has no `bert.` prefix, a `BertFor*`
+//! one has it.
 //!
 //! Linear weights are `[out, in]` in PyTorch and `[in, out]` in Burn: burn-store's PyTorch
 //! adapters transpose them, and rename LayerNorm's `weight`/`bias` to `gamma`/`beta`.
@@ -16,10 +16,7 @@
 use burn::module::Module;
 use burn_store::{KeyRemapper, ModuleSnapshot};
 
-use crate::{
-    BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
-    BertForTokenClassification, BertModel,
-};
+use crate::family::Family;
 
 mod load;
 mod save;
@@ -27,104 +24,45 @@ mod save;
 pub use load::{LoadReport, WeightFormat, load_pretrained, load_weights};
 pub use save::{save_folder, save_safetensors, write_atomic};
 
-/// A model whose weights map to an HF checkpoint.
+/// The config of `M`'s family.
+pub type ConfigOf<M> = <<M as HfModel>::Family as Family>::Config;
+
+/// A model whose weights map to an HF checkpoint: one of its family's HF classes.
 pub trait HfModel: Module + ModuleSnapshot + Sized {
+    /// Its family.
+    type Family: Family;
     /// The HF class (`architectures` in `config.json`).
     const ARCHITECTURE: &'static str;
-    /// Whether the encoder sits under `bert.` (every `BertFor*` class).
-    const BERT_PREFIX: bool;
+    /// Whether it is the bare encoder (`BertModel`: no `bert.` prefix), not a task model.
+    const BASE_MODEL: bool;
     /// Builds the model, freshly initialised, for a config.
-    fn init(config: &BertConfig, device: &burn::tensor::Device) -> Self;
+    fn init(config: &ConfigOf<Self>, device: &burn::tensor::Device) -> Self;
 }
 
-impl HfModel for BertModel {
-    const ARCHITECTURE: &'static str = "BertModel";
-    const BERT_PREFIX: bool = false;
-    fn init(config: &BertConfig, device: &burn::tensor::Device) -> Self {
-        config.init_model(true, device)
-    }
-}
-
-impl HfModel for BertForSequenceClassification {
-    const ARCHITECTURE: &'static str = "BertForSequenceClassification";
-    const BERT_PREFIX: bool = true;
-    fn init(config: &BertConfig, device: &burn::tensor::Device) -> Self {
-        config.init_sequence_classification(device)
-    }
-}
-
-impl HfModel for BertForTokenClassification {
-    const ARCHITECTURE: &'static str = "BertForTokenClassification";
-    const BERT_PREFIX: bool = true;
-    fn init(config: &BertConfig, device: &burn::tensor::Device) -> Self {
-        config.init_token_classification(device)
-    }
-}
-
-impl HfModel for BertForQuestionAnswering {
-    const ARCHITECTURE: &'static str = "BertForQuestionAnswering";
-    const BERT_PREFIX: bool = true;
-    fn init(config: &BertConfig, device: &burn::tensor::Device) -> Self {
-        config.init_question_answering(device)
-    }
-}
-
-/// Rules from HF names to Burn paths, for a model with or without the `bert.` prefix.
-fn hf_to_burn_rules(bert_prefix: bool) -> Vec<(&'static str, &'static str)> {
-    let mut rules = vec![
-        (r"LayerNorm\.gamma$", "LayerNorm.weight"),
-        (r"LayerNorm\.beta$", "LayerNorm.bias"),
-        (r"LayerNorm\.", "layer_norm."),
-        (r"\.attention\.self\.", ".attention.self_attention."),
-    ];
-    rules.push(if bert_prefix {
-        (r"^(embeddings|encoder|pooler)\.", "bert.$1.")
+/// Rules from HF names to Burn paths of `F`'s base model or of one of its task models (whose
+/// encoder sits under `F::BASE_MODEL_PREFIX`; a bare checkpoint's names gain it, a task
+/// checkpoint's lose it for a base model).
+fn hf_to_burn_rules<F: Family>(base_model: bool) -> Vec<(String, String)> {
+    let mut rules = owned(F::hf_to_burn_rules());
+    let prefix = F::BASE_MODEL_PREFIX;
+    rules.push(if base_model {
+        (format!(r"^{prefix}\."), String::new())
     } else {
-        (r"^bert\.", "")
+        (
+            format!(r"^({})\.", F::BASE_MODEL_MODULES.join("|")),
+            format!("{prefix}.$1."),
+        )
     });
     rules
 }
 
-/// Rules from Burn paths to HF names.
-const BURN_TO_HF_RULES: [(&str, &str); 2] = [
-    (r"layer_norm\.", "LayerNorm."),
-    (r"\.attention\.self_attention\.", ".attention.self."),
-];
-
-fn remapper(rules: &[(&str, &str)]) -> KeyRemapper {
-    KeyRemapper::from_patterns(rules.to_vec()).expect("the remapping patterns are valid regexes")
+fn owned(rules: Vec<(&str, &str)>) -> Vec<(String, String)> {
+    rules
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
-/// The HF name of a Burn parameter path (`gamma`/`beta` of a LayerNorm are `weight`/`bias`).
-pub fn burn_to_hf_name(path: &str) -> String {
-    path.replace("layer_norm.gamma", "LayerNorm.weight")
-        .replace("layer_norm.beta", "LayerNorm.bias")
-        .replace("layer_norm.", "LayerNorm.")
-        .replace(".attention.self_attention.", ".attention.self.")
-}
-
-/// Whether a Burn path is a Linear weight (stored transposed relative to PyTorch).
-fn is_linear_weight(path: &str) -> bool {
-    path.ends_with(".weight") && !path.contains("embeddings.")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn burn_paths_map_to_hf_names() {
-        assert_eq!(
-            burn_to_hf_name("bert.encoder.layer.3.attention.self_attention.query.weight"),
-            "bert.encoder.layer.3.attention.self.query.weight"
-        );
-        assert_eq!(
-            burn_to_hf_name("embeddings.layer_norm.gamma"),
-            "embeddings.LayerNorm.weight"
-        );
-        assert_eq!(
-            burn_to_hf_name("encoder.layer.0.output.layer_norm.beta"),
-            "encoder.layer.0.output.LayerNorm.bias"
-        );
-    }
+fn remapper(rules: Vec<(String, String)>) -> KeyRemapper {
+    KeyRemapper::from_patterns(rules).expect("the remapping patterns are valid regexes")
 }

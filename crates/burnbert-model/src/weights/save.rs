@@ -5,9 +5,10 @@ use std::path::Path;
 
 use burn_store::{BurnToPyTorchAdapter, SafetensorsStore};
 
-use crate::{BertConfig, ModelError};
+use crate::ModelError;
+use crate::family::{Family, FamilyConfig};
 
-use super::{BURN_TO_HF_RULES, HfModel, remapper};
+use super::{ConfigOf, HfModel, owned, remapper};
 
 /// Writes `model` as an HF `model.safetensors` (HF names, `[out, in]` Linear weights,
 /// `format: pt` metadata, which `transformers` requires). The write is atomic: to a file
@@ -29,7 +30,7 @@ pub fn save_safetensors<M: HfModel>(model: &M, path: &Path) -> Result<(), ModelE
 fn write_safetensors<M: HfModel>(model: &M, path: &Path) -> Result<(), ModelError> {
     let mut store = SafetensorsStore::from_file(path)
         .with_to_adapter(BurnToPyTorchAdapter)
-        .remap(remapper(&BURN_TO_HF_RULES))
+        .remap(remapper(owned(M::Family::burn_to_hf_rules())))
         .metadata("format", "pt")
         .overwrite(true);
     model
@@ -57,15 +58,13 @@ const TOKENIZER_FILES: [&str; 4] = [
 /// this model's folder lacks is removed (HF's save_pretrained would have overwritten it).
 pub fn save_folder<M: HfModel>(
     model: &M,
-    config: &BertConfig,
+    config: &ConfigOf<M>,
     tokenizer_folder: &Path,
     out: &Path,
 ) -> Result<(), ModelError> {
     std::fs::create_dir_all(out).map_err(|e| ModelError::io(out, e))?;
-    let mut config = config.clone();
-    config.architectures = Some(vec![M::ARCHITECTURE.to_string()]);
     let config_path = out.join("config.json");
-    write_atomic(&config_path, config.to_json_string().as_bytes())
+    write_atomic(&config_path, config.to_json_for(M::ARCHITECTURE).as_bytes())
         .map_err(|e| ModelError::io(&config_path, e))?;
     save_safetensors(model, &out.join("model.safetensors"))?;
     for f in TOKENIZER_FILES {

@@ -145,7 +145,7 @@ impl BertConfig {
             .checked_add(pooler)
     }
 
-    /// An error when the sizes ask for more than [`MAX_PARAMETERS`] parameters: such a config
+    /// An error when the sizes ask for more than `MAX_PARAMETERS` (10¹¹) parameters: such a config
     /// would abort the process in the allocator rather than build a model.
     pub fn check_parameter_count(&self) -> Result<(), ModelError> {
         match self.parameter_count() {

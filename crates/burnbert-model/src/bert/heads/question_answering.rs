@@ -3,7 +3,7 @@
 use burn::nn::Linear;
 use burn::prelude::*;
 
-use super::loss::cross_entropy;
+use crate::loss::cross_entropy;
 use crate::{BertConfig, BertInput, BertModel};
 
 /// An extractive QA head. HF keys: `bert.*` (no pooler), `qa_outputs.{weight,bias}`.

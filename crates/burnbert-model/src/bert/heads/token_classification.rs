@@ -3,7 +3,7 @@
 use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
 
-use super::loss::{IGNORE_INDEX, cross_entropy};
+use crate::loss::{IGNORE_INDEX, cross_entropy};
 use crate::{BertConfig, BertInput, BertModel};
 
 /// A tagger (NER, POS) on the top hidden states. HF keys: `bert.*` (no pooler), `classifier.*`.

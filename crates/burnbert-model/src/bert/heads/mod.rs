@@ -1,6 +1,5 @@
 //! The task heads BERT users fine-tune most, as in HF's `BertFor*` classes.
 
-pub mod loss;
 mod question_answering;
 mod sequence_classification;
 mod token_classification;

@@ -3,7 +3,7 @@
 use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
 
-use super::loss::{IGNORE_INDEX, binary_cross_entropy_with_logits, cross_entropy, mse};
+use crate::loss::{IGNORE_INDEX, binary_cross_entropy_with_logits, cross_entropy, mse};
 use crate::{BertConfig, BertInput, BertModel, ProblemType};
 
 /// A sentence (or sentence-pair) classifier on the pooled `[CLS]` state.

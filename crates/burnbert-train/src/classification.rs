@@ -3,26 +3,23 @@
 //! dashboard, with HF's recipe (see [`crate::optim`]), and the best model exported as an HF
 //! folder.
 
-use std::path::PathBuf;
-
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use burn::train::metric::{
-    AccuracyMetric, ClassReduction, FBetaScoreMetric, LearningRateMetric, LossMetric, Metric,
+    AccuracyMetric, ClassReduction, FBetaScoreMetric, LossMetric, Metric, MetricName,
     PrecisionMetric, RecallMetric,
 };
 use burn::train::{ClassificationOutput, SupervisedTraining};
 use burnbert_data::classification::{LabelSet, TextExample};
 use burnbert_data::{BertTokenizer, PaddedBatch};
 use burnbert_model::loss::{IGNORE_INDEX, cross_entropy};
-use burnbert_model::weights::save_folder;
 use burnbert_model::{BertConfig, BertForSequenceClassification, BertInput, SequenceLabels};
-use serde::Serialize;
 
 use crate::evaluate::{ClassificationReport, classification_report};
 pub use crate::run::{FineTuning, NonFiniteGuard, Run};
-use crate::run::{TaskModel, Watch, check_metric, fit, loaders, prepare};
+use crate::run::{TaskModel, Watch};
+use crate::task::{Task, Trained, fine_tune};
 use crate::{TrainError, TrainingConfig};
 
 /// A tokenized, labelled example.
@@ -114,32 +111,102 @@ impl TaskModel for BertForSequenceClassification {
 }
 
 /// What a training run gives back.
-#[derive(Debug)]
-pub struct TrainedClassifier {
-    /// The exported model (best epoch with `load_best_model_at_end`, else the last).
-    pub model: BertForSequenceClassification,
-    /// Its config, with the label set as `id2label`.
-    pub config: BertConfig,
-    /// The epoch the exported model comes from (1-based).
-    pub epoch: usize,
-    /// Its scores on the validation set.
-    pub report: ClassificationReport,
-    /// The HF folder written.
-    pub exported: PathBuf,
+pub type TrainedClassifier = Trained<SequenceClassification>;
+
+/// Sequence classification (`run_glue.py`'s task) into the classes of `labels`: accuracy, the
+/// loss and macro P/R/F1 in the dashboard; the best epoch by `loss`, `accuracy` or `f1`.
+#[derive(Debug, Clone)]
+pub struct SequenceClassification {
+    /// The label set, in id order.
+    pub labels: LabelSet,
 }
 
-/// The summary written to `OUTPUT/metrics.json`.
-#[derive(Debug, Serialize)]
-struct Summary<'a> {
-    epoch: usize,
-    epochs_run: usize,
-    valid: &'a ClassificationReport,
-    valid_loss_per_epoch: Vec<Option<f64>>,
-    valid_accuracy_per_epoch: Vec<Option<f64>>,
+impl Task for SequenceClassification {
+    const NAME: &'static str = "sequence classification";
+    const METRICS: &'static [&'static str] = &["loss", "accuracy", "f1"];
+    type Model = BertForSequenceClassification;
+    type Example = TextExample;
+    type Item = EncodedExample;
+    type Batcher = ClassificationBatcher;
+    type Report = ClassificationReport;
+
+    fn encode_train(
+        &self,
+        tokenizer: &BertTokenizer,
+        examples: &[TextExample],
+        args: &TrainingConfig,
+    ) -> Result<Vec<EncodedExample>, TrainError> {
+        encode_examples(tokenizer, examples, &self.labels, args.max_length)
+    }
+
+    fn encode_valid(
+        &mut self,
+        tokenizer: &BertTokenizer,
+        examples: &[TextExample],
+        args: &TrainingConfig,
+    ) -> Result<Vec<EncodedExample>, TrainError> {
+        self.encode_train(tokenizer, examples, args)
+    }
+
+    fn batcher(&self, tokenizer: &BertTokenizer) -> ClassificationBatcher {
+        ClassificationBatcher {
+            pad_id: tokenizer.pad_id(),
+        }
+    }
+
+    fn metrics(
+        &self,
+        training: SupervisedTraining<FineTuning<Self::Model>>,
+    ) -> SupervisedTraining<FineTuning<Self::Model>> {
+        training.metrics((
+            AccuracyMetric::new(),
+            LossMetric::new(),
+            PrecisionMetric::multiclass(1, ClassReduction::Macro),
+            RecallMetric::multiclass(1, ClassReduction::Macro),
+            FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro),
+        ))
+    }
+
+    fn watch(&self, metric_for_best_model: &str) -> Watch {
+        match metric_for_best_model {
+            "accuracy" => Watch::highest(&AccuracyMetric::new()),
+            "f1" => Watch::highest(&FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro)),
+            _ => Watch::loss(),
+        }
+    }
+
+    fn config(&self, config: &BertConfig) -> BertConfig {
+        config.clone().with_labels(self.labels.names())
+    }
+
+    fn evaluate(
+        &self,
+        model: &BertForSequenceClassification,
+        tokenizer: &BertTokenizer,
+        _examples: &[TextExample],
+        items: &[EncodedExample],
+        args: &TrainingConfig,
+        _epoch_loss: Option<f64>,
+        device: &Device,
+    ) -> Result<ClassificationReport, TrainError> {
+        evaluate(
+            model,
+            &self.batcher(tokenizer),
+            items,
+            &self.labels,
+            args.per_device_eval_batch_size,
+            device,
+        )
+    }
+
+    fn epoch_metrics(&self) -> Vec<(&'static str, MetricName)> {
+        vec![("valid_accuracy_per_epoch", AccuracyMetric::new().name())]
+    }
 }
 
 /// Fine-tunes `model` (already holding the pretrained encoder, its config's labels set to
-/// `labels`) on `train`, validating on `valid` after every epoch.
+/// `labels`) on `train`, validating on `valid` after every epoch: [`fine_tune`] with
+/// [`SequenceClassification`].
 #[allow(clippy::too_many_arguments)]
 pub fn train_sequence_classification(
     args: &TrainingConfig,
@@ -152,65 +219,12 @@ pub fn train_sequence_classification(
     run: Run<'_>,
     device: &Device,
 ) -> Result<TrainedClassifier, TrainError> {
-    check_metric(args, "sequence classification", &["loss", "accuracy", "f1"])?;
-    let dir = prepare(args, &run, train.len(), valid.len())?;
-    let train_encoded = encode_examples(tokenizer, train, labels, args.max_length)?;
-    let valid_encoded = encode_examples(tokenizer, valid, labels, args.max_length)?;
-    let batcher = ClassificationBatcher {
-        pad_id: tokenizer.pad_id(),
+    let task = SequenceClassification {
+        labels: labels.clone(),
     };
-    let (loader_train, loader_valid) = loaders(
-        train_encoded,
-        valid_encoded.clone(),
-        batcher.clone(),
-        args,
-        dir.resume_from_epoch(),
-        device,
-    );
-
-    let training = SupervisedTraining::new(dir.path(), loader_train, loader_valid)
-        .metrics((
-            AccuracyMetric::new(),
-            LossMetric::new(),
-            PrecisionMetric::multiclass(1, ClassReduction::Macro),
-            RecallMetric::multiclass(1, ClassReduction::Macro),
-            FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro),
-        ))
-        .metric_train_numeric(LearningRateMetric::new());
-    let watch = match args.metric_for_best_model.as_str() {
-        "accuracy" => Watch::highest(&AccuracyMetric::new()),
-        "f1" => Watch::highest(&FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro)),
-        _ => Watch::loss(),
-    };
-    let fitted = fit(args, &dir, training, watch, train.len(), model, device)?;
-    let model = fitted.model;
-    let config = config.clone().with_labels(labels.names());
-    let report = evaluate(
-        &model,
-        &batcher,
-        &valid_encoded,
-        labels,
-        args.per_device_eval_batch_size,
-        &device.clone().inner(),
-    )?;
-    let exported = dir.export_dir();
-    save_folder(&model, &config, run.tokenizer_folder, &exported)?;
-    let accuracies = dir.record().values(&AccuracyMetric::new().name());
-    let summary = Summary {
-        epoch: fitted.epoch,
-        epochs_run: fitted.epochs_run,
-        valid: &report,
-        valid_loss_per_epoch: fitted.losses,
-        valid_accuracy_per_epoch: accuracies,
-    };
-    dir.write_json("metrics.json", &summary)?;
-    Ok(TrainedClassifier {
-        model,
-        config,
-        epoch: fitted.epoch,
-        report,
-        exported,
-    })
+    fine_tune(
+        task, args, config, model, tokenizer, train, valid, run, device,
+    )
 }
 
 /// Scores a classifier on encoded examples: accuracy, P/R/F1, confusion matrix and mean loss.

@@ -13,6 +13,7 @@
 //!   [`seqeval`] (entity P/R/F1 as seqeval computes them, also as Burn metrics).
 //! - [`question_answering`]: SQuAD, question + context windows, answers post-processed and
 //!   scored with the official exact match / F1 ([`squad`]).
+//! - [`task`]: the `Task` seam and [`task::fine_tune`], the one training path of every task.
 //! - [`run`]: what every task's run shares (checkpoints, early stopping, resume, export);
 //!   [`run_dir`]: the output folder one run owns and its record of the metrics per epoch.
 //! - [`evaluate`]: accuracy, macro and per-class precision / recall / F1, confusion matrix.
@@ -31,6 +32,7 @@ pub mod run_dir;
 pub mod schedule;
 pub mod seqeval;
 pub mod squad;
+pub mod task;
 pub mod token_classification;
 
 pub use config::{LrSchedulerType, TrainingConfig};

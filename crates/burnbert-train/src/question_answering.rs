@@ -9,18 +9,18 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use burn::train::SupervisedTraining;
-use burn::train::metric::{Adaptor, ItemLazy, LearningRateMetric, LossInput, LossMetric};
+use burn::train::metric::{Adaptor, ItemLazy, LossInput, LossMetric, MetricName};
 use burnbert_data::question_answering::{QaFeature, SquadExample, qa_features};
 use burnbert_data::{BertTokenizer, PaddedBatch};
-use burnbert_model::weights::save_folder;
 use burnbert_model::{BertConfig, BertForQuestionAnswering, BertInput};
 use serde::Serialize;
 
-use crate::run::{Run, TaskModel, Watch, check_metric, fit, loaders, prepare};
+use crate::run::{FineTuning, Run, TaskModel, Watch};
 use crate::squad::{
     Postprocess, PredictedAnswer, SquadMetric, SquadScore, SquadScores, WindowLogits, postprocess,
     squad_scores,
 };
+use crate::task::{Task, Trained, fine_tune};
 use crate::{TrainError, TrainingConfig};
 
 /// A window with its answer positions, as the data loader holds it.
@@ -180,35 +180,139 @@ pub struct QaReport {
 }
 
 /// What a QA run gives back.
-#[derive(Debug)]
-pub struct TrainedReader {
-    /// The exported model.
-    pub model: BertForQuestionAnswering,
-    /// Its config.
-    pub config: BertConfig,
-    /// The epoch the exported model comes from (1-based).
-    pub epoch: usize,
-    /// Its scores on the validation questions.
-    pub report: QaReport,
-    /// The HF folder written.
-    pub exported: std::path::PathBuf,
+pub type TrainedReader = Trained<QuestionAnswering>;
+
+/// Extractive question answering (`run_qa.py`'s task): question + context windows of
+/// `max_length` tokens overlapping by `doc_stride`, the answer's start and end tokens as
+/// targets; the loss and, after each validation epoch, the official exact match and F1 of the
+/// post-processed answers in the dashboard; the best epoch by `loss`, `exact_match` or `f1`.
+#[derive(Debug, Clone, Default)]
+pub struct QuestionAnswering {
+    /// The validation questions and their windows, kept for the EM / F1 (set when they are
+    /// encoded).
+    valid: Arc<Vec<SquadExample>>,
+    valid_features: Arc<Vec<QaFeature>>,
+    options: Postprocess,
 }
 
-#[derive(Serialize)]
-struct Summary<'a> {
-    epoch: usize,
-    epochs_run: usize,
-    windows: Windows,
-    valid: &'a QaReport,
-    valid_loss_per_epoch: Vec<Option<f64>>,
-    valid_exact_match_per_epoch: Vec<Option<f64>>,
-    valid_f1_per_epoch: Vec<Option<f64>>,
+impl QuestionAnswering {
+    fn squad(&self, score: SquadScore) -> SquadMetric {
+        SquadMetric::new(
+            score,
+            self.valid.clone(),
+            self.valid_features.clone(),
+            self.options,
+        )
+    }
+}
+
+impl Task for QuestionAnswering {
+    const NAME: &'static str = "question answering";
+    const METRICS: &'static [&'static str] = &["loss", "exact_match", "f1"];
+    type Model = BertForQuestionAnswering;
+    type Example = SquadExample;
+    type Item = QaItem;
+    type Batcher = QaBatcher;
+    type Report = QaReport;
+
+    fn encode_train(
+        &self,
+        tokenizer: &BertTokenizer,
+        examples: &[SquadExample],
+        args: &TrainingConfig,
+    ) -> Result<Vec<QaItem>, TrainError> {
+        let features = qa_features(tokenizer, examples, args.max_length, args.doc_stride)?;
+        Ok(QaItem::of_features(&features))
+    }
+
+    fn encode_valid(
+        &mut self,
+        tokenizer: &BertTokenizer,
+        examples: &[SquadExample],
+        args: &TrainingConfig,
+    ) -> Result<Vec<QaItem>, TrainError> {
+        let features = qa_features(tokenizer, examples, args.max_length, args.doc_stride)?;
+        let items = QaItem::of_features(&features);
+        self.valid = Arc::new(examples.to_vec());
+        self.valid_features = Arc::new(features);
+        self.options = Postprocess::for_examples(examples, args.null_score_diff_threshold as f32);
+        Ok(items)
+    }
+
+    fn batcher(&self, tokenizer: &BertTokenizer) -> QaBatcher {
+        QaBatcher {
+            pad_id: tokenizer.pad_id(),
+        }
+    }
+
+    fn metrics(
+        &self,
+        training: SupervisedTraining<FineTuning<Self::Model>>,
+    ) -> SupervisedTraining<FineTuning<Self::Model>> {
+        training
+            .metrics((LossMetric::new(),))
+            .metric_valid_numeric(self.squad(SquadScore::ExactMatch))
+            .metric_valid_numeric(self.squad(SquadScore::F1))
+    }
+
+    fn watch(&self, metric_for_best_model: &str) -> Watch {
+        match metric_for_best_model {
+            "exact_match" => Watch::highest(&self.squad(SquadScore::ExactMatch)),
+            "f1" => Watch::highest(&self.squad(SquadScore::F1)),
+            _ => Watch::loss(),
+        }
+    }
+
+    fn config(&self, config: &BertConfig) -> BertConfig {
+        config.clone()
+    }
+
+    fn evaluate(
+        &self,
+        model: &BertForQuestionAnswering,
+        tokenizer: &BertTokenizer,
+        examples: &[SquadExample],
+        _items: &[QaItem],
+        args: &TrainingConfig,
+        _epoch_loss: Option<f64>,
+        device: &Device,
+    ) -> Result<QaReport, TrainError> {
+        evaluate_reader(
+            model,
+            tokenizer,
+            examples,
+            &self.valid_features,
+            args.per_device_eval_batch_size,
+            self.options,
+            device,
+        )
+    }
+
+    fn epoch_metrics(&self) -> Vec<(&'static str, MetricName)> {
+        let name = |score: SquadScore| Arc::new(score.metric_name().to_string());
+        vec![
+            ("valid_exact_match_per_epoch", name(SquadScore::ExactMatch)),
+            ("valid_f1_per_epoch", name(SquadScore::F1)),
+        ]
+    }
+
+    fn summary_fields(&self, args: &TrainingConfig) -> Vec<(&'static str, serde_json::Value)> {
+        let windows = Windows {
+            max_length: args.max_length,
+            doc_stride: args.doc_stride,
+        };
+        vec![(
+            "windows",
+            serde_json::to_value(windows).expect("plain data serializes"),
+        )]
+    }
 }
 
 /// Fine-tunes `model` on `train` questions (windows of `args.max_length` tokens overlapping by
 /// `args.doc_stride`), validating the loss and the official EM / F1 on `valid` after every
 /// epoch, then scores the chosen epoch's model (the last, or the best by `metric_for_best_model`:
-/// `loss`, `exact_match` or `f1`) on `valid` and exports it.
+/// `loss`, `exact_match` or `f1`) on `valid` and exports it: [`fine_tune`] with
+/// [`QuestionAnswering`].
 #[allow(clippy::too_many_arguments)]
 pub fn train_question_answering(
     args: &TrainingConfig,
@@ -220,90 +324,10 @@ pub fn train_question_answering(
     run: Run<'_>,
     device: &Device,
 ) -> Result<TrainedReader, TrainError> {
-    check_metric(args, "question answering", &["loss", "exact_match", "f1"])?;
-    let watched = match args.metric_for_best_model.as_str() {
-        "exact_match" => Some(SquadScore::ExactMatch),
-        "f1" => Some(SquadScore::F1),
-        _ => None,
-    };
-    let dir = prepare(args, &run, train.len(), valid.len())?;
-    let windows = Windows {
-        max_length: args.max_length,
-        doc_stride: args.doc_stride,
-    };
-    let train_features = qa_features(tokenizer, train, windows.max_length, windows.doc_stride)?;
-    let train_items = QaItem::of_features(&train_features);
-    drop(train_features);
-    let valid_features = Arc::new(qa_features(
-        tokenizer,
-        valid,
-        windows.max_length,
-        windows.doc_stride,
-    )?);
-    let valid_items = QaItem::of_features(&valid_features);
-    let batcher = QaBatcher {
-        pad_id: tokenizer.pad_id(),
-    };
-    let examples = train_items.len();
-    let (loader_train, loader_valid) = loaders(
-        train_items,
-        valid_items,
-        batcher,
-        args,
-        dir.resume_from_epoch(),
-        device,
-    );
-    let options = Postprocess::for_examples(valid, args.null_score_diff_threshold as f32);
-    let valid_examples = Arc::new(valid.to_vec());
-    let squad = |score| {
-        SquadMetric::new(
-            score,
-            valid_examples.clone(),
-            valid_features.clone(),
-            options,
-        )
-    };
-    let training = SupervisedTraining::new(dir.path(), loader_train, loader_valid)
-        .metrics((LossMetric::new(),))
-        .metric_valid_numeric(squad(SquadScore::ExactMatch))
-        .metric_valid_numeric(squad(SquadScore::F1))
-        .metric_train_numeric(LearningRateMetric::new());
-    let watch = match watched {
-        Some(score) => Watch::highest(&squad(score)),
-        None => Watch::loss(),
-    };
-    let fitted = fit(args, &dir, training, watch, examples, model, device)?;
-    let model = fitted.model;
-    let report = evaluate_reader(
-        &model,
-        tokenizer,
-        valid,
-        &valid_features,
-        args.per_device_eval_batch_size,
-        options,
-        &device.clone().inner(),
-    )?;
-    let exported = dir.export_dir();
-    save_folder(&model, config, run.tokenizer_folder, &exported)?;
-    dir.write_json(
-        "metrics.json",
-        &Summary {
-            epoch: fitted.epoch,
-            epochs_run: fitted.epochs_run,
-            windows,
-            valid: &report,
-            valid_loss_per_epoch: fitted.losses,
-            valid_exact_match_per_epoch: dir.record().values(SquadScore::ExactMatch.metric_name()),
-            valid_f1_per_epoch: dir.record().values(SquadScore::F1.metric_name()),
-        },
-    )?;
-    Ok(TrainedReader {
-        model,
-        config: config.clone(),
-        epoch: fitted.epoch,
-        report,
-        exported,
-    })
+    let task = QuestionAnswering::default();
+    fine_tune(
+        task, args, config, model, tokenizer, train, valid, run, device,
+    )
 }
 
 /// The start logits and the end logits of one window, `[seq]` each.

@@ -176,7 +176,7 @@ impl NonFiniteGuard {
 /// A task model: how one of its batches becomes a loss and the item Burn's metrics read.
 pub trait TaskModel: Module + burn::module::ModuleDisplay + 'static {
     /// A batch of the task's data.
-    type Batch: Send + 'static;
+    type Batch: Clone + Send + Sync + std::fmt::Debug + 'static;
     /// What the metrics read (loss included).
     type Output: ItemLazy + 'static;
     /// Regex of the head's parameter paths in [`FineTuning`] (`^model\.classifier\.`).
@@ -262,7 +262,7 @@ impl<M: TaskModel> InferenceStep for FineTuning<M> {
 
 /// The validation metric that picks the best epoch (and stops early): Burn's name of one of the
 /// task's metrics (`Loss`, `Accuracy`, `Entity F1`, ...).
-pub(crate) struct Watch {
+pub struct Watch {
     /// The metric's name, as Burn's learner logs it.
     pub metric: MetricName,
     /// Whether higher is better.

@@ -6,18 +6,18 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use burn::train::SupervisedTraining;
-use burn::train::metric::{Adaptor, ItemLazy, LossInput, LossMetric};
+use burn::train::metric::{Adaptor, ItemLazy, LossInput, LossMetric, MetricName};
 use burnbert_data::token_classification::{
     TagSet, TaggedSentence, Window, align_labels, first_pieces, windows,
 };
 use burnbert_data::{BertTokenizer, PaddedBatch};
 use burnbert_model::loss::{IGNORE_INDEX, cross_entropy};
-use burnbert_model::weights::save_folder;
 use burnbert_model::{BertConfig, BertForTokenClassification, BertInput};
-use serde::Serialize;
+use std::sync::Arc;
 
-use crate::run::{Run, TaskModel, Watch, check_metric, fit, loaders, prepare};
+use crate::run::{FineTuning, Run, TaskModel, Watch};
 use crate::seqeval::{EntityCounts, SeqevalMetric, SeqevalReport, SeqevalScore, TagSequences};
+use crate::task::{Task, Trained, fine_tune};
 use crate::{TrainError, TrainingConfig};
 
 /// A window of a sentence, tokenized, with its pieces' labels.
@@ -198,31 +198,119 @@ impl TaskModel for BertForTokenClassification {
 }
 
 /// What a token-classification run gives back.
-#[derive(Debug)]
-pub struct TrainedTagger {
-    /// The exported model.
-    pub model: BertForTokenClassification,
-    /// Its config, with the tag set as `id2label`.
-    pub config: BertConfig,
-    /// The epoch the exported model comes from (1-based).
-    pub epoch: usize,
-    /// Its seqeval scores on the validation sentences.
-    pub report: SeqevalReport,
-    /// The HF folder written.
-    pub exported: std::path::PathBuf,
+pub type TrainedTagger = Trained<TokenClassification>;
+
+/// Token classification (`run_ner.py`'s task) into the tags of `tags`: sentences cut into
+/// windows, the first piece of each word labelled (all pieces with `label_all_tokens`);
+/// seqeval's entity P/R/F1 and the token accuracy in the dashboard; the best epoch by `loss`,
+/// `accuracy` (token accuracy) or `f1` (entity F1).
+#[derive(Debug, Clone)]
+pub struct TokenClassification {
+    /// The tag set, in id order.
+    pub tags: TagSet,
 }
 
-#[derive(Serialize)]
-struct Summary<'a> {
-    epoch: usize,
-    epochs_run: usize,
-    valid: &'a SeqevalReport,
-    valid_loss_per_epoch: Vec<Option<f64>>,
-    valid_entity_f1_per_epoch: Vec<Option<f64>>,
+impl Task for TokenClassification {
+    const NAME: &'static str = "token classification";
+    const METRICS: &'static [&'static str] = &["loss", "accuracy", "f1"];
+    type Model = BertForTokenClassification;
+    type Example = TaggedSentence;
+    type Item = EncodedWindow;
+    type Batcher = TokenClassificationBatcher;
+    type Report = SeqevalReport;
+
+    fn encode_train(
+        &self,
+        tokenizer: &BertTokenizer,
+        sentences: &[TaggedSentence],
+        args: &TrainingConfig,
+    ) -> Result<Vec<EncodedWindow>, TrainError> {
+        encode_sentences(
+            tokenizer,
+            sentences,
+            &self.tags,
+            args.max_length,
+            args.label_all_tokens,
+        )
+    }
+
+    /// Validation windows label first pieces only, as seqeval scores words.
+    fn encode_valid(
+        &mut self,
+        tokenizer: &BertTokenizer,
+        sentences: &[TaggedSentence],
+        args: &TrainingConfig,
+    ) -> Result<Vec<EncodedWindow>, TrainError> {
+        encode_sentences(tokenizer, sentences, &self.tags, args.max_length, false)
+    }
+
+    fn batcher(&self, tokenizer: &BertTokenizer) -> TokenClassificationBatcher {
+        TokenClassificationBatcher {
+            pad_id: tokenizer.pad_id(),
+        }
+    }
+
+    fn metrics(
+        &self,
+        training: SupervisedTraining<FineTuning<Self::Model>>,
+    ) -> SupervisedTraining<FineTuning<Self::Model>> {
+        let names = self.tags.names();
+        training.metrics((
+            LossMetric::new(),
+            SeqevalMetric::new(names.clone(), SeqevalScore::F1),
+            SeqevalMetric::new(names.clone(), SeqevalScore::Precision),
+            SeqevalMetric::new(names.clone(), SeqevalScore::Recall),
+            SeqevalMetric::new(names, SeqevalScore::TokenAccuracy),
+        ))
+    }
+
+    fn watch(&self, metric_for_best_model: &str) -> Watch {
+        let names = self.tags.names();
+        match metric_for_best_model {
+            "f1" => Watch::highest(&SeqevalMetric::new(names, SeqevalScore::F1)),
+            "accuracy" => Watch::highest(&SeqevalMetric::new(names, SeqevalScore::TokenAccuracy)),
+            _ => Watch::loss(),
+        }
+    }
+
+    fn config(&self, config: &BertConfig) -> BertConfig {
+        config.clone().with_labels(&self.tags.names())
+    }
+
+    /// Seqeval's scores of the sentences, with the chosen epoch's validation loss.
+    fn evaluate(
+        &self,
+        model: &BertForTokenClassification,
+        tokenizer: &BertTokenizer,
+        sentences: &[TaggedSentence],
+        _items: &[EncodedWindow],
+        args: &TrainingConfig,
+        epoch_loss: Option<f64>,
+        device: &Device,
+    ) -> Result<SeqevalReport, TrainError> {
+        let mut report = evaluate_tagger(
+            model,
+            tokenizer,
+            &self.tags,
+            sentences,
+            args.max_length,
+            args.per_device_eval_batch_size,
+            device,
+        )?;
+        report.loss = epoch_loss;
+        Ok(report)
+    }
+
+    fn epoch_metrics(&self) -> Vec<(&'static str, MetricName)> {
+        vec![(
+            "valid_entity_f1_per_epoch",
+            Arc::new(SeqevalScore::F1.metric_name().to_string()),
+        )]
+    }
 }
 
 /// Fine-tunes `model` (its config's labels set to `tags`) on `train`, validating on `valid`
-/// after every epoch; exports the chosen epoch's model and writes `metrics.json`.
+/// after every epoch: [`fine_tune`] with [`TokenClassification`].
 #[allow(clippy::too_many_arguments)]
 pub fn train_token_classification(
     args: &TrainingConfig,
@@ -235,80 +323,10 @@ pub fn train_token_classification(
     run: Run<'_>,
     device: &Device,
 ) -> Result<TrainedTagger, TrainError> {
-    check_metric(args, "token classification", &["loss", "accuracy", "f1"])?;
-    let dir = prepare(args, &run, train.len(), valid.len())?;
-    let train_windows = encode_sentences(
-        tokenizer,
-        train,
-        tags,
-        args.max_length,
-        args.label_all_tokens,
-    )?;
-    let valid_windows = encode_sentences(tokenizer, valid, tags, args.max_length, false)?;
-    let batcher = TokenClassificationBatcher {
-        pad_id: tokenizer.pad_id(),
-    };
-    let examples = train_windows.len();
-    let (loader_train, loader_valid) = loaders(
-        train_windows,
-        valid_windows,
-        batcher,
-        args,
-        dir.resume_from_epoch(),
-        device,
-    );
-
-    let names = tags.names();
-    let training = SupervisedTraining::new(dir.path(), loader_train, loader_valid)
-        .metrics((
-            LossMetric::new(),
-            SeqevalMetric::new(names.clone(), SeqevalScore::F1),
-            SeqevalMetric::new(names.clone(), SeqevalScore::Precision),
-            SeqevalMetric::new(names.clone(), SeqevalScore::Recall),
-            SeqevalMetric::new(names.clone(), SeqevalScore::TokenAccuracy),
-        ))
-        .metric_train_numeric(burn::train::metric::LearningRateMetric::new());
-    let watch = match args.metric_for_best_model.as_str() {
-        "f1" => Watch::highest(&SeqevalMetric::new(names.clone(), SeqevalScore::F1)),
-        "accuracy" => Watch::highest(&SeqevalMetric::new(
-            names.clone(),
-            SeqevalScore::TokenAccuracy,
-        )),
-        _ => Watch::loss(),
-    };
-    let fitted = fit(args, &dir, training, watch, examples, model, device)?;
-    let model = fitted.model;
-    let config = config.clone().with_labels(&names);
-    let mut report = evaluate_tagger(
-        &model,
-        tokenizer,
-        tags,
-        valid,
-        args.max_length,
-        args.per_device_eval_batch_size,
-        &device.clone().inner(),
-    )?;
-    report.loss = fitted.losses.get(fitted.epoch - 1).copied().flatten();
-    let exported = dir.export_dir();
-    save_folder(&model, &config, run.tokenizer_folder, &exported)?;
-    let f1_per_epoch = dir.record().values(SeqevalScore::F1.metric_name());
-    dir.write_json(
-        "metrics.json",
-        &Summary {
-            epoch: fitted.epoch,
-            epochs_run: fitted.epochs_run,
-            valid: &report,
-            valid_loss_per_epoch: fitted.losses,
-            valid_entity_f1_per_epoch: f1_per_epoch,
-        },
-    )?;
-    Ok(TrainedTagger {
-        model,
-        config,
-        epoch: fitted.epoch,
-        report,
-        exported,
-    })
+    let task = TokenClassification { tags: tags.clone() };
+    fine_tune(
+        task, args, config, model, tokenizer, train, valid, run, device,
+    )
 }
 
 /// A word's predicted tag id and that tag's probability.

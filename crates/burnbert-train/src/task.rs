@@ -1,0 +1,202 @@
+//! The seam every fine-tuning task plugs into. A [`Task`] says what is particular to it: how
+//! its examples become items and batches, which Burn metrics it shows and which one picks the
+//! best epoch, how the chosen model is scored, and what `metrics.json` lists. [`fine_tune`] is
+//! the one training path that drives any task: the output folder, the loaders, Burn's learner
+//! with HF's recipe, the chosen epoch, the score, the export and the summary.
+//!
+//! The tasks: [`SequenceClassification`](crate::classification::SequenceClassification),
+//! [`TokenClassification`](crate::token_classification::TokenClassification),
+//! [`QuestionAnswering`](crate::question_answering::QuestionAnswering).
+
+use std::path::PathBuf;
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::prelude::*;
+use burn::train::SupervisedTraining;
+use burn::train::metric::{LearningRateMetric, MetricName};
+use burnbert_data::{BertTokenizer, Encoded};
+use burnbert_model::weights::{HfModel, save_folder};
+use burnbert_model::{Bert, BertConfig};
+use serde::Serialize;
+
+use crate::run::{FineTuning, Run, TaskModel, Watch, check_metric, fit, loaders, prepare};
+use crate::{TrainError, TrainingConfig};
+
+/// A fine-tuning task: see the module docs.
+pub trait Task {
+    /// The task's name in messages (`"sequence classification"`).
+    const NAME: &'static str;
+    /// The values `metric_for_best_model` may take, `loss` included.
+    const METRICS: &'static [&'static str];
+    /// The head it trains, with its loss.
+    type Model: TaskModel + HfModel<Family = Bert> + std::fmt::Debug;
+    /// An example as its reader gives it.
+    type Example;
+    /// An encoded example: model input and targets (a window, for long inputs).
+    type Item: Encoded + Clone + Send + Sync + std::fmt::Debug + 'static;
+    /// Pads items into the model's batches.
+    type Batcher: Batcher<Self::Item, <Self::Model as TaskModel>::Batch> + Clone + 'static;
+    /// The chosen model's scores on the validation examples.
+    type Report: Serialize + std::fmt::Debug;
+
+    /// Encodes the training examples (truncated or windowed to `args.max_length`).
+    ///
+    /// # Errors
+    /// An example the task cannot encode (a label outside the set), naming its file and line.
+    fn encode_train(
+        &self,
+        tokenizer: &BertTokenizer,
+        examples: &[Self::Example],
+        args: &TrainingConfig,
+    ) -> Result<Vec<Self::Item>, TrainError>;
+
+    /// Encodes the validation examples; the task keeps what its metrics need of them.
+    ///
+    /// # Errors
+    /// As [`Task::encode_train`].
+    fn encode_valid(
+        &mut self,
+        tokenizer: &BertTokenizer,
+        examples: &[Self::Example],
+        args: &TrainingConfig,
+    ) -> Result<Vec<Self::Item>, TrainError>;
+
+    /// The batcher of its items.
+    fn batcher(&self, tokenizer: &BertTokenizer) -> Self::Batcher;
+
+    /// Registers its Burn metrics (the loss among them) on `training`.
+    fn metrics(
+        &self,
+        training: SupervisedTraining<FineTuning<Self::Model>>,
+    ) -> SupervisedTraining<FineTuning<Self::Model>>;
+
+    /// The metric `metric_for_best_model` (one of [`Task::METRICS`]) names.
+    fn watch(&self, metric_for_best_model: &str) -> Watch;
+
+    /// The config exported with the model (the task's labels set in it).
+    fn config(&self, config: &BertConfig) -> BertConfig;
+
+    /// Scores the chosen model on the validation examples (`items`: their encoding), on
+    /// `device`. `epoch_loss` is that epoch's validation loss as the learner measured it.
+    ///
+    /// # Errors
+    /// A model output that is not finite, or an example that cannot be encoded.
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate(
+        &self,
+        model: &Self::Model,
+        tokenizer: &BertTokenizer,
+        examples: &[Self::Example],
+        items: &[Self::Item],
+        args: &TrainingConfig,
+        epoch_loss: Option<f64>,
+        device: &Device,
+    ) -> Result<Self::Report, TrainError>;
+
+    /// The per-epoch lists of `metrics.json` besides the loss: `(key, Burn metric name)`.
+    fn epoch_metrics(&self) -> Vec<(&'static str, MetricName)>;
+
+    /// Other fields of `metrics.json` (the task's settings).
+    fn summary_fields(&self, _args: &TrainingConfig) -> Vec<(&'static str, serde_json::Value)> {
+        Vec::new()
+    }
+}
+
+/// What a fine-tuning run gives back.
+#[derive(Debug)]
+pub struct Trained<T: Task> {
+    /// The exported model (best epoch with `load_best_model_at_end`, else the last).
+    pub model: T::Model,
+    /// Its config, with the task's labels.
+    pub config: BertConfig,
+    /// The epoch the exported model comes from (1-based).
+    pub epoch: usize,
+    /// Its scores on the validation examples.
+    pub report: T::Report,
+    /// The HF folder written.
+    pub exported: PathBuf,
+}
+
+/// Fine-tunes `model` (the pretrained encoder under `task`'s head, on `device`) on `train`,
+/// validating on `valid` after every epoch with `task`'s metrics, in the folder `run` names
+/// (see [`RunDir`](crate::run_dir::RunDir)); then scores the chosen epoch's model on `valid`,
+/// exports it as an HF folder (`OUTPUT/model`) and writes `OUTPUT/metrics.json`: the chosen
+/// epoch, the epochs run, the report, and the validation loss and the task's scores per epoch.
+///
+/// # Errors
+/// A recipe or metric the task does not take, an empty data set, a used output folder, an
+/// example that cannot be encoded, a loss gone NaN, a file that cannot be written.
+#[allow(clippy::too_many_arguments)]
+pub fn fine_tune<T: Task>(
+    mut task: T,
+    args: &TrainingConfig,
+    config: &BertConfig,
+    model: T::Model,
+    tokenizer: &BertTokenizer,
+    train: &[T::Example],
+    valid: &[T::Example],
+    run: Run<'_>,
+    device: &Device,
+) -> Result<Trained<T>, TrainError>
+where
+    FineTuning<T::Model>: burn::module::Module + std::fmt::Display,
+{
+    check_metric(args, T::NAME, T::METRICS)?;
+    let dir = prepare(args, &run, train.len(), valid.len())?;
+    let train_items = task.encode_train(tokenizer, train, args)?;
+    let valid_items = task.encode_valid(tokenizer, valid, args)?;
+    let examples = train_items.len();
+    let (loader_train, loader_valid) = loaders(
+        train_items,
+        valid_items.clone(),
+        task.batcher(tokenizer),
+        args,
+        dir.resume_from_epoch(),
+        device,
+    );
+    let training = task
+        .metrics(SupervisedTraining::new(
+            dir.path(),
+            loader_train,
+            loader_valid,
+        ))
+        .metric_train_numeric(LearningRateMetric::new());
+    let watch = task.watch(&args.metric_for_best_model);
+    let fitted = fit(args, &dir, training, watch, examples, model, device)?;
+    let config = task.config(config);
+    let epoch_loss = fitted.losses.get(fitted.epoch - 1).copied().flatten();
+    let report = task.evaluate(
+        &fitted.model,
+        tokenizer,
+        valid,
+        &valid_items,
+        args,
+        epoch_loss,
+        &device.clone().inner(),
+    )?;
+    let exported = dir.export_dir();
+    save_folder(&fitted.model, &config, run.tokenizer_folder, &exported)?;
+
+    fn json(value: &impl Serialize) -> serde_json::Value {
+        serde_json::to_value(value).expect("plain data serializes")
+    }
+    let mut summary = serde_json::Map::new();
+    summary.insert("epoch".into(), fitted.epoch.into());
+    summary.insert("epochs_run".into(), fitted.epochs_run.into());
+    for (key, value) in task.summary_fields(args) {
+        summary.insert(key.into(), value);
+    }
+    summary.insert("valid".into(), json(&report));
+    summary.insert("valid_loss_per_epoch".into(), json(&fitted.losses));
+    for (key, metric) in task.epoch_metrics() {
+        summary.insert(key.into(), json(&dir.record().values(&metric)));
+    }
+    dir.write_json("metrics.json", &summary)?;
+    Ok(Trained {
+        model: fitted.model,
+        config,
+        epoch: fitted.epoch,
+        report,
+        exported,
+    })
+}

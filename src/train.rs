@@ -15,7 +15,8 @@ pub use burnbert_train::seqeval::SeqevalReport;
 pub use burnbert_train::token_classification::TrainedTagger;
 pub use burnbert_train::{
     LrSchedulerType, TrainError, TrainingConfig, classification, evaluate, optim,
-    question_answering, run, schedule, seqeval, squad, token_classification,
+    question_answering, run_dir, schedule, seqeval, squad, step, task, token_classification,
+    trainer,
 };
 
 use crate::{
@@ -197,7 +198,7 @@ pub fn fine_tune_tagger(
         device,
     )?;
     let args = &args;
-    let run = burnbert_train::run::Run {
+    let run = burnbert_train::trainer::Run {
         output,
         tokenizer_folder: &folder,
         resume_from_epoch,
@@ -233,7 +234,7 @@ pub fn fine_tune_reader(
     let (folder, bert, args) =
         starting_point::<BertForQuestionAnswering>(model, None, None, args, device)?;
     let args = &args;
-    let run = burnbert_train::run::Run {
+    let run = burnbert_train::trainer::Run {
         output,
         tokenizer_folder: &folder,
         resume_from_epoch,

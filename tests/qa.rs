@@ -184,7 +184,7 @@ fn training_steps_are_pytorchs() {
     use burnbert::burn::train::TrainStep;
     use burnbert::train::optim;
     use burnbert::train::question_answering::{QaBatcher, QaItem};
-    use burnbert::train::run::FineTuning;
+    use burnbert::train::step::FineTuning;
 
     let Some((model, data)) = minilm_and_squad() else {
         return;

@@ -17,9 +17,11 @@ use burnbert_model::loss::{IGNORE_INDEX, cross_entropy};
 use burnbert_model::{BertConfig, BertForSequenceClassification, BertInput, SequenceLabels};
 
 use crate::evaluate::{ClassificationReport, classification_report};
-pub use crate::run::{FineTuning, NonFiniteGuard, Run};
-use crate::run::{TaskModel, Watch};
+use crate::step::TaskModel;
+pub use crate::step::{FineTuning, NonFiniteGuard};
 use crate::task::{Task, Trained, fine_tune};
+pub use crate::trainer::Run;
+use crate::trainer::Watch;
 use crate::{TrainError, TrainingConfig};
 
 /// A tokenized, labelled example.

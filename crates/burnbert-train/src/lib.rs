@@ -14,7 +14,8 @@
 //! - [`question_answering`]: SQuAD, question + context windows, answers post-processed and
 //!   scored with the official exact match / F1 ([`squad`]).
 //! - [`task`]: the `Task` seam and [`task::fine_tune`], the one training path of every task.
-//! - [`run`]: what every task's run shares (checkpoints, early stopping, resume, export);
+//! - [`trainer`]: what every task's run goes through (checkpoints, early stopping, resume,
+//!   the chosen epoch); [`step`]: the training step (accumulation, clipping, NaN stop);
 //!   [`run_dir`]: the output folder one run owns and its record of the metrics per epoch.
 //! - [`evaluate`]: accuracy, macro and per-class precision / recall / F1, confusion matrix.
 
@@ -27,13 +28,14 @@ pub mod loader;
 pub mod optim;
 pub mod question_answering;
 mod renderer;
-pub mod run;
 pub mod run_dir;
 pub mod schedule;
 pub mod seqeval;
 pub mod squad;
+pub mod step;
 pub mod task;
 pub mod token_classification;
+pub mod trainer;
 
 pub use config::{LrSchedulerType, TrainingConfig};
 pub use error::TrainError;

@@ -15,12 +15,13 @@ use burnbert_data::{BertTokenizer, PaddedBatch};
 use burnbert_model::{BertConfig, BertForQuestionAnswering, BertInput};
 use serde::Serialize;
 
-use crate::run::{FineTuning, Run, TaskModel, Watch};
 use crate::squad::{
     Postprocess, PredictedAnswer, SquadMetric, SquadScore, SquadScores, WindowLogits, postprocess,
     squad_scores,
 };
+use crate::step::{FineTuning, TaskModel};
 use crate::task::{Task, Trained, fine_tune};
+use crate::trainer::{Run, Watch};
 use crate::{TrainError, TrainingConfig};
 
 /// A window with its answer positions, as the data loader holds it.

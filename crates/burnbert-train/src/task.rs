@@ -19,7 +19,8 @@ use burnbert_model::weights::{HfModel, save_folder};
 use burnbert_model::{Bert, BertConfig};
 use serde::Serialize;
 
-use crate::run::{FineTuning, Run, TaskModel, Watch, check_metric, fit, loaders, prepare};
+use crate::step::{FineTuning, TaskModel};
+use crate::trainer::{Run, Watch, check_metric, fit, loaders, prepare};
 use crate::{TrainError, TrainingConfig};
 
 /// A fine-tuning task: see the module docs.

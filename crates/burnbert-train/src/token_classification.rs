@@ -15,9 +15,10 @@ use burnbert_model::loss::{IGNORE_INDEX, cross_entropy};
 use burnbert_model::{BertConfig, BertForTokenClassification, BertInput};
 use std::sync::Arc;
 
-use crate::run::{FineTuning, Run, TaskModel, Watch};
 use crate::seqeval::{EntityCounts, SeqevalMetric, SeqevalReport, SeqevalScore, TagSequences};
+use crate::step::{FineTuning, TaskModel};
 use crate::task::{Task, Trained, fine_tune};
+use crate::trainer::{Run, Watch};
 use crate::{TrainError, TrainingConfig};
 
 /// A window of a sentence, tokenized, with its pieces' labels.

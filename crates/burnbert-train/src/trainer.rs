@@ -1,18 +1,16 @@
-//! What every task's training run shares: the output folder, Burn's `SupervisedTraining` with
-//! atomic checkpointers (every epoch; the last N and the best kept), early stopping, resume,
-//! the dashboard or line log, the stop on a non-finite loss, and the model of the chosen epoch.
+//! The trainer every task's run goes through: the output folder, the loaders, Burn's
+//! `SupervisedTraining` with atomic checkpointers (every epoch; the last N and the best kept),
+//! early stopping, resume, the dashboard or line log, the stop on a non-finite loss, and the
+//! model of the chosen epoch. The training step itself is in [`crate::step`].
 
 use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::InMemDataset;
-use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::module::Module;
-use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorReadError;
 use burn::train::checkpoint::{
@@ -20,12 +18,9 @@ use burn::train::checkpoint::{
 };
 use burn::train::logger::FileMetricLogger;
 use burn::train::metric::store::{Aggregate, Direction, Split};
-use burn::train::metric::{
-    ItemLazy, LossMetric, Metric, MetricMetadata, MetricName, SerializedEntry,
-};
+use burn::train::metric::{LossMetric, Metric, MetricMetadata, MetricName, SerializedEntry};
 use burn::train::{
-    InferenceStep, Interrupter, Learner, LearnerModel, MetricEarlyStoppingStrategy,
-    StoppingCondition, SupervisedTraining, TrainOutput, TrainStep,
+    Learner, LearnerModel, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
 };
 
 use burnbert_data::Encoded;
@@ -33,6 +28,7 @@ use burnbert_data::Encoded;
 use crate::loader::EpochLoader;
 use crate::renderer::LineRenderer;
 use crate::run_dir::RunDir;
+use crate::step::{FineTuning, NonFiniteGuard, TaskModel};
 use crate::{TrainError, TrainingConfig, optim};
 
 /// Where a run writes.
@@ -125,139 +121,6 @@ where
         .num_workers(args.dataloader_num_workers)
         .build(InMemDataset::new(valid));
     (Arc::new(loader), valid)
-}
-
-/// Stops a run whose gradients stop being finite (a loss of NaN or infinity): the update is
-/// skipped, so no non-finite weight reaches a checkpoint, and Burn's learner is interrupted
-/// before it checkpoints the epoch, so the last good checkpoint stays the last one.
-#[derive(Clone, Default)]
-pub struct NonFiniteGuard {
-    interrupter: Option<Interrupter>,
-    tripped: Arc<Mutex<Option<(f64, usize)>>>,
-    steps: Arc<AtomicUsize>,
-}
-
-impl std::fmt::Debug for NonFiniteGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "NonFiniteGuard({:?})", self.tripped())
-    }
-}
-
-impl NonFiniteGuard {
-    fn new(interrupter: Interrupter) -> Self {
-        Self {
-            interrupter: Some(interrupter),
-            ..Self::default()
-        }
-    }
-
-    /// The non-finite gradient norm and the optimizer step it appeared at, if any.
-    pub fn tripped(&self) -> Option<(f64, usize)> {
-        *self.tripped.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Counts a step; false (and the run stopped) when `norm` is not finite.
-    fn check(&self, norm: f64) -> bool {
-        let step = self.steps.fetch_add(1, Ordering::Relaxed) + 1;
-        if norm.is_finite() {
-            return true;
-        }
-        self.tripped
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_or_insert((norm, step));
-        if let Some(interrupter) = &self.interrupter {
-            interrupter.stop(Some("the gradients are not finite"));
-        }
-        false
-    }
-}
-
-/// A task model: how one of its batches becomes a loss and the item Burn's metrics read.
-pub trait TaskModel: Module + burn::module::ModuleDisplay + 'static {
-    /// A batch of the task's data.
-    type Batch: Clone + Send + Sync + std::fmt::Debug + 'static;
-    /// What the metrics read (loss included).
-    type Output: ItemLazy + 'static;
-    /// Regex of the head's parameter paths in [`FineTuning`] (`^model\.classifier\.`).
-    const HEAD: &'static str;
-
-    /// The encoder under the head.
-    fn bert_mut(&mut self) -> &mut burnbert_model::BertModel;
-
-    /// The forward pass with labels: the mean loss and the metrics' item.
-    fn loss(&self, batch: Self::Batch) -> (Tensor<1>, Self::Output);
-}
-
-/// A task model as Burn's learner trains it, with the recipe's optimizer step: HF's averaging
-/// of accumulated gradients (Burn sums them), the stop on a non-finite gradient norm, and
-/// global-norm clipping.
-#[derive(Module, Debug)]
-pub struct FineTuning<M: Module> {
-    /// The task model.
-    pub model: M,
-    /// Global gradient-norm bound (0: off).
-    #[module(skip)]
-    pub max_grad_norm: f64,
-    /// Forward passes per optimizer step.
-    #[module(skip)]
-    pub accumulation: usize,
-    /// Watches the gradient norm.
-    #[module(skip)]
-    pub guard: NonFiniteGuard,
-}
-
-impl<M: Module> FineTuning<M> {
-    /// `model` with the recipe's clipping and accumulation, its guard unset (for use outside
-    /// Burn's learner, as the tests do).
-    pub fn new(model: M, args: &TrainingConfig) -> Self {
-        Self {
-            model,
-            max_grad_norm: args.max_grad_norm,
-            accumulation: args.gradient_accumulation_steps,
-            guard: NonFiniteGuard::default(),
-        }
-    }
-}
-
-impl<M: TaskModel> TrainStep for FineTuning<M> {
-    type Input = M::Batch;
-    type Output = M::Output;
-
-    fn step(&self, batch: M::Batch) -> TrainOutput<M::Output> {
-        let (loss, output) = self.model.loss(batch);
-        let grads = (loss / self.accumulation as f32).backward();
-        TrainOutput::new(self, grads, output)
-    }
-
-    fn optimize(
-        self,
-        optimizer: &mut ModuleOptimizer,
-        lr: ModuleLearningRate,
-        grads: GradientsParams,
-    ) -> Self {
-        // One read-back per optimizer step: the norm, to catch a loss gone NaN or infinite and
-        // to clip with.
-        let norm = optim::global_norm(&self, &grads);
-        if !self.guard.check(norm) {
-            return self;
-        }
-        let grads = if self.max_grad_norm > 0.0 {
-            optim::clip_to_global_norm(&self, grads, self.max_grad_norm, norm)
-        } else {
-            grads
-        };
-        optimizer.step(lr, self, grads)
-    }
-}
-
-impl<M: TaskModel> InferenceStep for FineTuning<M> {
-    type Input = M::Batch;
-    type Output = M::Output;
-
-    fn step(&self, batch: M::Batch) -> M::Output {
-        self.model.loss(batch).1
-    }
 }
 
 /// The validation metric that picks the best epoch (and stops early): Burn's name of one of the

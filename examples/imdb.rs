@@ -19,7 +19,8 @@
 
 use std::path::PathBuf;
 
-use burnbert::data::classification::{Columns, read_aclimdb, read_file, split};
+use burnbert::data::classification::{Columns, read_aclimdb, read_file};
+use burnbert::data::split::split;
 use burnbert::train::{TrainingConfig, fine_tune_classifier};
 
 const HUB_MODEL: &str = "sentence-transformers/all-MiniLM-L6-v2";

@@ -9,7 +9,8 @@
 //! ```
 //! Prints the dev accuracy after each epoch and the seconds per epoch.
 
-use burnbert::data::classification::{Columns, numpy_permutation, read_file};
+use burnbert::data::classification::{Columns, read_file};
+use burnbert::data::split::numpy_permutation;
 use burnbert::train::{TrainingConfig, fine_tune_classifier};
 
 mod common;

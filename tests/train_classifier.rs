@@ -4,7 +4,8 @@
 
 mod common;
 
-use burnbert::data::classification::{Columns, read_file, split};
+use burnbert::data::classification::{Columns, read_file};
+use burnbert::data::split::split;
 use burnbert::train::{TrainingConfig, fine_tune_classifier};
 use common::*;
 

@@ -54,7 +54,7 @@ pub fn train(job: &TrainJob, columns: &DataArgs, device: &Device) -> Result<()> 
     let (train, valid) = job.sets(
         "examples",
         |path, split| columns.read(path, split),
-        |examples| classification::split(examples, job.validation_split, job.args.seed),
+        |examples| burnbert::data::split::split(examples, job.validation_split, job.args.seed),
     )?;
     let trained = burnbert::train::fine_tune_classifier(
         &job.model,

@@ -2,8 +2,8 @@
 
 use anyhow::{Result, bail};
 use burnbert::burn::tensor::Device;
-use burnbert::data::classification::split;
 use burnbert::data::question_answering::{SquadExample, qa_features, read_squad};
+use burnbert::data::split::split;
 use burnbert::train::question_answering::evaluate_reader;
 use burnbert::train::squad::Postprocess;
 use burnbert::{BertForQuestionAnswering, predict};

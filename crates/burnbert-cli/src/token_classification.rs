@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use burnbert::burn::tensor::Device;
-use burnbert::data::classification::split;
+use burnbert::data::split::split;
 use burnbert::data::token_classification::{TagSet, read_tagged};
 use burnbert::train::token_classification::evaluate_tagger;
 use burnbert::{BertForTokenClassification, predict};

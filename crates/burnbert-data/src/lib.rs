@@ -7,6 +7,7 @@ mod batch;
 pub mod classification;
 mod error;
 pub mod question_answering;
+pub mod split;
 pub mod token_classification;
 mod tokenizer;
 

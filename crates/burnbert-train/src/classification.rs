@@ -3,6 +3,8 @@
 //! dashboard, with HF's recipe (see [`crate::optim`]), and the best model exported as an HF
 //! folder.
 
+use std::path::Path;
+
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
@@ -19,7 +21,7 @@ use burnbert_model::{BertConfig, BertForSequenceClassification, BertInput, Seque
 use crate::evaluate::{ClassificationReport, classification_report};
 use crate::step::TaskModel;
 pub use crate::step::{FineTuning, NonFiniteGuard};
-use crate::task::{Task, Trained, fine_tune};
+use crate::task::{Task, Trained, export_hf, fine_tune};
 pub use crate::trainer::Run;
 use crate::trainer::Watch;
 use crate::{TrainError, TrainingConfig};
@@ -199,6 +201,16 @@ impl Task for SequenceClassification {
             args.per_device_eval_batch_size,
             device,
         )
+    }
+
+    fn save(
+        &self,
+        model: &BertForSequenceClassification,
+        config: &BertConfig,
+        tokenizer_folder: &Path,
+        out: &Path,
+    ) -> Result<(), TrainError> {
+        export_hf(model, config, tokenizer_folder, out)
     }
 
     fn epoch_metrics(&self) -> Vec<(&'static str, MetricName)> {

@@ -16,7 +16,7 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
 use burn::data::dataset::DatasetError;
 use burn::prelude::*;
-use burnbert_data::classification::seeded_shuffle;
+use burnbert_data::split::seeded_shuffle;
 
 /// HF's `LengthGroupedSampler` sorts by length within groups of 50 batches.
 const MEGA_BATCH: usize = 50;

@@ -3,6 +3,7 @@
 //! and, after each epoch, the official exact match and F1 of the validation questions, whose
 //! post-processed answers are scored again at the end.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use burn::data::dataloader::batcher::Batcher;
@@ -20,7 +21,7 @@ use crate::squad::{
     squad_scores,
 };
 use crate::step::{FineTuning, TaskModel};
-use crate::task::{Task, Trained, fine_tune};
+use crate::task::{Task, Trained, export_hf, fine_tune};
 use crate::trainer::{Run, Watch};
 use crate::{TrainError, TrainingConfig};
 
@@ -287,6 +288,16 @@ impl Task for QuestionAnswering {
             self.options,
             device,
         )
+    }
+
+    fn save(
+        &self,
+        model: &BertForQuestionAnswering,
+        config: &BertConfig,
+        tokenizer_folder: &Path,
+        out: &Path,
+    ) -> Result<(), TrainError> {
+        export_hf(model, config, tokenizer_folder, out)
     }
 
     fn epoch_metrics(&self) -> Vec<(&'static str, MetricName)> {

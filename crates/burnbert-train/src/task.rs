@@ -8,7 +8,7 @@
 //! [`TokenClassification`](crate::token_classification::TokenClassification),
 //! [`QuestionAnswering`](crate::question_answering::QuestionAnswering).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
@@ -29,8 +29,8 @@ pub trait Task {
     const NAME: &'static str;
     /// The values `metric_for_best_model` may take, `loss` included.
     const METRICS: &'static [&'static str];
-    /// The head it trains, with its loss.
-    type Model: TaskModel + HfModel<Family = Bert> + std::fmt::Debug;
+    /// The model it trains: an HF head (`BertFor*`), or a model of the user's own.
+    type Model: TaskModel + std::fmt::Debug;
     /// An example as its reader gives it.
     type Example;
     /// An encoded example: model input and targets (a window, for long inputs).
@@ -94,6 +94,19 @@ pub trait Task {
         device: &Device,
     ) -> Result<Self::Report, TrainError>;
 
+    /// Saves the chosen model into `out` (created if missing): an HF head as an HF folder
+    /// ([`export_hf`]), a model of the user's own as the user chooses.
+    ///
+    /// # Errors
+    /// A file that cannot be written.
+    fn save(
+        &self,
+        model: &Self::Model,
+        config: &BertConfig,
+        tokenizer_folder: &Path,
+        out: &Path,
+    ) -> Result<(), TrainError>;
+
     /// The per-epoch lists of `metrics.json` besides the loss: `(key, Burn metric name)`.
     fn epoch_metrics(&self) -> Vec<(&'static str, MetricName)>;
 
@@ -114,14 +127,28 @@ pub struct Trained<T: Task> {
     pub epoch: usize,
     /// Its scores on the validation examples.
     pub report: T::Report,
-    /// The HF folder written.
+    /// The folder the model was saved to (`OUTPUT/model`).
     pub exported: PathBuf,
+}
+
+/// Writes an HF head as an HF folder `transformers` loads (`config.json`, `model.safetensors`,
+/// the tokenizer files of `tokenizer_folder`): [`Task::save`] for the `BertFor*` heads.
+///
+/// # Errors
+/// A file that cannot be written.
+pub fn export_hf<M: HfModel<Family = Bert>>(
+    model: &M,
+    config: &BertConfig,
+    tokenizer_folder: &Path,
+    out: &Path,
+) -> Result<(), TrainError> {
+    Ok(save_folder(model, config, tokenizer_folder, out)?)
 }
 
 /// Fine-tunes `model` (the pretrained encoder under `task`'s head, on `device`) on `train`,
 /// validating on `valid` after every epoch with `task`'s metrics, in the folder `run` names
 /// (see [`RunDir`](crate::run_dir::RunDir)); then scores the chosen epoch's model on `valid`,
-/// exports it as an HF folder (`OUTPUT/model`) and writes `OUTPUT/metrics.json`: the chosen
+/// saves it ([`Task::save`]: an HF folder for an HF head) into `OUTPUT/model` and writes `OUTPUT/metrics.json`: the chosen
 /// epoch, the epochs run, the report, and the validation loss and the task's scores per epoch.
 ///
 /// # Errors
@@ -176,7 +203,7 @@ where
         &device.clone().inner(),
     )?;
     let exported = dir.export_dir();
-    save_folder(&fitted.model, &config, run.tokenizer_folder, &exported)?;
+    task.save(&fitted.model, &config, run.tokenizer_folder, &exported)?;
 
     fn json(value: &impl Serialize) -> serde_json::Value {
         serde_json::to_value(value).expect("plain data serializes")

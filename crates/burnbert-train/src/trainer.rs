@@ -260,9 +260,13 @@ where
         layers: model.bert_mut().encoder.layer.len(),
         head: M::HEAD,
     };
+    // On the autodiff side with each parameter's training state (frozen parts stay frozen),
+    // wherever the model was built: forking a model built on a plain device would leave every
+    // parameter untracked.
+    let model = model.valid().train().fork(&device.clone().autodiff());
     let task = FineTuning {
         guard: guard.clone(),
-        ..FineTuning::new(model.fork(&device.clone().autodiff()), args)
+        ..FineTuning::new(model, args)
     };
     let learner = Learner::new(
         task,

@@ -1,0 +1,138 @@
+//! `burnbert inspect` and `burnbert encode`: what a model folder holds, and how its tokenizer
+//! encodes a text.
+
+use anyhow::Result;
+use burnbert::burn::tensor::Device;
+use burnbert::data::PaddedBatch;
+use burnbert::model::weights::HfModel;
+use burnbert::{
+    BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
+    BertForTokenClassification, BertModel,
+};
+use clap::ValueEnum;
+use serde_json::json;
+
+use crate::args::Task;
+use crate::jobs::{load, print};
+
+pub(crate) fn inspect(model: &str, json: bool, device: &Device) -> Result<()> {
+    let folder = burnbert::source::resolve(model)?;
+    let config = BertConfig::from_file(folder.join("config.json"))?;
+    let task = Task::of(&config);
+    let (params, report) = match task {
+        Some(Task::SequenceClassification) => {
+            counted::<BertForSequenceClassification>(model, device)?
+        }
+        Some(Task::TokenClassification) => counted::<BertForTokenClassification>(model, device)?,
+        Some(Task::QuestionAnswering) => counted::<BertForQuestionAnswering>(model, device)?,
+        None => counted::<BertModel>(model, device)?,
+    };
+    let head = match task {
+        Some(t) => t.to_possible_value().unwrap().get_name().to_string(),
+        None => "none (encoder only)".into(),
+    };
+    let value = json!({
+        "folder": folder,
+        "architecture": config.architectures.as_ref().and_then(|a| a.first()).cloned(),
+        "head": head,
+        "parameters": params,
+        "vocab_size": config.vocab_size,
+        "hidden_size": config.hidden_size,
+        "num_hidden_layers": config.num_hidden_layers,
+        "num_attention_heads": config.num_attention_heads,
+        "intermediate_size": config.intermediate_size,
+        "hidden_act": config.hidden_act.hf_name(),
+        "max_position_embeddings": config.max_position_embeddings,
+        "type_vocab_size": config.type_vocab_size,
+        "labels": task.map(|_| config.labels()),
+        "weights": report.path,
+        "missing_tensors": report.missing,
+        "unused_tensors": report.unused,
+    });
+    let plain = format!(
+        "{}\n  architecture  {}\n  head          {head}\n  parameters    {params}\n  layers        {} x hidden {} x heads {} (ffn {}, {})\n  vocab         {}  positions {}  token types {}\n  labels        {}\n  weights       {}",
+        folder.display(),
+        value["architecture"].as_str().unwrap_or("-"),
+        config.num_hidden_layers,
+        config.hidden_size,
+        config.num_attention_heads,
+        config.intermediate_size,
+        config.hidden_act.hf_name(),
+        config.vocab_size,
+        config.max_position_embeddings,
+        config.type_vocab_size,
+        if task.is_some() {
+            config.labels().join(", ")
+        } else {
+            "-".into()
+        },
+        report.path.display(),
+    );
+    print(json, &value, &plain);
+    Ok(())
+}
+
+fn counted<M: HfModel>(
+    model: &str,
+    device: &Device,
+) -> Result<(usize, burnbert::model::weights::LoadReport)> {
+    let bert = load::<M>(model, device)?;
+    Ok((bert.model.num_params(), bert.report))
+}
+
+pub(crate) fn encode(
+    model: &str,
+    text: &str,
+    pair: Option<&str>,
+    max_length: Option<usize>,
+    json: bool,
+    device: &Device,
+) -> Result<()> {
+    let bert = load::<BertModel>(model, device)?;
+    let max = max_length.unwrap_or(bert.max_length());
+    let encoding = bert.tokenizer.encode(text, pair, max)?;
+    let batch = PaddedBatch::new(std::slice::from_ref(&encoding), bert.tokenizer.pad_id())?;
+    let (input, mask) = (batch.to_input(device), batch.mask(device));
+    let out = bert.model.forward(input);
+    let vec = |t: burnbert::burn::tensor::Tensor<2>| -> Vec<f32> {
+        t.into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32 data")
+    };
+    let hidden: Vec<f32> = out
+        .last_hidden_state
+        .clone()
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 data");
+    burnbert::predict::check_finite(&hidden, "last_hidden_state")?;
+    let mean = burnbert::encode::mean_pooled(out.last_hidden_state.clone(), mask.clone());
+    let normalized = burnbert::encode::mean_pooled_normalized(out.last_hidden_state, mask);
+    let value = json!({
+        "input_ids": encoding.input_ids,
+        "token_type_ids": encoding.token_type_ids,
+        "tokens": encoding.tokens,
+        "truncated": encoding.truncated,
+        "pooler_output": out.pooler_output.map(vec),
+        "mean_pooled": vec(mean),
+        "mean_pooled_normalized": vec(normalized.clone()),
+    });
+    let head: Vec<String> = value["mean_pooled_normalized"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(5)
+        .map(|v| format!("{:.5}", v.as_f64().unwrap()))
+        .collect();
+    let plain = format!(
+        "tokens     {}\ninput_ids  {:?}\nembedding  [{}, ...] ({} dims, mean-pooled, L2-normalised)",
+        encoding.tokens.join(" "),
+        encoding.input_ids,
+        head.join(", "),
+        value["mean_pooled"].as_array().unwrap().len()
+    );
+    print(json, &value, &plain);
+    Ok(())
+}

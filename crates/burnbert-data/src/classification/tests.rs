@@ -1,0 +1,167 @@
+//! Tests of the readers and the label set.
+
+use std::path::PathBuf;
+
+use super::*;
+
+fn write(name: &str, content: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("burnbert-data-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+#[test]
+fn reads_pang_lee_style_csv_with_bom() {
+    let path = write(
+        "pl.csv",
+        "\u{feff}\"1\",\"a fine, funny film\"\n\"-1\",\"dull\"\n".as_bytes(),
+    );
+    let examples = read_file(&path, &Columns::label_text_no_header()).unwrap();
+    assert_eq!(examples.len(), 2);
+    assert_eq!(
+        (examples[0].label.as_str(), examples[0].text.as_str()),
+        ("1", "a fine, funny film")
+    );
+    assert_eq!(examples[1].location.line, 2);
+    let labels = LabelSet::from_examples(&examples);
+    assert_eq!(labels.names(), ["-1", "1"]);
+    assert_eq!(labels.id(&examples[0]).unwrap(), 1);
+}
+
+#[test]
+fn reads_tsv_and_jsonl_with_pairs() {
+    let path = write(
+        "p.tsv",
+        b"premise\thypothesis\tlabel\nA man sleeps.\tA man rests.\tentailment\n",
+    );
+    let columns = Columns {
+        text: Column::Name("premise".into()),
+        text_pair: Some(Column::Name("hypothesis".into())),
+        label: Column::Name("label".into()),
+        has_header: true,
+    };
+    let examples = read_file(&path, &columns).unwrap();
+    assert_eq!(examples[0].text_pair.as_deref(), Some("A man rests."));
+    assert_eq!(examples[0].location.line, 2);
+    let path = write(
+        "p.jsonl",
+        b"{\"text\": \"good\", \"label\": 1}\n\n{\"text\": \"bad\", \"label\": 0}\n",
+    );
+    let examples = read_file(&path, &Columns::default()).unwrap();
+    assert_eq!(examples[1].label, "0");
+    assert_eq!(examples[1].location.line, 3);
+}
+
+#[test]
+fn tsv_quotes_are_text() {
+    // shared case 05: Python's csv.reader(delimiter="\t", quoting=csv.QUOTE_NONE).
+    let path = write(
+        "q.tsv",
+        b"text\tlabel\n\"Not bad at all\tpositive\na boring film\tnegative\nit was \"fine\" i guess\tneutral\nthe actor was great\tpositive\n",
+    );
+    let examples = read_file(&path, &Columns::default()).unwrap();
+    let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "\"Not bad at all",
+            "a boring film",
+            "it was \"fine\" i guess",
+            "the actor was great"
+        ]
+    );
+    let lines: Vec<usize> = examples.iter().map(|e| e.location.line).collect();
+    assert_eq!(lines, [2, 3, 4, 5]);
+    // CSV keeps standard quoting.
+    let path = write("q.csv", b"text,label\n\"a, quoted\",x\n");
+    assert_eq!(
+        read_file(&path, &Columns::default()).unwrap()[0].text,
+        "a, quoted"
+    );
+}
+
+#[test]
+fn bad_data_names_file_and_line() {
+    let err = read_file(&write("e.csv", b""), &Columns::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("e.csv") && err.contains("no example"), "{err}");
+    let err = read_file(&write("m.csv", b"text,stars\nhi,5\n"), &Columns::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("m.csv:1") && err.contains("'label'") && err.contains("text, stars"),
+        "{err}"
+    );
+    let err = read_file(
+        &write("z.csv", b"text,label\nok,1\n  ,0\n"),
+        &Columns::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("z.csv:3") && err.contains("empty text"),
+        "{err}"
+    );
+    let err = read_file(
+        &write("u.csv", b"text,label\nok,1\nbad \xff\xfe,0\n"),
+        &Columns::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("u.csv:3") && err.contains("invalid UTF-8"),
+        "{err}"
+    );
+    let err = read_file(
+        &write(
+            "j.jsonl",
+            b"{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\"\n",
+        ),
+        &Columns::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("j.jsonl:2"), "{err}");
+
+    let train = read_file(
+        &write("t.csv", b"text,label\na,pos\nb,neg\n"),
+        &Columns::default(),
+    )
+    .unwrap();
+    let eval = read_file(
+        &write("v.csv", b"text,label\nc,pos\nd,neutral\n"),
+        &Columns::default(),
+    )
+    .unwrap();
+    let labels = LabelSet::from_examples(&train);
+    let err = labels.id(&eval[1]).unwrap_err().to_string();
+    assert!(
+        err.contains("v.csv:3") && err.contains("'neutral'") && err.contains("neg, pos"),
+        "{err}"
+    );
+}
+
+#[test]
+fn aclimdb_layout() {
+    let dir = std::env::temp_dir().join(format!("burnbert-imdb-{}", std::process::id()));
+    for (label, name, text) in [
+        ("pos", "0_9.txt", "Great.<br />Loved it"),
+        ("neg", "1_2.txt", "Awful"),
+    ] {
+        std::fs::create_dir_all(dir.join("train").join(label)).unwrap();
+        std::fs::write(dir.join("train").join(label).join(name), text).unwrap();
+    }
+    let examples = read_aclimdb(&dir, "train").unwrap();
+    assert_eq!(
+        examples
+            .iter()
+            .map(|e| e.label.as_str())
+            .collect::<Vec<_>>(),
+        ["neg", "pos"]
+    );
+    assert_eq!(examples[1].text, "Great. Loved it");
+    assert!(read_aclimdb(&dir, "test").is_err());
+}

@@ -73,6 +73,8 @@ pub trait FamilyConfig: Clone + std::fmt::Debug + Sized {
 
 /// A model family: its config and how its Burn modules name HF's tensors.
 pub trait Family {
+    /// The family's name in messages (`BERT`).
+    const NAME: &'static str;
     /// The `model_type` values of `config.json` it reads (`["bert"]`).
     const MODEL_TYPES: &'static [&'static str];
     /// HF's `base_model_prefix`: the encoder's name inside a task model (`bert`).

@@ -193,13 +193,10 @@ impl TrainingConfig {
         if self.max_length < 2 {
             return bad("max_length", "must leave room for [CLS] and [SEP]");
         }
-        if !["loss", "accuracy", "f1", "exact_match"].contains(&self.metric_for_best_model.as_str())
-        {
-            return bad(
-                "metric_for_best_model",
-                "must be 'loss', 'accuracy' (classification, NER), 'f1' (macro F1; entity F1 \
-                 for NER; SQuAD's F1 for QA) or 'exact_match' (QA)",
-            );
+        // `metric_for_best_model` is checked against the task's metrics (`Task::METRICS`): a
+        // task of the user's own may name its own.
+        if self.metric_for_best_model.trim().is_empty() {
+            return bad("metric_for_best_model", "must name a metric ('loss', ...)");
         }
         if self
             .layerwise_lr_decay

@@ -107,13 +107,28 @@ pub trait Task {
         out: &Path,
     ) -> Result<(), TrainError>;
 
-    /// The per-epoch lists of `metrics.json` besides the loss: `(key, Burn metric name)`.
+    /// The per-epoch lists of `metrics.json` besides the loss: `(key, Burn metric name)`; keys
+    /// other than `epoch`, `epochs_run`, `valid` and `valid_loss_per_epoch`.
     fn epoch_metrics(&self) -> Vec<(&'static str, MetricName)>;
 
-    /// Other fields of `metrics.json` (the task's settings).
+    /// Other fields of `metrics.json` (the task's settings), with keys of their own as
+    /// [`Task::epoch_metrics`]'.
     fn summary_fields(&self, _args: &TrainingConfig) -> Vec<(&'static str, serde_json::Value)> {
         Vec::new()
     }
+}
+
+/// `metrics.json`, its fields in this order.
+#[derive(Serialize)]
+struct Summary<'a, R> {
+    epoch: usize,
+    epochs_run: usize,
+    #[serde(flatten)]
+    settings: std::collections::BTreeMap<&'static str, serde_json::Value>,
+    valid: &'a R,
+    valid_loss_per_epoch: &'a [Option<f64>],
+    #[serde(flatten)]
+    per_epoch: std::collections::BTreeMap<&'static str, Vec<Option<f64>>>,
 }
 
 /// What a fine-tuning run gives back.
@@ -205,20 +220,18 @@ where
     let exported = dir.export_dir();
     task.save(&fitted.model, &config, run.tokenizer_folder, &exported)?;
 
-    fn json(value: &impl Serialize) -> serde_json::Value {
-        serde_json::to_value(value).expect("plain data serializes")
-    }
-    let mut summary = serde_json::Map::new();
-    summary.insert("epoch".into(), fitted.epoch.into());
-    summary.insert("epochs_run".into(), fitted.epochs_run.into());
-    for (key, value) in task.summary_fields(args) {
-        summary.insert(key.into(), value);
-    }
-    summary.insert("valid".into(), json(&report));
-    summary.insert("valid_loss_per_epoch".into(), json(&fitted.losses));
-    for (key, metric) in task.epoch_metrics() {
-        summary.insert(key.into(), json(&dir.record().values(&metric)));
-    }
+    let summary = Summary {
+        epoch: fitted.epoch,
+        epochs_run: fitted.epochs_run,
+        settings: task.summary_fields(args).into_iter().collect(),
+        valid: &report,
+        valid_loss_per_epoch: &fitted.losses,
+        per_epoch: task
+            .epoch_metrics()
+            .into_iter()
+            .map(|(key, metric)| (key, dir.record().values(&metric)))
+            .collect(),
+    };
     dir.write_json("metrics.json", &summary)?;
     Ok(Trained {
         model: fitted.model,

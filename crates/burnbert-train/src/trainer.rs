@@ -187,9 +187,10 @@ pub(crate) struct Fitted<M> {
     pub losses: Vec<Option<f64>>,
 }
 
-/// Runs `training` (the task's loaders and metrics already set) on `model` (on `device`'s
-/// autodiff side, frozen as the recipe says) for the recipe's epochs with the recipe's
-/// optimizer and schedule, writing into `dir`, then loads the model of the chosen epoch: the
+/// Runs `training` (the task's loaders and metrics already set) on `model` (built on any side
+/// of `device`; moved to its autodiff side and frozen as the recipe says) for the recipe's
+/// epochs with the recipe's optimizer and schedule, writing into `dir`, then loads the model of
+/// the chosen epoch: the
 /// last, or with `load_best_model_at_end` the best by `watch` in the run's
 /// [`EpochRecord`](crate::run_dir::EpochRecord).
 pub(crate) fn fit<M: TaskModel>(
@@ -254,6 +255,7 @@ where
         training = training.renderer(Box::new(LineRenderer::new(10)));
     }
     let guard = NonFiniteGuard::new(training.interrupter());
+    dir.record().stop_on_save_error(training.interrupter());
     let total_steps = args.total_steps(examples);
     optim::freeze(model.bert_mut(), args);
     let parts = optim::ModelParts {
@@ -263,7 +265,9 @@ where
     // On the autodiff side with each parameter's training state (frozen parts stay frozen),
     // wherever the model was built: forking a model built on a plain device would leave every
     // parameter untracked.
-    let model = model.valid().train().fork(&device.clone().autodiff());
+    let valid = model.valid();
+    drop(model);
+    let model = valid.train().fork(&device.clone().autodiff());
     let task = FineTuning {
         guard: guard.clone(),
         ..FineTuning::new(model, args)

@@ -17,6 +17,7 @@ use super::{
 pub struct Bert;
 
 impl Family for Bert {
+    const NAME: &'static str = "BERT";
     const MODEL_TYPES: &'static [&'static str] = &["bert"];
     const BASE_MODEL_PREFIX: &'static str = "bert";
     const BASE_MODEL_MODULES: &'static [&'static str] = &["embeddings", "encoder", "pooler"];

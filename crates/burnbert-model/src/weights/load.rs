@@ -312,7 +312,7 @@ fn report<F: Family>(
             path: path.to_path_buf(),
             message: format!(
                 "no tensor of the file matches a {} model (the file has: {})",
-                F::MODEL_TYPES.join("/"),
+                F::NAME,
                 result
                     .unused
                     .iter()

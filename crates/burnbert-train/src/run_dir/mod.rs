@@ -54,11 +54,13 @@ impl RunDir {
     /// A folder with files in it is refused, unless the run resumes it (`resume_from_epoch`:
     /// its recipe must be this one and that epoch's checkpoints must be there; the record keeps
     /// the epochs up to it) or `args.overwrite_output_dir` is set (the earlier run's own files,
-    /// [`RUN_FILES`], are removed; nothing else is touched).
+    /// `checkpoint/`, `train/`, `valid/`, `experiment.log`, the recipe, the record, `metrics.json`
+    /// and `model/`, are removed; nothing else is touched).
     ///
     /// # Errors
     /// [`TrainError::Config`] for a refused folder or a missing checkpoint,
-    /// [`TrainError::ConfigFile`] for another recipe, [`TrainError::Io`] naming the path.
+    /// [`TrainError::ConfigFile`] for another recipe or a resumed run's missing or short record,
+    /// [`TrainError::Io`] naming the path.
     pub fn create(
         args: &TrainingConfig,
         path: &Path,
@@ -298,6 +300,20 @@ mod tests {
         );
         let resumed = RunDir::create(&args, &dir, Some(1)).unwrap();
         assert_eq!(resumed.record().values("Loss"), [Some(0.5)]);
+        // Without the record of the epochs before it, the best epoch could not be chosen.
+        std::fs::write(dir.join(RunDir::RECORD), r#"{"Loss": []}"#).unwrap();
+        let error = RunDir::create(&args, &dir, Some(1))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("records 0 epochs, the resume from epoch 1 needs 1"),
+            "{error}"
+        );
+        std::fs::remove_file(dir.join(RunDir::RECORD)).unwrap();
+        let error = RunDir::create(&args, &dir, Some(1))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("is needed to resume it"), "{error}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -4,11 +4,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use burn::train::Interrupter;
 use burn::train::logger::MetricLogger;
 use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, MetricName, NumericEntry};
 
-use super::{io, write_json};
+use super::write_json;
 use crate::TrainError;
 
 /// Each validation metric's value per epoch (`None` for an epoch that did not report it), by
@@ -23,7 +24,7 @@ pub struct EpochRecord {
     state: Arc<Mutex<RecordState>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct RecordState {
     names: HashMap<MetricId, MetricName>,
     /// The current epoch's entries per metric.
@@ -31,6 +32,16 @@ struct RecordState {
     epochs: BTreeMap<String, Vec<Option<f64>>>,
     file: Option<PathBuf>,
     save_error: Option<TrainError>,
+    interrupter: Option<Interrupter>,
+}
+
+impl std::fmt::Debug for RecordState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordState")
+            .field("epochs", &self.epochs)
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
 }
 
 impl EpochRecord {
@@ -70,18 +81,37 @@ impl EpochRecord {
         self.lock().file = Some(file);
     }
 
-    /// The first `epochs` epochs of the record in `file` (a resumed run's; none when the run
-    /// predates the record).
+    /// Stops the run through `interrupter` when a save of `epochs.json` fails (the error is
+    /// then [`Self::save_error`]), so that no epoch trains without its record.
+    pub fn stop_on_save_error(&self, interrupter: Interrupter) {
+        self.lock().interrupter = Some(interrupter);
+    }
+
+    /// The first `epochs` epochs of the record in `file`: a resumed run's. The record is
+    /// written before each epoch's checkpoint, so a run resumable from `epochs` has them all.
+    ///
+    /// # Errors
+    /// [`TrainError::ConfigFile`] when the file is missing (a run of a burnbert before the
+    /// record), unreadable, or holds fewer epochs: the best epoch could not be chosen.
     pub(super) fn load(&self, file: &Path, epochs: usize) -> Result<(), TrainError> {
-        let text = match std::fs::read_to_string(file) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            read => read.map_err(io(file))?,
+        let refuse = |message: String| TrainError::ConfigFile {
+            path: file.to_path_buf(),
+            message,
         };
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            refuse(format!(
+                "{e}: the run's record of its validation metrics is needed to resume it (a run \
+                 of an older burnbert cannot be resumed: start it again)"
+            ))
+        })?;
         let mut saved: BTreeMap<String, Vec<Option<f64>>> =
-            serde_json::from_str(&text).map_err(|e| TrainError::ConfigFile {
-                path: file.to_path_buf(),
-                message: e.to_string(),
-            })?;
+            serde_json::from_str(&text).map_err(|e| refuse(e.to_string()))?;
+        let recorded = saved.values().map(Vec::len).max().unwrap_or(0);
+        if recorded < epochs {
+            return Err(refuse(format!(
+                "it records {recorded} epochs, the resume from epoch {epochs} needs {epochs}"
+            )));
+        }
         for values in saved.values_mut() {
             values.truncate(epochs);
         }
@@ -133,6 +163,9 @@ impl MetricLogger for EpochRecord {
         if let Some(file) = state.file.clone()
             && let Err(error) = write_json(&file, &state.epochs)
         {
+            if let Some(interrupter) = &state.interrupter {
+                interrupter.stop(Some(&format!("the epoch record was not saved: {error}")));
+            }
             state.save_error = Some(error);
         }
     }

@@ -6,8 +6,8 @@
 //! ```
 //! Without `--model`, the model comes from the asset cache (filled as `cargo xtask assets` does).
 
-use burnbert::data::PaddedBatch;
-use burnbert::{BertModel, device, encode, from_pretrained};
+use burnbert::device;
+use burnbert::pipeline::FeatureExtractionPipeline;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     burnbert::allocator::tune();
@@ -29,24 +29,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ];
     }
     let device = device::resolve(None)?;
-    let bert = from_pretrained::<BertModel>(&model, &device)?;
-    let encodings = args
-        .iter()
-        .map(|t| bert.tokenizer.encode(t, None, bert.max_length()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let batch = PaddedBatch::new(&encodings, bert.tokenizer.pad_id())?;
-    let (input, mask) = (batch.to_input(&device), batch.mask(&device));
-    let embeddings =
-        encode::mean_pooled_normalized(bert.model.forward(input).last_hidden_state, mask);
-    let similarity = embeddings.clone().matmul(embeddings.transpose());
-    let values: Vec<f32> = similarity
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .expect("f32");
+    let embed = FeatureExtractionPipeline::from_pretrained(&model, &device)?;
+    let embeddings = embed.predict(&args)?;
+    // Cosine similarity: the embeddings have unit norm.
+    let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
     for (i, a) in args.iter().enumerate() {
         for (j, b) in args.iter().enumerate().skip(i + 1) {
-            println!("{:.4}  {a:?} ~ {b:?}", values[i * args.len() + j]);
+            println!(
+                "{:.4}  {a:?} ~ {b:?}",
+                cosine(&embeddings[i], &embeddings[j])
+            );
         }
     }
     Ok(())

@@ -5,22 +5,23 @@
 //! on CUDA, wgpu or the CPU, picked by a Cargo feature.
 //!
 //! ```no_run
-//! use burnbert::{BertForSequenceClassification, device, from_pretrained, predict};
+//! use burnbert::{BertForSequenceClassification, device, from_pretrained};
+//! use burnbert::pipeline::TextClassificationPipeline;
 //!
 //! let device = device::resolve(None)?; // --device / BURN_DEVICE / the build's default
-//! let bert = from_pretrained::<BertForSequenceClassification>("path/to/hf-folder", &device)?;
-//! let inputs = [("A great film".to_string(), None)];
-//! let out = predict::classify(&bert.model, &bert.config, &bert.tokenizer, &inputs, bert.max_length(), &device)?;
+//! let classifier = TextClassificationPipeline::from_pretrained("path/to/hf-folder", &device)?;
+//! let out = classifier.predict(&["A great film"])?;
 //! println!("{} {:?}", out[0].label, out[0].probabilities);
+//!
+//! let bert = from_pretrained::<BertForSequenceClassification>("path/to/hf-folder", &device)?;
 //! burnbert::save_pretrained(&bert.model, &bert.config, &bert.folder, std::path::Path::new("exported"))?; // an HF folder
 //! # Ok::<(), burnbert::Error>(())
 //! ```
 
 pub mod allocator;
 pub mod device;
-pub mod encode;
 mod error;
-pub mod predict;
+pub mod pipeline;
 mod pretrained;
 pub mod source;
 pub mod train;

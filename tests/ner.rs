@@ -4,13 +4,14 @@
 
 mod common;
 
+use burnbert::BertForTokenClassification;
 use burnbert::data::BertTokenizer;
 use burnbert::data::classification::Location;
 use burnbert::data::token_classification::{TagSet, TaggedSentence, read_conll, windows};
+use burnbert::pipeline::TokenClassificationPipeline;
 use burnbert::train::seqeval::seqeval;
-use burnbert::train::token_classification::{encode_sentences, evaluate_tagger, predict_word_tags};
+use burnbert::train::token_classification::{encode_sentences, evaluate_tagger};
 use burnbert::train::{TrainingConfig, fine_tune_tagger};
-use burnbert::{BertForTokenClassification, from_pretrained};
 use common::*;
 
 #[test]
@@ -110,30 +111,17 @@ fn long_sentences_are_windowed_not_cut() {
 
     // A model tags every word of a sentence longer than its input.
     let device = device();
-    let bert = from_pretrained::<BertForTokenClassification>(
+    let mut tagger = TokenClassificationPipeline::from_pretrained(
         assets("tiny-bert-tokcls").to_str().unwrap(),
         &device,
     )
-    .unwrap();
-    let predicted = predict_word_tags(
-        &bert.model,
-        &bert.tokenizer,
-        &[words.clone()],
-        12,
-        3,
-        &device,
-    )
-    .unwrap();
+    .unwrap()
+    .with_batch_size(3)
+    .with_max_length(12);
+    let predicted = tagger.word_tags(std::slice::from_ref(&words)).unwrap();
     assert!(predicted[0].iter().all(Option::is_some));
-    let whole = predict_word_tags(
-        &bert.model,
-        &bert.tokenizer,
-        &[words.clone()],
-        40,
-        3,
-        &device,
-    )
-    .unwrap();
+    tagger.max_length = 40;
+    let whole = tagger.word_tags(std::slice::from_ref(&words)).unwrap();
     assert_eq!(whole[0].len(), words.len());
 }
 

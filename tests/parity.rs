@@ -235,7 +235,7 @@ fn minilm_matches_pytorch_and_the_published_embedding() {
         &reference["pooler_output"],
     );
     let embedding =
-        burnbert::encode::mean_pooled_normalized(out.last_hidden_state, batch.mask(&device));
+        burnbert::pipeline::mean_pooled_normalized(out.last_hidden_state, batch.mask(&device));
     assert_close(
         "MiniLM sentence embedding",
         embedding.clone(),

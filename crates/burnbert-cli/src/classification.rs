@@ -3,10 +3,11 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use burnbert::BertForSequenceClassification;
 use burnbert::burn::tensor::Device;
 use burnbert::data::classification::{self, Column, Columns, LabelSet, TextExample};
+use burnbert::pipeline::TextClassificationPipeline;
 use burnbert::train::classification::{ClassificationBatcher, encode_examples, evaluate};
-use burnbert::{BertForSequenceClassification, predict};
 use serde_json::json;
 
 use crate::jobs::{EvalJob, PredictJob, TrainJob, load, print};
@@ -118,6 +119,9 @@ pub fn eval(job: &EvalJob, columns: &DataArgs, device: &Device) -> Result<()> {
 pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
     let bert = load::<BertForSequenceClassification>(&job.model, device)?;
     let max = job.max_length.unwrap_or(bert.max_length());
+    let classifier = TextClassificationPipeline::new(bert, device)
+        .with_max_length(max)
+        .with_batch_size(job.batch_size);
     let pairs = job
         .inputs
         .iter()
@@ -133,15 +137,7 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
         })
         .collect::<Result<Vec<_>>>()?;
     for chunk in pairs.chunks(job.batch_size.max(1)) {
-        let predictions = predict::classify(
-            &bert.model,
-            &bert.config,
-            &bert.tokenizer,
-            chunk,
-            max,
-            device,
-        )?;
-        for p in predictions {
+        for p in classifier.predict_pairs(chunk)? {
             let best = p.probabilities.iter().cloned().fold(f32::MIN, f32::max);
             print(job.json, &json!(p), &format!("{} ({best:.4})", p.label));
         }

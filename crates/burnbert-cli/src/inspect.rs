@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 use burnbert::burn::tensor::Device;
-use burnbert::data::PaddedBatch;
 use burnbert::model::weights::HfModel;
+use burnbert::pipeline::FeatureExtractionPipeline;
 use burnbert::{
     BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
     BertForTokenClassification, BertModel,
@@ -90,34 +90,17 @@ pub(crate) fn encode(
 ) -> Result<()> {
     let bert = load::<BertModel>(model, device)?;
     let max = max_length.unwrap_or(bert.max_length());
-    let encoding = bert.tokenizer.encode(text, pair, max)?;
-    let batch = PaddedBatch::new(std::slice::from_ref(&encoding), bert.tokenizer.pad_id())?;
-    let (input, mask) = (batch.to_input(device), batch.mask(device));
-    let out = bert.model.forward(input);
-    let vec = |t: burnbert::burn::tensor::Tensor<2>| -> Vec<f32> {
-        t.into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .expect("f32 data")
-    };
-    let hidden: Vec<f32> = out
-        .last_hidden_state
-        .clone()
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .expect("f32 data");
-    burnbert::predict::check_finite(&hidden, "last_hidden_state")?;
-    let mean = burnbert::encode::mean_pooled(out.last_hidden_state.clone(), mask.clone());
-    let normalized = burnbert::encode::mean_pooled_normalized(out.last_hidden_state, mask);
+    let features = FeatureExtractionPipeline::new(bert, device)
+        .with_max_length(max)
+        .features(text, pair)?;
     let value = json!({
-        "input_ids": encoding.input_ids,
-        "token_type_ids": encoding.token_type_ids,
-        "tokens": encoding.tokens,
-        "truncated": encoding.truncated,
-        "pooler_output": out.pooler_output.map(vec),
-        "mean_pooled": vec(mean),
-        "mean_pooled_normalized": vec(normalized.clone()),
+        "input_ids": &features.input_ids,
+        "token_type_ids": &features.token_type_ids,
+        "tokens": &features.tokens,
+        "truncated": &features.truncated,
+        "pooler_output": &features.pooler_output,
+        "mean_pooled": &features.mean_pooled,
+        "mean_pooled_normalized": &features.mean_pooled_normalized,
     });
     let head: Vec<String> = value["mean_pooled_normalized"]
         .as_array()
@@ -128,8 +111,8 @@ pub(crate) fn encode(
         .collect();
     let plain = format!(
         "tokens     {}\ninput_ids  {:?}\nembedding  [{}, ...] ({} dims, mean-pooled, L2-normalised)",
-        encoding.tokens.join(" "),
-        encoding.input_ids,
+        features.tokens.join(" "),
+        features.input_ids,
         head.join(", "),
         value["mean_pooled"].as_array().unwrap().len()
     );

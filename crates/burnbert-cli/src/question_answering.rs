@@ -1,12 +1,13 @@
 //! `--task question-answering`: train, eval and predict an extractive reader (SQuAD).
 
 use anyhow::{Result, bail};
+use burnbert::BertForQuestionAnswering;
 use burnbert::burn::tensor::Device;
 use burnbert::data::question_answering::{SquadExample, qa_features, read_squad};
 use burnbert::data::split::split;
+use burnbert::pipeline::{AnswerOptions, QuestionAnsweringPipeline};
 use burnbert::train::question_answering::evaluate_reader;
 use burnbert::train::squad::Postprocess;
-use burnbert::{BertForQuestionAnswering, predict};
 use serde_json::json;
 
 use crate::jobs::{EvalJob, PredictJob, TrainJob, load, print};
@@ -113,6 +114,12 @@ pub fn eval(job: &EvalJob, device: &Device) -> Result<()> {
 pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
     let bert = load::<BertForQuestionAnswering>(&job.model, device)?;
     let max = job.max_length.unwrap_or(bert.max_length().min(MAX_LENGTH));
+    let reader = QuestionAnsweringPipeline::new(bert, device)
+        .with_max_length(max)
+        .with_options(AnswerOptions {
+            doc_stride: job.doc_stride,
+            max_answer_len: job.max_answer_length,
+        });
     for (i, input) in job.inputs.iter().enumerate() {
         let (Some(question), Some(context)) = (&input.question, &input.context) else {
             bail!(
@@ -120,16 +127,7 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
                 job.place(i)
             );
         };
-        let a = predict::answer(
-            &bert.model,
-            &bert.tokenizer,
-            question,
-            context,
-            max,
-            job.doc_stride,
-            job.max_answer_length,
-            device,
-        )?;
+        let a = reader.predict(&[(question, context)])?.remove(0);
         let plain = format!("{} [{}..{}] ({:.4})", a.text, a.start, a.end, a.score);
         print(job.json, &json!(a), &plain);
     }

@@ -1,11 +1,12 @@
 //! `--task token-classification`: train, eval and predict a tagger (NER).
 
 use anyhow::{Context, Result};
+use burnbert::BertForTokenClassification;
 use burnbert::burn::tensor::Device;
 use burnbert::data::split::split;
 use burnbert::data::token_classification::{TagSet, read_tagged};
+use burnbert::pipeline::TokenClassificationPipeline;
 use burnbert::train::token_classification::evaluate_tagger;
-use burnbert::{BertForTokenClassification, predict};
 use serde_json::json;
 
 use crate::jobs::{EvalJob, PredictJob, TrainJob, load, print};
@@ -77,6 +78,7 @@ pub fn eval(job: &EvalJob, device: &Device) -> Result<()> {
 pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
     let bert = load::<BertForTokenClassification>(&job.model, device)?;
     let max = job.max_length.unwrap_or(bert.max_length());
+    let tagger = TokenClassificationPipeline::new(bert, device).with_max_length(max);
     for (i, input) in job.inputs.iter().enumerate() {
         let text = input.text.as_deref().with_context(|| {
             format!(
@@ -84,22 +86,8 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
                 job.place(i)
             )
         })?;
-        let tags = predict::tag(
-            &bert.model,
-            &bert.config,
-            &bert.tokenizer,
-            text,
-            max,
-            device,
-        )?;
-        let entities = predict::entities(
-            &bert.model,
-            &bert.config,
-            &bert.tokenizer,
-            text,
-            max,
-            device,
-        )?;
+        let tags = tagger.tokens(&[text])?.remove(0);
+        let entities = tagger.predict(&[text])?.remove(0);
         let plain = tags
             .iter()
             .map(|t| format!("{}\t{}\t{:.4}", t.token, t.label, t.score))

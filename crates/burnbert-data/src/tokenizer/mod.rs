@@ -209,6 +209,15 @@ impl BertTokenizer {
     pub fn token_to_id(&self, token: &str) -> Option<u32> {
         self.inner.token_to_id(token)
     }
+
+    /// The WordPiece model's unknown token (`[UNK]` in BERT's vocabularies); `None` for a
+    /// `tokenizer.json` whose model is not WordPiece.
+    pub fn unk_token(&self) -> Option<&str> {
+        match self.inner.get_model() {
+            tokenizers::models::ModelWrapper::WordPiece(model) => Some(&model.unk_token),
+            _ => None,
+        }
+    }
 }
 
 fn special_id(tokenizer: &Tokenizer, token: &str, path: &Path) -> Result<u32, DataError> {

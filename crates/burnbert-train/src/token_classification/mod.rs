@@ -25,7 +25,7 @@ use crate::{TrainError, TrainingConfig};
 
 mod tagging;
 
-pub use tagging::{WordTag, evaluate_tagger, predict_word_tags};
+pub use tagging::{WordTag, evaluate_tagger};
 
 /// A window of a sentence, tokenized, with its pieces' labels.
 #[derive(Debug, Clone)]

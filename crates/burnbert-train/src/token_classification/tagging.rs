@@ -4,7 +4,7 @@
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use burnbert_data::BertTokenizer;
-use burnbert_data::token_classification::{TagSet, TaggedSentence, first_pieces, windows};
+use burnbert_data::token_classification::{TagSet, TaggedSentence, merge_first_pieces};
 use burnbert_model::BertForTokenClassification;
 use burnbert_model::loss::{IGNORE_INDEX, cross_entropy};
 
@@ -12,36 +12,7 @@ use super::{EncodedWindow, TokenClassificationBatcher, encode_sentences, ints};
 use crate::TrainError;
 use crate::seqeval::{EntityCounts, SeqevalReport};
 
-/// A word's predicted tag id and that tag's probability.
-pub type WordTag = (usize, f32);
-
-/// The predicted tag id of every word of `sentences` (windows merged back: each word from the
-/// first piece in its window; a word with no piece gets `None`).
-pub fn predict_word_tags(
-    model: &BertForTokenClassification,
-    tokenizer: &BertTokenizer,
-    sentences: &[Vec<&str>],
-    max_length: usize,
-    batch_size: usize,
-    device: &Device,
-) -> Result<Vec<Vec<Option<WordTag>>>, TrainError> {
-    let mut items = Vec::new();
-    for (index, words) in sentences.iter().enumerate() {
-        for window in windows(tokenizer, words, max_length)? {
-            items.push(EncodedWindow {
-                labels: vec![IGNORE_INDEX; window.encoding.input_ids.len()],
-                first_pieces: first_pieces(&window),
-                input_ids: window.encoding.input_ids,
-                token_type_ids: window.encoding.token_type_ids,
-                sentence: index,
-                first_word: window.first_word,
-            });
-        }
-    }
-    let lengths: Vec<usize> = sentences.iter().map(Vec::len).collect();
-    let tagged = tag_windows(model, tokenizer, &items, &lengths, batch_size, device);
-    Ok(tagged.words)
-}
+pub use burnbert_data::token_classification::WordTag;
 
 /// What [`tag_windows`] finds: each word's best tag and its probability, and the summed loss
 /// over labelled tokens.
@@ -94,14 +65,14 @@ fn tag_windows(
             .try_to_vec::<f32>()
             .expect("floats");
         let index = ints(index.reshape([b * seq]));
-        for (row, window) in chunk.iter().enumerate() {
-            for (w, token) in window.first_pieces.iter().enumerate() {
-                if let Some(t) = token {
-                    let at = row * seq + t;
-                    tagged.words[window.sentence][window.first_word + w] =
-                        Some((index[at] as usize, best[at]));
-                }
-            }
+        let tags: Vec<WordTag> = index.iter().map(|&i| i as usize).zip(best).collect();
+        for (window, row) in chunk.iter().zip(tags.chunks(seq)) {
+            merge_first_pieces(
+                window.first_word,
+                &window.first_pieces,
+                row,
+                &mut tagged.words[window.sentence],
+            );
         }
     }
     tagged

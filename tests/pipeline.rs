@@ -1,0 +1,145 @@
+//! The inference pipelines against `transformers.pipeline` on the tiny models
+//! (`assets/reference/pipelines.json`, written by `tests/reference/make_pipelines.py`).
+
+mod common;
+
+use burnbert::pipeline::{
+    FeatureExtractionPipeline, TextClassificationPipeline, TokenClassificationPipeline,
+};
+use common::*;
+use serde_json::Value;
+
+fn close(what: &str, actual: f32, expected: &Value) {
+    let expected = expected.as_f64().unwrap() as f32;
+    assert!(
+        (actual - expected).abs() <= tolerance(),
+        "{what}: {actual} vs transformers' {expected}"
+    );
+}
+
+fn strings(values: &Value) -> Vec<&str> {
+    values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect()
+}
+
+fn path(name: &str) -> String {
+    assets(name).to_str().unwrap().to_string()
+}
+
+#[test]
+fn text_classification_gives_the_pipelines_scores_in_any_batch_size() {
+    let reference = &reference("pipelines.json")["text-classification"];
+    let pairs: Vec<(String, Option<String>)> = reference["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p[0].as_str().unwrap().into(),
+                p[1].as_str().map(String::from),
+            )
+        })
+        .collect();
+    let classifier =
+        TextClassificationPipeline::from_pretrained(&path("tiny-bert-seqcls"), &device()).unwrap();
+    let together = classifier.predict_pairs(&pairs).unwrap();
+    let classifier = classifier.with_batch_size(1);
+    let alone = classifier.predict_pairs(&pairs).unwrap();
+    let labels = classifier.pretrained.config.labels();
+    for ((ours, one), theirs) in together
+        .iter()
+        .zip(&alone)
+        .zip(reference["outputs"].as_array().unwrap())
+    {
+        // top_k=None: every label, most probable first.
+        assert_eq!(ours.label, theirs[0]["label"]);
+        for t in theirs.as_array().unwrap() {
+            let id = labels.iter().position(|l| *l == t["label"]).unwrap();
+            close("probability", ours.probabilities[id], &t["score"]);
+        }
+        for (a, b) in ours.logits.iter().zip(&one.logits) {
+            assert!((a - b).abs() < 1e-5, "batch of 2 {a} vs alone {b}");
+        }
+    }
+}
+
+#[test]
+fn token_classification_gives_the_pipelines_tokens_and_entities() {
+    let reference = &reference("pipelines.json")["token-classification"];
+    let texts = strings(&reference["texts"]);
+    let tagger =
+        TokenClassificationPipeline::from_pretrained(&path("tiny-bert-tokcls"), &device()).unwrap();
+    let tokens = tagger.tokens(&texts).unwrap();
+    for (ours, theirs) in tokens.iter().zip(reference["tokens"].as_array().unwrap()) {
+        let theirs = theirs.as_array().unwrap();
+        assert_eq!(ours.len(), theirs.len());
+        for (o, t) in ours.iter().zip(theirs) {
+            assert_eq!(
+                (o.token.as_str(), o.label.as_str(), o.start, o.end),
+                (
+                    t["word"].as_str().unwrap(),
+                    t["entity"].as_str().unwrap(),
+                    t["start"].as_u64().unwrap() as usize,
+                    t["end"].as_u64().unwrap() as usize
+                )
+            );
+            close("token score", o.score, &t["score"]);
+        }
+    }
+    // aggregation_strategy="first". The pipeline's `word` is its tokens decoded (lower-cased by
+    // this uncased vocabulary); burnbert's is the text itself, so it is not compared.
+    let entities = tagger.predict(&texts).unwrap();
+    for ((ours, theirs), text) in entities
+        .iter()
+        .zip(reference["entities"].as_array().unwrap())
+        .zip(&texts)
+    {
+        let theirs = theirs.as_array().unwrap();
+        assert_eq!(ours.len(), theirs.len());
+        for (o, t) in ours.iter().zip(theirs) {
+            assert_eq!(
+                (o.entity_group.as_str(), o.start, o.end),
+                (
+                    t["entity_group"].as_str().unwrap(),
+                    t["start"].as_u64().unwrap() as usize,
+                    t["end"].as_u64().unwrap() as usize
+                )
+            );
+            assert_eq!(o.word, text[o.start..o.end]);
+            close("entity score", o.score, &t["score"]);
+        }
+    }
+}
+
+#[test]
+fn feature_extraction_gives_the_pipelines_hidden_states_and_unit_embeddings() {
+    let reference = &reference("pipelines.json")["feature-extraction"];
+    let texts = strings(&reference["texts"]);
+    let encoder =
+        FeatureExtractionPipeline::from_pretrained(&path("tiny-bert"), &device()).unwrap();
+    let embeddings = encoder.predict(&texts).unwrap();
+    for ((text, theirs), embedding) in texts
+        .iter()
+        .zip(reference["last_hidden_state"].as_array().unwrap())
+        .zip(&embeddings)
+    {
+        let features = encoder.features(text, None).unwrap();
+        let theirs = theirs.as_array().unwrap();
+        assert_eq!(features.last_hidden_state.len(), theirs.len());
+        for (row, t) in features.last_hidden_state.iter().zip(theirs) {
+            for (a, b) in row.iter().zip(t.as_array().unwrap()) {
+                close("last_hidden_state", *a, b);
+            }
+        }
+        // The batch's embedding is the text's own, and has unit norm.
+        for (a, b) in embedding.iter().zip(&features.mean_pooled_normalized) {
+            assert!((a - b).abs() < 1e-5);
+        }
+        let norm = embedding.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "norm {norm}");
+    }
+}

@@ -35,9 +35,6 @@ pub enum Error {
         /// The client's message.
         message: String,
     },
-    /// The data's labels do not fit the model's head (another count, real-valued targets).
-    #[error("{0}")]
-    Labels(String),
     /// A model gave a NaN or an infinity.
     #[error(
         "the model's {what} is not finite ({value} at index {index}): its weights or inputs overflow"

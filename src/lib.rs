@@ -21,10 +21,24 @@
 pub mod allocator;
 pub mod device;
 mod error;
+mod fine_tune;
 pub mod pipeline;
 mod pretrained;
 pub mod source;
-pub mod train;
+
+/// Training: the training crate (the recipe, the tasks, the trainer) and fine-tuning from an HF
+/// folder or hub id ([`fine_tune`](train::fine_tune)).
+pub mod train {
+    pub use crate::fine_tune::{
+        fine_tune, fine_tune_classifier, fine_tune_reader, fine_tune_tagger,
+    };
+    pub use burnbert_train::classification::TrainedClassifier;
+    pub use burnbert_train::question_answering::TrainedReader;
+    pub use burnbert_train::seqeval::SeqevalReport;
+    pub use burnbert_train::sklearn::ClassificationReport;
+    pub use burnbert_train::token_classification::TrainedTagger;
+    pub use burnbert_train::*;
+}
 
 pub use burnbert_data as data;
 pub use burnbert_model as model;

@@ -16,12 +16,14 @@ use burn::train::{ClassificationOutput, SupervisedTraining};
 use burnbert_data::classification::{LabelSet, TextExample};
 use burnbert_data::{BertTokenizer, PaddedBatch};
 use burnbert_model::loss::{IGNORE_INDEX, cross_entropy};
-use burnbert_model::{BertConfig, BertForSequenceClassification, BertInput, SequenceLabels};
+use burnbert_model::{
+    BertConfig, BertForSequenceClassification, BertInput, ProblemType, SequenceLabels,
+};
 
-use crate::evaluate::{ClassificationReport, classification_report};
+use crate::sklearn::{ClassificationReport, classification_report};
 use crate::step::TaskModel;
 pub use crate::step::{FineTuning, NonFiniteGuard};
-use crate::task::{Task, Trained, export_hf, fine_tune};
+use crate::task::{HfTask, Task, Trained, export_hf, fine_tune};
 pub use crate::trainer::Run;
 use crate::trainer::Watch;
 use crate::{TrainError, TrainingConfig};
@@ -180,7 +182,10 @@ impl Task for SequenceClassification {
     }
 
     fn config(&self, config: &BertConfig) -> BertConfig {
-        config.clone().with_labels(self.labels.names())
+        // Class labels: a single-label classifier, whatever problem type the checkpoint names.
+        let mut config = config.clone().with_labels(self.labels.names());
+        config.problem_type = Some(ProblemType::SingleLabelClassification);
+        config
     }
 
     fn evaluate(
@@ -215,6 +220,77 @@ impl Task for SequenceClassification {
 
     fn epoch_metrics(&self) -> Vec<(&'static str, MetricName)> {
         vec![("valid_accuracy_per_epoch", AccuracyMetric::new().name())]
+    }
+}
+
+impl HfTask for SequenceClassification {
+    /// The labels as `run_glue.py` picks them: the checkpoint's own `id2label` order when its
+    /// names are the data's (compared without case), so that a fine-tuned head keeps its rows;
+    /// else the data's labels, sorted. Float labels (a regression set, which `run_glue.py`
+    /// detects from the column's type) are an error. A label of `valid` outside the set is an
+    /// error when `valid` is encoded.
+    fn from_data(
+        checkpoint: &BertConfig,
+        train: &[TextExample],
+        _valid: &[TextExample],
+    ) -> Result<Self, TrainError> {
+        let data = LabelSet::from_examples(train);
+        // datasets reads a column of numbers written with a point or an exponent (1.0, 4.8,
+        // 1e-3) as float64, and run_glue.py then trains a regression; integers (0, 1, -1) are
+        // classes.
+        let numbers = data.names().iter().all(|l| l.trim().parse::<f64>().is_ok());
+        let floats = data
+            .names()
+            .iter()
+            .any(|l| l.trim().parse::<i64>().is_err());
+        if numbers && floats {
+            return Err(TrainError::Labels(format!(
+                "the labels look like real numbers ({}): a regression target, which burnbert \
+                 does not train yet; use class names or integer class ids",
+                data.names()
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let named = checkpoint.labels();
+        let default = named
+            .iter()
+            .enumerate()
+            .all(|(i, l)| *l == format!("LABEL_{i}"));
+        if default || checkpoint.id2label.is_none() {
+            return Ok(Self { labels: data });
+        }
+        let lower = |names: &[String]| {
+            let mut names: Vec<String> = names.iter().map(|l| l.to_lowercase()).collect();
+            names.sort();
+            names
+        };
+        if lower(&named) == lower(data.names()) {
+            // The checkpoint's order, spelled as the data spells them.
+            let order = named
+                .iter()
+                .map(|m| {
+                    data.names()
+                        .iter()
+                        .find(|d| d.to_lowercase() == m.to_lowercase())
+                        .cloned()
+                        .expect("same names")
+                })
+                .collect();
+            return Ok(Self {
+                labels: LabelSet::from_names(order),
+            });
+        }
+        eprintln!(
+            "warning: the model was trained with labels ({}) that are not the data's ({}): the \
+             model's labels are ignored",
+            named.join(", "),
+            data.names().join(", ")
+        );
+        Ok(Self { labels: data })
     }
 }
 

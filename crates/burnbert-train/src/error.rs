@@ -47,4 +47,7 @@ pub enum TrainError {
     /// Burn's learner failed.
     #[error("training failed: {0}")]
     Learner(String),
+    /// The data's labels do not fit the model's head (another count, real-valued targets).
+    #[error("{0}")]
+    Labels(String),
 }

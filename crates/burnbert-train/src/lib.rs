@@ -17,13 +17,13 @@
 //! - [`trainer`]: what every task's run goes through (checkpoints, early stopping, resume,
 //!   the chosen epoch); [`step`]: the training step (accumulation, clipping, NaN stop);
 //!   [`run_dir`]: the output folder one run owns and its record of the metrics per epoch.
-//! - [`evaluate`]: accuracy, macro and per-class precision / recall / F1, confusion matrix.
+//! - [`sklearn`]: scikit-learn's classification metrics: accuracy, macro and per-class
+//!   precision / recall / F1, confusion matrix.
 
 pub mod checkpoint;
 pub mod classification;
 mod config;
 mod error;
-pub mod evaluate;
 pub mod loader;
 pub mod optim;
 pub mod question_answering;
@@ -31,6 +31,7 @@ mod renderer;
 pub mod run_dir;
 pub mod schedule;
 pub mod seqeval;
+pub mod sklearn;
 pub mod squad;
 pub mod step;
 pub mod task;

@@ -131,6 +131,24 @@ struct Summary<'a, R> {
     per_epoch: std::collections::BTreeMap<&'static str, Vec<Option<f64>>>,
 }
 
+/// A task of HF's heads, built as HF's example scripts build theirs from the data and the
+/// checkpoint (`run_glue.py`'s label list, `run_ner.py`'s tag list, `run_qa.py`): what a
+/// fine-tuning run from an HF folder needs beyond [`Task`].
+pub trait HfTask: Task<Model: HfModel<Family = Bert>> + Sized {
+    /// The task for fine-tuning a checkpoint whose config is `checkpoint` on `train`,
+    /// validated on `valid`. The config the model is built with is then
+    /// [`Task::config`]`(checkpoint)`.
+    ///
+    /// # Errors
+    /// Labels the task cannot train (a validation label outside the training set's, real-valued
+    /// targets), naming the file and line where there is one.
+    fn from_data(
+        checkpoint: &BertConfig,
+        train: &[Self::Example],
+        valid: &[Self::Example],
+    ) -> Result<Self, TrainError>;
+}
+
 /// What a fine-tuning run gives back.
 #[derive(Debug)]
 pub struct Trained<T: Task> {

@@ -19,7 +19,7 @@ use burnbert_model::{BertConfig, BertForTokenClassification, BertInput};
 
 use crate::seqeval::{SeqevalMetric, SeqevalReport, SeqevalScore, TagSequences};
 use crate::step::{FineTuning, TaskModel};
-use crate::task::{Task, Trained, export_hf, fine_tune};
+use crate::task::{HfTask, Task, Trained, export_hf, fine_tune};
 use crate::trainer::{Run, Watch};
 use crate::{TrainError, TrainingConfig};
 
@@ -323,6 +323,22 @@ impl Task for TokenClassification {
             "valid_entity_f1_per_epoch",
             Arc::new(SeqevalScore::F1.metric_name().to_string()),
         )]
+    }
+}
+
+impl HfTask for TokenClassification {
+    /// The tags of `train`, sorted (`run_ner.py`'s label list); a tag of `valid` outside them is
+    /// an error naming its file and line.
+    fn from_data(
+        _checkpoint: &BertConfig,
+        train: &[TaggedSentence],
+        valid: &[TaggedSentence],
+    ) -> Result<Self, TrainError> {
+        let tags = TagSet::from_sentences(train)?;
+        for sentence in valid {
+            tags.ids(sentence)?;
+        }
+        Ok(Self { tags })
     }
 }
 

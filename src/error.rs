@@ -35,6 +35,16 @@ pub enum Error {
         /// The client's message.
         message: String,
     },
+    /// A pipeline setting out of its range (HF's pipelines raise the same).
+    #[error("{setting} = {value}: {requirement}")]
+    Setting {
+        /// The setting, as HF's pipeline names it.
+        setting: &'static str,
+        /// The value given.
+        value: usize,
+        /// What it must be.
+        requirement: String,
+    },
     /// A model gave a NaN or an infinity.
     #[error(
         "the model's {what} is not finite ({value} at index {index}): its weights or inputs overflow"

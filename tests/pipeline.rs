@@ -4,7 +4,8 @@
 mod common;
 
 use burnbert::pipeline::{
-    FeatureExtractionPipeline, TextClassificationPipeline, TokenClassificationPipeline,
+    AnswerOptions, FeatureExtractionPipeline, QuestionAnsweringPipeline,
+    TextClassificationPipeline, TokenClassificationPipeline,
 };
 use common::*;
 use serde_json::Value;
@@ -111,6 +112,51 @@ fn token_classification_gives_the_pipelines_tokens_and_entities() {
             );
             assert_eq!(o.word, text[o.start..o.end]);
             close("entity score", o.score, &t["score"]);
+        }
+    }
+}
+
+#[test]
+fn question_answering_gives_the_pipelines_answers() {
+    let reference = &reference("pipelines.json")["question-answering"];
+    let inputs: Vec<(&str, &str)> = reference["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_str().unwrap(), p[1].as_str().unwrap()))
+        .collect();
+    let number = |key: &str| reference[key].as_u64().unwrap() as usize;
+    let mut reader = QuestionAnsweringPipeline::from_pretrained(&path("tiny-bert-qa"), &device())
+        .unwrap()
+        .with_max_length(number("max_seq_len"))
+        .with_options(AnswerOptions {
+            doc_stride: Some(number("doc_stride")),
+            max_answer_len: number("max_answer_len"),
+        });
+    let answers = reader.predict(&inputs).unwrap();
+    for (ours, theirs) in answers.iter().zip(reference["answers"].as_array().unwrap()) {
+        assert_eq!(
+            (ours.text.as_str(), ours.start, ours.end),
+            (
+                theirs["answer"].as_str().unwrap(),
+                theirs["start"].as_u64().unwrap() as usize,
+                theirs["end"].as_u64().unwrap() as usize
+            )
+        );
+        close("answer score", ours.score, &theirs["score"]);
+    }
+    // The settings the pipeline refuses.
+    for (doc_stride, max_answer_len, setting) in [
+        (Some(16), 0, "max_answer_len"),
+        (Some(41), 15, "doc_stride"),
+    ] {
+        reader.options = AnswerOptions {
+            doc_stride,
+            max_answer_len,
+        };
+        match reader.predict(&inputs[..1]) {
+            Err(burnbert::Error::Setting { setting: s, .. }) => assert_eq!(s, setting),
+            other => panic!("{setting}: {other:?}"),
         }
     }
 }

@@ -154,12 +154,13 @@ pub(crate) enum Command {
         /// Truncate to this many tokens (default: the model's limit).
         #[arg(long)]
         max_length: Option<usize>,
-        /// Longest answer, in tokens.
-        #[arg(long, default_value_t = 30)]
+        /// Longest answer, in tokens (the question-answering pipeline's `max_answer_len`).
+        #[arg(long, default_value_t = 15)]
         max_answer_length: usize,
-        /// Overlap of the windows over a long context, in tokens.
-        #[arg(long, default_value_t = 128)]
-        doc_stride: usize,
+        /// Overlap of the windows over a long context, in tokens (default: half the max
+        /// length, at most 128, as the pipeline's).
+        #[arg(long)]
+        doc_stride: Option<usize>,
         /// Inputs from a file, one per line: plain text, or JSON objects with `text` (and
         /// `text_pair`), or `question` and `context`. Prints one JSON line per input.
         #[arg(long, conflicts_with_all = ["text", "question"])]

@@ -95,8 +95,8 @@ pub struct PredictJob {
     pub max_length: Option<usize>,
     /// Longest answer, in tokens.
     pub max_answer_length: usize,
-    /// Overlap of the windows over a long context.
-    pub doc_stride: usize,
+    /// Overlap of the windows over a long context (default: the pipeline's).
+    pub doc_stride: Option<usize>,
     /// Inputs per forward pass (sequence classification).
     pub batch_size: usize,
     /// Print JSON.

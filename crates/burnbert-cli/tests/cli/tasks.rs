@@ -214,7 +214,12 @@ fn train_a_reader_then_answer_from_a_later_window_of_a_long_context() {
     assert_eq!(report["scores"]["questions"], 48);
     assert_eq!(report["scores"]["exact_match"], 100.0, "{report}");
 
-    // A context of about 2,000 tokens, the city near its end: found in a later window.
+    // A context of about 2,000 tokens, the city near its end, read in some 200 windows. As
+    // transformers 4.57's question-answering pipeline answers (spans of the same text add up
+    // their scores over all windows): a filler word that each window scores a little outscores
+    // the city, which only one window holds. tests/reference/make_pipelines.py's
+    // `question_answering` on this model (max_seq_len 40, doc_stride 20) gave "and", 89..92,
+    // score 3.2179, and "berlin" at 384..390 on the last 100 words.
     let mut words: Vec<&str> = (0..1990).map(|k| filler[k % filler.len()]).collect();
     words.insert(1975, "berlin");
     let context = format!("Zoë: {}", words.join(" "));
@@ -227,12 +232,31 @@ fn train_a_reader_then_answer_from_a_later_window_of_a_long_context() {
         &context,
         "--json",
     ]);
-    let start = context.find("berlin").unwrap();
-    let chars = context[..start].chars().count();
+    assert_eq!(out["text"], "and", "{out}");
+    assert_eq!(
+        (out["start"].as_u64(), out["end"].as_u64()),
+        (Some(89), Some(92))
+    );
+    assert!(
+        out["score"].as_f64().unwrap() > 1.0,
+        "a sum over windows: {out}"
+    );
+    // Cut to its last 100 words (a few windows), the context gives the city.
+    let tail = words[words.len() - 100..].join(" ");
+    let out = json(&[
+        "predict",
+        model.to_str().unwrap(),
+        "--question",
+        "where did john go?",
+        "--context",
+        &tail,
+        "--json",
+    ]);
+    let start = tail.find("berlin").unwrap();
     assert_eq!(out["text"], "berlin", "{out}");
     assert_eq!(
         (out["start"].as_u64(), out["end"].as_u64()),
-        (Some(chars as u64), Some(chars as u64 + 6))
+        (Some(start as u64), Some(start as u64 + 6))
     );
 
     // An answer that is not in its context is an error naming the place.

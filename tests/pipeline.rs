@@ -110,7 +110,9 @@ fn token_classification_gives_the_pipelines_tokens_and_entities() {
                     t["end"].as_u64().unwrap() as usize
                 )
             );
-            assert_eq!(o.word, text[o.start..o.end]);
+            // Offsets count characters, as Python's do.
+            let covered: String = text.chars().skip(o.start).take(o.end - o.start).collect();
+            assert_eq!(o.word, covered);
             close("entity score", o.score, &t["score"]);
         }
     }

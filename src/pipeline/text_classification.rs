@@ -46,8 +46,13 @@ impl Pipeline<BertForSequenceClassification> {
                 .map(|(t, p)| (t.as_ref(), p.as_ref().map(AsRef::as_ref))),
         )
     }
+}
 
-    fn classify<'a>(
+/// The classification steps, for any task that reads a sequence classifier's output.
+impl<O> Pipeline<BertForSequenceClassification, O> {
+    /// Encodes `inputs` (texts, or pairs), `batch_size` per forward pass, and decodes the
+    /// logits.
+    pub(super) fn classify<'a>(
         &self,
         inputs: impl Iterator<Item = (&'a str, Option<&'a str>)>,
     ) -> Result<Vec<SequencePrediction>, Error> {

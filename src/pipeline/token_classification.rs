@@ -3,9 +3,7 @@
 
 use burn::tensor::activation::softmax;
 use burnbert_data::PaddedBatch;
-use burnbert_data::token_classification::{
-    WordTag, entity_groups, first_pieces, merge_first_pieces, windows,
-};
+use burnbert_data::token_classification::{WordTag, entity_groups, windows};
 use burnbert_model::BertForTokenClassification;
 use serde::Serialize;
 
@@ -32,9 +30,8 @@ pub struct TokenPrediction {
 }
 
 /// A named entity found in a text, as `transformers`' token-classification pipeline gives it
-/// with `aggregation_strategy="first"`: words tagged from their first piece, pieces merged back
-/// into words, consecutive words of one entity merged by the pipeline's grouping rules
-/// ([`entity_groups`]).
+/// with `aggregation_strategy="first"` (see [`Pipeline::predict`]). `word` is the text it
+/// covers (the pipeline's is its tokens decoded: lower-cased by an uncased vocabulary).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entity {
     /// The entity type (`PER`, `LOC`, ...).
@@ -50,62 +47,88 @@ pub struct Entity {
 }
 
 impl Pipeline<BertForTokenClassification> {
-    /// The entities of each text. A text longer than [`max_length`](Pipeline::max_length)
-    /// tokens is read in windows of whole words, so no part of it is left untagged.
+    /// The entities of each text, as the pipeline forms them with
+    /// `aggregation_strategy="first"`: the text's tokens grouped into words as the pipeline
+    /// groups WordPiece tokens (a token starts a word unless its length differs from the text
+    /// it covers, as a `##` piece's does; an unknown token always starts one), each word tagged
+    /// from its first token, consecutive words of one entity merged ([`entity_groups`]).
+    ///
+    /// A text longer than [`max_length`](Pipeline::max_length) tokens is read in windows of
+    /// whole words, so no part of it is left untagged (the pipeline cuts it).
     ///
     /// # Errors
     /// A text the tokenizer cannot encode; a NaN or infinite logit.
     pub fn predict<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Vec<Entity>>, Error> {
         let tokenizer = &self.pretrained.tokenizer;
-        // The words as BERT's pre-tokenizer splits each text, with their byte spans.
-        let mut spans: Vec<Vec<(usize, usize)>> = Vec::with_capacity(texts.len());
+        let unk = tokenizer.unk_token();
+        let labels = self.pretrained.config.labels();
+        let mut out = Vec::with_capacity(texts.len());
         for text in texts {
-            let encoding = tokenizer.encode_untruncated(text.as_ref(), None)?;
-            let mut words: Vec<(usize, usize)> = Vec::new();
-            for (word, &(start, end)) in encoding.word_ids.iter().zip(&encoding.offsets) {
+            let text = text.as_ref();
+            let encoding = tokenizer.encode_untruncated(text, None)?;
+            // The words as BERT's pre-tokenizer splits the text, with their byte spans, and
+            // the tokens of each.
+            let mut spans: Vec<(usize, usize)> = Vec::new();
+            let mut pieces: Vec<Vec<usize>> = Vec::new();
+            for (t, (word, &(start, end))) in
+                encoding.word_ids.iter().zip(&encoding.offsets).enumerate()
+            {
                 let Some(word) = word else { continue };
-                match words.get_mut(*word as usize) {
-                    Some(span) => span.1 = span.1.max(end),
-                    None => words.push((start, end)),
+                match spans.get_mut(*word as usize) {
+                    Some(span) => {
+                        span.1 = span.1.max(end);
+                        pieces[*word as usize].push(t);
+                    }
+                    None => {
+                        spans.push((start, end));
+                        pieces.push(vec![t]);
+                    }
                 }
             }
-            spans.push(words);
-        }
-        let sentences: Vec<Vec<&str>> = texts
-            .iter()
-            .zip(&spans)
-            .map(|(text, spans)| spans.iter().map(|&(a, b)| &text.as_ref()[a..b]).collect())
-            .collect();
-        let predicted = self.word_tags(&sentences)?;
-        let labels = self.pretrained.config.labels();
-        Ok(texts
-            .iter()
-            .zip(spans.iter().zip(&predicted))
-            .map(|(text, (spans, predicted))| {
-                let text = text.as_ref();
-                let tags: Vec<&str> = predicted
-                    .iter()
-                    .map(|p| p.map_or("O", |(id, _)| labels[id].as_str()))
-                    .collect();
+            let words: Vec<&str> = spans.iter().map(|&(a, b)| &text[a..b]).collect();
+            let tagged = self.piece_tags(std::slice::from_ref(&words))?.remove(0);
+            let mut token_tags: Vec<Option<WordTag>> = vec![None; encoding.len()];
+            for (tokens, tags) in pieces.iter().zip(tagged) {
+                for (&t, tag) in tokens.iter().zip(tags) {
+                    token_tags[t] = Some(tag);
+                }
+            }
+            // The pipeline's `gather_pre_entities` and `aggregate_words`: a word per token that
+            // is not a subword, with the tag of its first token.
+            let mut groups: Vec<((usize, usize), WordTag)> = Vec::new();
+            for (t, tag) in token_tags.iter().enumerate() {
+                let Some(tag) = *tag else { continue };
+                let (start, end) = encoding.offsets[t];
+                let token = encoding.tokens[t].as_str();
+                let subword =
+                    Some(token) != unk && token.chars().count() != text[start..end].chars().count();
+                match groups.last_mut() {
+                    Some((span, _)) if subword => span.1 = end,
+                    _ => groups.push(((start, end), tag)),
+                }
+            }
+            let tags: Vec<&str> = groups
+                .iter()
+                .map(|(_, (id, _))| labels[*id].as_str())
+                .collect();
+            out.push(
                 entity_groups(&tags)
                     .into_iter()
                     .map(|c| {
-                        let (start, end) = (spans[c.first].0, spans[c.last].1);
-                        let scores: Vec<f32> = predicted[c.first..=c.last]
-                            .iter()
-                            .map(|p| p.map_or(0.0, |(_, s)| s))
-                            .collect();
+                        let (start, end) = (groups[c.first].0.0, groups[c.last].0.1);
+                        let scores = groups[c.first..=c.last].iter().map(|(_, (_, s))| s);
                         Entity {
                             entity_group: c.kind,
-                            score: scores.iter().sum::<f32>() / scores.len() as f32,
+                            score: scores.sum::<f32>() / (c.last - c.first + 1) as f32,
                             word: text[start..end].to_string(),
                             start: char_index(text, start),
                             end: char_index(text, end),
                         }
                     })
-                    .collect()
-            })
-            .collect())
+                    .collect(),
+            );
+        }
+        Ok(out)
     }
 
     /// The tag of every token of each text (`aggregation_strategy="none"`; special tokens left
@@ -162,17 +185,30 @@ impl Pipeline<BertForTokenClassification> {
     /// # Errors
     /// As [`Self::predict`].
     pub fn word_tags(&self, sentences: &[Vec<&str>]) -> Result<Vec<Vec<Option<WordTag>>>, Error> {
+        Ok(self
+            .piece_tags(sentences)?
+            .into_iter()
+            .map(|words| words.into_iter().map(|p| p.first().copied()).collect())
+            .collect())
+    }
+
+    /// The best tag id and its probability for every piece of every word of `sentences`
+    /// (`[sentence][word][piece]`), each sentence read in windows of whole words; a word with
+    /// no piece, or cut at the end of a window of its own, has fewer.
+    fn piece_tags(&self, sentences: &[Vec<&str>]) -> Result<Vec<Vec<Vec<WordTag>>>, Error> {
         let tokenizer = &self.pretrained.tokenizer;
         let mut items = Vec::new();
         for (sentence, words) in sentences.iter().enumerate() {
             for window in windows(tokenizer, words, self.max_length)? {
-                items.push((sentence, first_pieces(&window), window));
+                items.push((sentence, window));
             }
         }
-        let mut tagged: Vec<Vec<Option<WordTag>>> =
-            sentences.iter().map(|s| vec![None; s.len()]).collect();
+        let mut tagged: Vec<Vec<Vec<WordTag>>> = sentences
+            .iter()
+            .map(|s| vec![Vec::new(); s.len()])
+            .collect();
         for chunk in items.chunks(self.batch_size.max(1)) {
-            let encodings: Vec<_> = chunk.iter().map(|(_, _, w)| w.encoding.clone()).collect();
+            let encodings: Vec<_> = chunk.iter().map(|(_, w)| w.encoding.clone()).collect();
             let batch = PaddedBatch::new(&encodings, tokenizer.pad_id())?;
             let logits = self.pretrained.model.forward(batch.to_input(&self.device));
             let [b, seq, _] = logits.dims();
@@ -184,9 +220,14 @@ impl Pipeline<BertForTokenClassification> {
                 .convert::<i64>()
                 .try_to_vec::<i64>()
                 .expect("integer data");
-            let tags: Vec<WordTag> = index.iter().map(|&i| i as usize).zip(best).collect();
-            for ((sentence, first, window), row) in chunk.iter().zip(tags.chunks(seq)) {
-                merge_first_pieces(window.first_word, first, row, &mut tagged[*sentence]);
+            for (row, (sentence, window)) in chunk.iter().enumerate() {
+                for (t, word) in window.encoding.word_ids.iter().enumerate() {
+                    if let Some(w) = word {
+                        let at = row * seq + t;
+                        tagged[*sentence][window.first_word + *w as usize]
+                            .push((index[at] as usize, best[at]));
+                    }
+                }
             }
         }
         Ok(tagged)

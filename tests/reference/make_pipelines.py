@@ -99,7 +99,10 @@ def main():
                    device="cpu", aggregation_strategy="first")
     tokens = pipeline("token-classification", model=str(ASSETS / "tiny-bert-tokcls"),
                       device="cpu", aggregation_strategy="none")
-    texts = ["John lives in Paris", LONG]
+    # Words whose first token covers more characters than it has (a combining accent, a soft
+    # hyphen): the pipeline reads the token as a subword and joins it to the word before.
+    texts = ["John lives in Paris", LONG, "John lives in Pa\u0301ris",
+             "The movie was u\u0301naffable", "Ber\u00adlin is unaffable"]
 
     def plain(x):
         return {k: (float(v) if k == "score" else v) for k, v in x.items()}

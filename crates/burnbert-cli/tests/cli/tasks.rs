@@ -223,15 +223,18 @@ fn train_a_reader_then_answer_from_a_later_window_of_a_long_context() {
     let mut words: Vec<&str> = (0..1990).map(|k| filler[k % filler.len()]).collect();
     words.insert(1975, "berlin");
     let context = format!("Zoë: {}", words.join(" "));
-    let out = json(&[
-        "predict",
-        model.to_str().unwrap(),
-        "--question",
-        "where did john go?",
-        "--context",
-        &context,
-        "--json",
-    ]);
+    let answer = |context: &str| {
+        json(&[
+            "predict",
+            model.to_str().unwrap(),
+            "--question",
+            "where did john go?",
+            "--context",
+            context,
+            "--json",
+        ])
+    };
+    let out = answer(&context);
     assert_eq!(out["text"], "and", "{out}");
     assert_eq!(
         (out["start"].as_u64(), out["end"].as_u64()),
@@ -243,15 +246,7 @@ fn train_a_reader_then_answer_from_a_later_window_of_a_long_context() {
     );
     // Cut to its last 100 words (a few windows), the context gives the city.
     let tail = words[words.len() - 100..].join(" ");
-    let out = json(&[
-        "predict",
-        model.to_str().unwrap(),
-        "--question",
-        "where did john go?",
-        "--context",
-        &tail,
-        "--json",
-    ]);
+    let out = answer(&tail);
     let start = tail.find("berlin").unwrap();
     assert_eq!(out["text"], "berlin", "{out}");
     assert_eq!(

@@ -62,12 +62,14 @@ impl Pipeline<BertForTokenClassification> {
         let tokenizer = &self.pretrained.tokenizer;
         let unk = tokenizer.unk_token();
         let labels = self.pretrained.config.labels();
-        let mut out = Vec::with_capacity(texts.len());
+        // Each text's tokens and the tokens of each word (as BERT's pre-tokenizer splits it),
+        // then every text's words tagged in one pass of batches.
+        let mut encodings = Vec::with_capacity(texts.len());
+        let mut sentences: Vec<Vec<&str>> = Vec::with_capacity(texts.len());
+        let mut word_pieces: Vec<Vec<Vec<usize>>> = Vec::with_capacity(texts.len());
         for text in texts {
             let text = text.as_ref();
             let encoding = tokenizer.encode_untruncated(text, None)?;
-            // The words as BERT's pre-tokenizer splits the text, with their byte spans, and
-            // the tokens of each.
             let mut spans: Vec<(usize, usize)> = Vec::new();
             let mut pieces: Vec<Vec<usize>> = Vec::new();
             for (t, (word, &(start, end))) in
@@ -85,8 +87,16 @@ impl Pipeline<BertForTokenClassification> {
                     }
                 }
             }
-            let words: Vec<&str> = spans.iter().map(|&(a, b)| &text[a..b]).collect();
-            let tagged = self.piece_tags(std::slice::from_ref(&words))?.remove(0);
+            sentences.push(spans.iter().map(|&(a, b)| &text[a..b]).collect());
+            encodings.push(encoding);
+            word_pieces.push(pieces);
+        }
+        let tagged = self.piece_tags(&sentences)?;
+        let mut out = Vec::with_capacity(texts.len());
+        for (((text, encoding), pieces), tagged) in
+            texts.iter().zip(&encodings).zip(&word_pieces).zip(tagged)
+        {
+            let text = text.as_ref();
             let mut token_tags: Vec<Option<WordTag>> = vec![None; encoding.len()];
             for (tokens, tags) in pieces.iter().zip(tagged) {
                 for (&t, tag) in tokens.iter().zip(tags) {

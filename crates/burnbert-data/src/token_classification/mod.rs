@@ -9,7 +9,7 @@ mod read;
 mod windows;
 
 pub use read::{read_conll, read_tagged, read_tagged_jsonl};
-pub use windows::{Window, WordTag, align_labels, first_pieces, merge_first_pieces, windows};
+pub use windows::{Window, WordTag, align_labels, first_pieces, windows};
 
 /// A sentence of words and their tags.
 #[derive(Debug, Clone, PartialEq)]

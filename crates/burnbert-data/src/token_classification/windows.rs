@@ -100,19 +100,3 @@ pub fn first_pieces(window: &Window) -> Vec<Option<usize>> {
 
 /// A word's predicted tag id and that tag's probability.
 pub type WordTag = (usize, f32);
-
-/// Merges one window's per-token values back into its sentence: the value of each word's first
-/// piece (`token_values[first_pieces[w]]`) goes to `words[first_word + w]`; a word with no piece
-/// is left as it is. `token_values` is one row per token of the window, padding included.
-pub fn merge_first_pieces<T: Clone>(
-    first_word: usize,
-    first_pieces: &[Option<usize>],
-    token_values: &[T],
-    words: &mut [Option<T>],
-) {
-    for (w, token) in first_pieces.iter().enumerate() {
-        if let Some(t) = token {
-            words[first_word + w] = Some(token_values[*t].clone());
-        }
-    }
-}

@@ -4,7 +4,7 @@
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use burnbert_data::BertTokenizer;
-use burnbert_data::token_classification::{TagSet, TaggedSentence, merge_first_pieces};
+use burnbert_data::token_classification::{TagSet, TaggedSentence};
 use burnbert_model::BertForTokenClassification;
 use burnbert_model::loss::{IGNORE_INDEX, cross_entropy};
 
@@ -65,14 +65,14 @@ fn tag_windows(
             .try_to_vec::<f32>()
             .expect("floats");
         let index = ints(index.reshape([b * seq]));
-        let tags: Vec<WordTag> = index.iter().map(|&i| i as usize).zip(best).collect();
-        for (window, row) in chunk.iter().zip(tags.chunks(seq)) {
-            merge_first_pieces(
-                window.first_word,
-                &window.first_pieces,
-                row,
-                &mut tagged.words[window.sentence],
-            );
+        for (row, window) in chunk.iter().enumerate() {
+            for (w, token) in window.first_pieces.iter().enumerate() {
+                if let Some(t) = token {
+                    let at = row * seq + t;
+                    tagged.words[window.sentence][window.first_word + w] =
+                        Some((index[at] as usize, best[at]));
+                }
+            }
         }
     }
     tagged

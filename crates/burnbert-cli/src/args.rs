@@ -1,9 +1,9 @@
 //! The command line's grammar (clap): the subcommands and their flags.
 
-use burnbert::BertConfig;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
-use crate::classification::DataArgs;
+use crate::tasks::Task;
+use crate::tasks::classification::DataArgs;
 
 #[derive(Parser)]
 #[command(
@@ -172,26 +172,4 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Task {
-    SequenceClassification,
-    TokenClassification,
-    QuestionAnswering,
-}
-
-impl Task {
-    pub(crate) fn of(config: &BertConfig) -> Option<Task> {
-        let arch = config.architectures.as_ref()?.first()?;
-        if arch.ends_with("ForSequenceClassification") {
-            Some(Task::SequenceClassification)
-        } else if arch.ends_with("ForTokenClassification") {
-            Some(Task::TokenClassification)
-        } else if arch.ends_with("ForQuestionAnswering") {
-            Some(Task::QuestionAnswering)
-        } else {
-            None
-        }
-    }
 }

@@ -3,32 +3,23 @@
 
 use anyhow::Result;
 use burnbert::burn::tensor::Device;
-use burnbert::model::weights::HfModel;
 use burnbert::pipeline::FeatureExtractionPipeline;
-use burnbert::{
-    BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
-    BertForTokenClassification, BertModel,
-};
-use clap::ValueEnum;
+use burnbert::{BertConfig, BertModel};
 use serde_json::json;
 
-use crate::args::Task;
 use crate::jobs::{load, print};
+use crate::tasks::{Task, counted};
 
 pub(crate) fn inspect(model: &str, json: bool, device: &Device) -> Result<()> {
     let folder = burnbert::source::resolve(model)?;
     let config = BertConfig::from_file(folder.join("config.json"))?;
     let task = Task::of(&config);
     let (params, report) = match task {
-        Some(Task::SequenceClassification) => {
-            counted::<BertForSequenceClassification>(model, device)?
-        }
-        Some(Task::TokenClassification) => counted::<BertForTokenClassification>(model, device)?,
-        Some(Task::QuestionAnswering) => counted::<BertForQuestionAnswering>(model, device)?,
+        Some(task) => task.load(model, device)?,
         None => counted::<BertModel>(model, device)?,
     };
     let head = match task {
-        Some(t) => t.to_possible_value().unwrap().get_name().to_string(),
+        Some(task) => task.name(),
         None => "none (encoder only)".into(),
     };
     let value = json!({
@@ -70,14 +61,6 @@ pub(crate) fn inspect(model: &str, json: bool, device: &Device) -> Result<()> {
     );
     print(json, &value, &plain);
     Ok(())
-}
-
-fn counted<M: HfModel>(
-    model: &str,
-    device: &Device,
-) -> Result<(usize, burnbert::model::weights::LoadReport)> {
-    let bert = load::<M>(model, device)?;
-    Ok((bert.model.num_params(), bert.report))
 }
 
 pub(crate) fn encode(

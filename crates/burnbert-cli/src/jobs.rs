@@ -81,6 +81,23 @@ pub struct PredictInput {
     pub question: Option<String>,
     /// The context (question answering).
     pub context: Option<String>,
+    /// Its line in the `--file` (1-based), 0 for the flags.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+impl PredictInput {
+    /// The fields given, by their JSON names.
+    fn given(&self) -> impl Iterator<Item = &'static str> {
+        [
+            ("text", self.text.is_some()),
+            ("text_pair", self.text_pair.is_some()),
+            ("question", self.question.is_some()),
+            ("context", self.context.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+    }
 }
 
 /// A `predict` command.
@@ -107,9 +124,46 @@ impl PredictJob {
     /// Where input `i` comes from, to start an error about it.
     pub fn place(&self, i: usize) -> String {
         match &self.file {
-            Some(path) => format!("{}: input {}: ", path.display(), i + 1),
+            Some(path) => format!(
+                "{}: input {} (line {}): ",
+                path.display(),
+                i + 1,
+                self.inputs[i].line
+            ),
             None => String::new(),
         }
+    }
+
+    /// `result`, its error prefixed with where input `i` comes from.
+    pub fn at<T, E: Into<anyhow::Error>>(&self, i: usize, result: Result<T, E>) -> Result<T> {
+        result.map_err(|e| {
+            let e = e.into();
+            match self.file {
+                Some(_) => anyhow::anyhow!("{}{e:#}", self.place(i)),
+                None => e,
+            }
+        })
+    }
+
+    /// An error for the first input that gives a field `task` does not read (`reads`): the
+    /// head would ignore it.
+    pub fn check_fields(&self, task: &str, reads: &[&str]) -> Result<()> {
+        for (i, input) in self.inputs.iter().enumerate() {
+            if let Some(name) = input.given().find(|name| !reads.contains(name)) {
+                let field = |name: &str| match self.file {
+                    Some(_) => format!("`{name}`"),
+                    None => format!("--{}", name.replace('_', "-")),
+                };
+                let reads: Vec<String> = reads.iter().map(|name| field(name)).collect();
+                bail!(
+                    "{}{} is not read by {task}, which reads {}",
+                    self.place(i),
+                    field(name),
+                    reads.join(" and ")
+                );
+            }
+        }
+        Ok(())
     }
 }
 
@@ -127,15 +181,20 @@ pub fn read_inputs(path: &Path) -> Result<Vec<PredictInput>> {
         if line.starts_with('{') {
             let input: PredictInput = serde_json::from_str(line).with_context(|| {
                 format!(
-                    "{}:{}: not a JSON object of text/text_pair or question/context",
+                    "{}:{}: not a JSON object of text/text_pair or question/context (a plain \
+                     text that starts with `{{` is written as {{\"text\": ...}})",
                     path.display(),
                     i + 1
                 )
             })?;
-            inputs.push(input);
+            inputs.push(PredictInput {
+                line: i + 1,
+                ..input
+            });
         } else {
             inputs.push(PredictInput {
                 text: Some(line.to_string()),
+                line: i + 1,
                 ..Default::default()
             });
         }

@@ -1,11 +1,9 @@
 //! `burnbert`: inspect, encode with and predict with HF BERT models from the command line.
 
 mod args;
-mod classification;
 mod inspect;
 mod jobs;
-mod question_answering;
-mod token_classification;
+mod tasks;
 
 use std::process::ExitCode;
 
@@ -14,9 +12,10 @@ use burnbert::BertConfig;
 use burnbert::burn::tensor::Device;
 use clap::Parser;
 
-use crate::args::{Cli, Command, Task};
+use crate::args::{Cli, Command};
 use crate::inspect::{encode, inspect};
 use crate::jobs::{EvalJob, PredictInput, PredictJob, TrainJob, read_inputs};
+use crate::tasks::Task;
 
 fn main() -> ExitCode {
     burnbert::allocator::tune();
@@ -108,11 +107,7 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
                 args,
                 max_length_given: max_length.is_some() || config.is_some(),
             };
-            match task {
-                Task::SequenceClassification => classification::train(&job, &columns, &device),
-                Task::TokenClassification => token_classification::train(&job, &device),
-                Task::QuestionAnswering => question_answering::train(&mut job, &device),
-            }
+            task.train(&mut job, &columns, &device)
         }
         Command::Eval {
             model,
@@ -135,11 +130,9 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
                 null_score_diff_threshold,
                 json,
             };
-            match task {
-                Some(Task::QuestionAnswering) => question_answering::eval(&job, &device),
-                Some(Task::TokenClassification) => token_classification::eval(&job, &device),
-                _ => classification::eval(&job, &columns, &device),
-            }
+            // A folder without a head is read as a classifier, whose head then comes fresh.
+            task.unwrap_or(Task::SequenceClassification)
+                .eval(&job, &columns, &device)
         }
         Command::Predict {
             model,
@@ -171,6 +164,7 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
                         text_pair,
                         question,
                         context,
+                        line: 0,
                     }],
                     json,
                 ),
@@ -185,11 +179,7 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
                 batch_size,
                 json,
             };
-            match task {
-                Task::SequenceClassification => classification::predict(job, &device),
-                Task::TokenClassification => token_classification::predict(job, &device),
-                Task::QuestionAnswering => question_answering::predict(job, &device),
-            }
+            task.predict(job, &device)
         }
     }
 }

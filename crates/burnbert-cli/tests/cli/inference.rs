@@ -241,3 +241,61 @@ fn predict_over_a_file_prints_one_json_line_per_input() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("inputs.jsonl:1"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn predict_refuses_inputs_its_head_would_ignore_and_names_the_failing_line() {
+    let tagger = assets("tiny-bert-tokcls");
+    let stderr = failed(burnbert(&[
+        "predict",
+        arg(&tagger),
+        "--text",
+        "John lives in Paris",
+        "--text-pair",
+        "and works in Berlin",
+    ]));
+    assert!(
+        stderr.contains("--text-pair is not read by token classification, which reads --text"),
+        "{stderr}"
+    );
+
+    let dir = scratch("predict-fields");
+    let inputs = dir.join("inputs.jsonl");
+    std::fs::write(
+        &inputs,
+        "{\"question\": \"Who?\", \"context\": \"John.\"}\n",
+    )
+    .unwrap();
+    let classifier = assets("tiny-bert-seqcls");
+    let stderr = failed(burnbert(&[
+        "predict",
+        arg(&classifier),
+        "--file",
+        arg(&inputs),
+    ]));
+    assert!(
+        stderr.contains("inputs.jsonl: input 1 (line 1): `question` is not read by sequence classification, which reads `text` and `text_pair`"),
+        "{stderr}"
+    );
+
+    // An input the tokenizer refuses, batched with a good one: the error names its line.
+    std::fs::write(&inputs, "a good film\n\n{\"text\": \" \"}\nthe end\n").unwrap();
+    let stderr = failed(burnbert(&[
+        "predict",
+        arg(&classifier),
+        "--file",
+        arg(&inputs),
+        "--batch-size",
+        "2",
+    ]));
+    assert!(
+        stderr.contains("inputs.jsonl: input 2 (line 3): empty text: nothing to encode"),
+        "{stderr}"
+    );
+    std::fs::write(&inputs, "\n{\"text\": \" \"}\n").unwrap();
+    let stderr = failed(burnbert(&["predict", arg(&tagger), "--file", arg(&inputs)]));
+    assert!(
+        stderr.contains("inputs.jsonl: input 1 (line 2): empty text"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

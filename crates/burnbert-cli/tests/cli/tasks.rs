@@ -71,6 +71,19 @@ fn train_eval_and_predict_a_tagger_from_conll() {
         report["overall"]["f1"], 1.0,
         "the tagger learned its 4 sentences: {report}"
     );
+    // A column flag, which CoNLL data has no use for, is refused rather than ignored.
+    let stderr = failed(burnbert(&[
+        "eval",
+        model.to_str().unwrap(),
+        "--data",
+        dir.join("valid.txt").to_str().unwrap(),
+        "--label-column",
+        "tag",
+    ]));
+    assert!(
+        stderr.contains("--label-column is for sequence classification's CSV/TSV/JSONL; token classification data has no columns"),
+        "{stderr}"
+    );
 
     // Entities with character spans in a text with non-ASCII characters before them.
     let text = "Zoë lives in Paris";

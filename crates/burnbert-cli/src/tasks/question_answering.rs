@@ -10,6 +10,7 @@ use burnbert::train::question_answering::evaluate_reader;
 use burnbert::train::squad::Postprocess;
 use serde_json::json;
 
+use super::classification::DataArgs;
 use crate::jobs::{EvalJob, PredictJob, TrainJob, load, print};
 
 /// The windows' length when neither a flag nor the model says otherwise, as in `transformers`'
@@ -17,7 +18,8 @@ use crate::jobs::{EvalJob, PredictJob, TrainJob, load, print};
 const MAX_LENGTH: usize = 384;
 
 /// Fine-tunes a reader on SQuAD JSON and prints its validation EM and F1.
-pub fn train(job: &mut TrainJob, device: &Device) -> Result<()> {
+pub fn train(job: &mut TrainJob, columns: &DataArgs, device: &Device) -> Result<()> {
+    columns.refuse("question answering")?;
     if !job.max_length_given {
         job.args.max_length = MAX_LENGTH;
     }
@@ -68,7 +70,8 @@ fn split_articles(
 }
 
 /// The official SQuAD exact match and F1 on a SQuAD JSON file.
-pub fn eval(job: &EvalJob, device: &Device) -> Result<()> {
+pub fn eval(job: &EvalJob, columns: &DataArgs, device: &Device) -> Result<()> {
+    columns.refuse("question answering")?;
     let bert = load::<BertForQuestionAnswering>(&job.model, device)?;
     let questions = read_squad(&job.data)?;
     let max = job.max_length.unwrap_or(bert.max_length().min(MAX_LENGTH));
@@ -120,6 +123,7 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
             doc_stride: job.doc_stride,
             max_answer_len: job.max_answer_length,
         });
+    job.check_fields("question answering", &["question", "context"])?;
     for (i, input) in job.inputs.iter().enumerate() {
         let (Some(question), Some(context)) = (&input.question, &input.context) else {
             bail!(
@@ -127,7 +131,7 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
                 job.place(i)
             );
         };
-        let a = reader.predict(&[(question, context)])?.remove(0);
+        let a = job.at(i, reader.predict(&[(question, context)]))?.remove(0);
         let plain = format!("{} [{}..{}] ({:.4})", a.text, a.start, a.end, a.score);
         print(job.json, &json!(a), &plain);
     }

@@ -9,10 +9,12 @@ use burnbert::pipeline::TokenClassificationPipeline;
 use burnbert::train::token_classification::evaluate_tagger;
 use serde_json::json;
 
+use super::classification::DataArgs;
 use crate::jobs::{EvalJob, PredictJob, TrainJob, load, print};
 
 /// Fine-tunes a tagger on CoNLL or JSONL sentences and prints its validation scores.
-pub fn train(job: &TrainJob, device: &Device) -> Result<()> {
+pub fn train(job: &mut TrainJob, columns: &DataArgs, device: &Device) -> Result<()> {
+    columns.refuse("token classification")?;
     let (train, valid) = job.sets(
         "sentences",
         |path, _| Ok(read_tagged(path)?),
@@ -41,7 +43,8 @@ pub fn train(job: &TrainJob, device: &Device) -> Result<()> {
 }
 
 /// seqeval's entity P/R/F1 overall and per type, token accuracy and loss on tagged sentences.
-pub fn eval(job: &EvalJob, device: &Device) -> Result<()> {
+pub fn eval(job: &EvalJob, columns: &DataArgs, device: &Device) -> Result<()> {
+    columns.refuse("token classification")?;
     let bert = load::<BertForTokenClassification>(&job.model, device)?;
     let tags = TagSet::from_names(bert.config.labels());
     let sentences = read_tagged(&job.data)?;
@@ -79,6 +82,7 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
     let bert = load::<BertForTokenClassification>(&job.model, device)?;
     let max = job.max_length.unwrap_or(bert.max_length());
     let tagger = TokenClassificationPipeline::new(bert, device).with_max_length(max);
+    job.check_fields("token classification", &["text"])?;
     for (i, input) in job.inputs.iter().enumerate() {
         let text = input.text.as_deref().with_context(|| {
             format!(
@@ -86,8 +90,8 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
                 job.place(i)
             )
         })?;
-        let tags = tagger.tokens(&[text])?.remove(0);
-        let entities = tagger.predict(&[text])?.remove(0);
+        let tags = job.at(i, tagger.tokens(&[text]))?.remove(0);
+        let entities = job.at(i, tagger.predict(&[text]))?.remove(0);
         let plain = tags
             .iter()
             .map(|t| format!("{}\t{}\t{:.4}", t.token, t.label, t.score))

@@ -40,6 +40,22 @@ impl DataArgs {
         }
     }
 
+    /// An error when a column flag was given to `task`, whose data has no columns.
+    pub fn refuse(&self, task: &str) -> Result<()> {
+        let given = [
+            ("--text-column", self.text_column != "text"),
+            ("--text-pair-column", self.text_pair_column.is_some()),
+            ("--label-column", self.label_column != "label"),
+            ("--no-header", self.no_header),
+        ];
+        match given.iter().find(|(_, given)| *given) {
+            Some((flag, _)) => anyhow::bail!(
+                "{flag} is for sequence classification's CSV/TSV/JSONL; {task} data has no columns"
+            ),
+            None => Ok(()),
+        }
+    }
+
     /// A CSV/TSV/JSONL file, or an aclImdb folder (`split` of it).
     fn read(&self, path: &Path, split: &str) -> Result<Vec<TextExample>> {
         Ok(if path.is_dir() {
@@ -51,7 +67,7 @@ impl DataArgs {
 }
 
 /// Fine-tunes a classifier and prints its validation scores.
-pub fn train(job: &TrainJob, columns: &DataArgs, device: &Device) -> Result<()> {
+pub fn train(job: &mut TrainJob, columns: &DataArgs, device: &Device) -> Result<()> {
     let (train, valid) = job.sets(
         "examples",
         |path, split| columns.read(path, split),
@@ -122,6 +138,7 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
     let classifier = TextClassificationPipeline::new(bert, device)
         .with_max_length(max)
         .with_batch_size(job.batch_size);
+    job.check_fields("sequence classification", &["text", "text_pair"])?;
     let pairs = job
         .inputs
         .iter()
@@ -136,8 +153,17 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
             Ok((text, input.text_pair.clone()))
         })
         .collect::<Result<Vec<_>>>()?;
-    for chunk in pairs.chunks(job.batch_size.max(1)) {
-        for p in classifier.predict_pairs(chunk)? {
+    let batch_size = job.batch_size.max(1);
+    for (c, chunk) in pairs.chunks(batch_size).enumerate() {
+        let predictions = classifier.predict_pairs(chunk).or_else(|e| {
+            // Which input the batch's error is about: each alone, until one fails.
+            for (i, pair) in chunk.iter().enumerate() {
+                let alone = classifier.predict_pairs(std::slice::from_ref(pair));
+                job.at(c * batch_size + i, alone)?;
+            }
+            Err(anyhow::Error::from(e))
+        })?;
+        for p in predictions {
             let best = p.probabilities.iter().cloned().fold(f32::MIN, f32::max);
             print(job.json, &json!(p), &format!("{} ({best:.4})", p.label));
         }

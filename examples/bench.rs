@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use burnbert::burn::data::dataloader::batcher::Batcher;
 use burnbert::burn::train::TrainStep;
-use burnbert::train::classification::{ClassificationBatcher, EncodedExample, FineTuning};
+use burnbert::train::classification::{EncodedExample, FineTuning, SequenceClassificationBatcher};
 use burnbert::train::{TrainingConfig, optim};
 use burnbert::{BertConfig, BertForSequenceClassification, from_folder_with_config};
 
@@ -85,7 +85,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             label: row % 2,
         })
         .collect();
-    let batcher = ClassificationBatcher { pad_id: 0 };
+    let batcher = SequenceClassificationBatcher { pad_id: 0 };
 
     let mut times = Vec::new();
     if training {

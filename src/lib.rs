@@ -30,10 +30,13 @@ pub mod source;
 /// folder or hub id ([`fine_tune`](train::fine_tune)).
 pub mod train {
     pub use crate::fine_tune::{
-        fine_tune, fine_tune_classifier, fine_tune_reader, fine_tune_tagger,
+        fine_tune, fine_tune_classifier, fine_tune_multi_label_classifier, fine_tune_reader,
+        fine_tune_regressor, fine_tune_tagger,
     };
     pub use burnbert_train::classification::TrainedClassifier;
+    pub use burnbert_train::multi_label_classification::TrainedMultiLabelClassifier;
     pub use burnbert_train::question_answering::TrainedReader;
+    pub use burnbert_train::regression::TrainedRegressor;
     pub use burnbert_train::seqeval::SeqevalReport;
     pub use burnbert_train::sklearn::ClassificationReport;
     pub use burnbert_train::token_classification::TrainedTagger;

@@ -8,7 +8,7 @@ mod common;
 use burnbert::burn::data::dataloader::batcher::Batcher;
 use burnbert::burn::train::TrainStep;
 use burnbert::data::classification::{LabelSet, Location, TextExample};
-use burnbert::train::classification::{ClassificationBatcher, FineTuning, encode_examples};
+use burnbert::train::classification::{FineTuning, SequenceClassificationBatcher, encode_examples};
 use burnbert::train::{TrainingConfig, optim};
 use burnbert::{BertConfig, BertForSequenceClassification, from_folder_with_config};
 use common::*;
@@ -73,7 +73,7 @@ fn loss_curve_matches_pytorch() {
     };
     let mut optimizer = optim::optimizer(&args);
     let mut scheduler = optim::scheduler(&args, steps, args.steps_per_epoch(examples.len()), parts);
-    let batcher = ClassificationBatcher {
+    let batcher = SequenceClassificationBatcher {
         pad_id: pretrained.tokenizer.pad_id(),
     };
     let mut task = FineTuning::new(pretrained.model, &args);

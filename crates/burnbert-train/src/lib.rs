@@ -7,6 +7,10 @@
 //!   a separate head learning rate, and clipping of the global gradient norm.
 //! - [`classification`]: sequence classification through Burn's `SupervisedTraining`, with its
 //!   checkpointer, metrics and dashboard, exporting the best model as an HF folder.
+//! - [`regression`]: real-valued targets (STS-B) on the same head, MSE loss, scored by MSE, MAE,
+//!   Pearson and Spearman as [`scipy`] computes them.
+//! - [`multi_label_classification`]: label lists on the same head, BCE, scored by
+//!   scikit-learn's multi-label metrics.
 //! - [`loader`]: training batches whose epochs a resumed run replays exactly, optionally
 //!   grouped by length; [`checkpoint`]: checkpoints written atomically.
 //! - [`token_classification`]: NER, sentences in windows, first pieces labelled, scored by
@@ -25,11 +29,14 @@ pub mod classification;
 mod config;
 mod error;
 pub mod loader;
+pub mod multi_label_classification;
 pub mod optim;
 pub mod question_answering;
+pub mod regression;
 mod renderer;
 pub mod run_dir;
 pub mod schedule;
+pub mod scipy;
 pub mod seqeval;
 pub mod sklearn;
 pub mod squad;

@@ -3,6 +3,8 @@
 //! The macro average is over the labels that occur in the targets or the predictions, as
 //! `sklearn.metrics.precision_recall_fscore_support(average="macro")` takes them
 //! (`unique_labels(y_true, y_pred)`): a label of the model that is in neither adds no 0.
+//! Multi-label scores ([`multi_label_report`]) are those of label-indicator arrays: subset
+//! accuracy, micro / macro / samples averages, per label.
 
 use serde::Serialize;
 
@@ -96,6 +98,123 @@ pub fn classification_report(
     }
 }
 
+/// Scores of a multi-label classifier, as scikit-learn computes them on label-indicator
+/// arrays (`zero_division=0`): the macro average is over every label (each is a column).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MultiLabelReport {
+    /// Fraction of examples whose predicted label set is exactly the true one
+    /// (`accuracy_score`, subset accuracy).
+    pub subset_accuracy: f64,
+    /// Precision of all (example, label) decisions pooled (`average="micro"`).
+    pub micro_precision: f64,
+    /// Recall, pooled.
+    pub micro_recall: f64,
+    /// F1, pooled: `run_classification.py`'s multi-label metric.
+    pub micro_f1: f64,
+    /// Mean of the per-label precisions (`average="macro"`).
+    pub macro_precision: f64,
+    /// Mean of the per-label recalls.
+    pub macro_recall: f64,
+    /// Mean of the per-label F1 scores.
+    pub macro_f1: f64,
+    /// Mean of the per-example F1 scores (`average="samples"`).
+    pub samples_f1: f64,
+    /// Per label, in label order (support: examples with the label).
+    pub per_label: Vec<ClassScores>,
+    /// Mean loss, when computed.
+    pub loss: Option<f64>,
+}
+
+/// Precision, recall and F1 of counts (0 where undefined).
+fn scores(tp: usize, predicted: usize, actual: usize) -> (f64, f64, f64) {
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let (p, r) = (ratio(tp, predicted), ratio(tp, actual));
+    let f1 = if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    };
+    (p, r, f1)
+}
+
+/// Scores multi-label predictions against targets: one row per example, a column per label of
+/// `labels`.
+pub fn multi_label_report(
+    targets: &[Vec<bool>],
+    predictions: &[Vec<bool>],
+    labels: &[String],
+    loss: Option<f64>,
+) -> MultiLabelReport {
+    let count = |f: &dyn Fn(bool, bool) -> bool, column: Option<usize>, row: Option<usize>| {
+        let mut n = 0;
+        for (r, (t, p)) in targets.iter().zip(predictions).enumerate() {
+            for (c, (&t, &p)) in t.iter().zip(p).enumerate() {
+                let selected = column.is_none_or(|x| x == c) && row.is_none_or(|x| x == r);
+                n += usize::from(selected && f(t, p));
+            }
+        }
+        n
+    };
+    let counts = |column, row| {
+        (
+            count(&|t, p| t && p, column, row),
+            count(&|_, p| p, column, row),
+            count(&|t, _| t, column, row),
+        )
+    };
+    let per_label: Vec<ClassScores> = labels
+        .iter()
+        .enumerate()
+        .map(|(c, label)| {
+            let (tp, predicted, support) = counts(Some(c), None);
+            let (precision, recall, f1) = scores(tp, predicted, support);
+            ClassScores {
+                label: label.clone(),
+                precision,
+                recall,
+                f1,
+                support,
+            }
+        })
+        .collect();
+    let mean = |values: Vec<f64>| {
+        if values.is_empty() {
+            0.0
+        } else {
+            values.iter().sum::<f64>() / values.len() as f64
+        }
+    };
+    let (tp, predicted, actual) = counts(None, None);
+    let (micro_precision, micro_recall, micro_f1) = scores(tp, predicted, actual);
+    let samples = (0..targets.len())
+        .map(|r| {
+            let (tp, predicted, actual) = counts(None, Some(r));
+            scores(tp, predicted, actual).2
+        })
+        .collect();
+    let exact = targets
+        .iter()
+        .zip(predictions)
+        .filter(|(t, p)| t == p)
+        .count();
+    MultiLabelReport {
+        subset_accuracy: if targets.is_empty() {
+            0.0
+        } else {
+            exact as f64 / targets.len() as f64
+        },
+        micro_precision,
+        micro_recall,
+        micro_f1,
+        macro_precision: mean(per_label.iter().map(|c| c.precision).collect()),
+        macro_recall: mean(per_label.iter().map(|c| c.recall).collect()),
+        macro_f1: mean(per_label.iter().map(|c| c.f1).collect()),
+        samples_f1: mean(samples),
+        per_label,
+        loss,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +263,49 @@ mod tests {
         // A label only predicted counts (sklearn: P 0 for it).
         let r = classification_report(&[0, 0], &[0, 1], &labels, None);
         assert!((r.macro_recall - 0.25).abs() < 1e-12, "{}", r.macro_recall);
+    }
+
+    #[test]
+    fn multi_label_scores_match_scikit_learn() {
+        // scikit-learn 1.9.1 on label-indicator arrays:
+        //   yt = [[1,0,1,0],[0,1,0,0],[1,1,0,0],[0,0,0,0],[1,0,0,0]]
+        //   yp = [[1,0,0,0],[0,1,1,0],[1,0,0,0],[0,0,0,0],[0,1,0,0]]
+        //   f1_score(average=micro / macro / samples) = 0.5454545454545454 / 0.325 / 0.4,
+        //   precision_score(micro) 0.6, recall_score(micro) 0.5, precision / recall (macro)
+        //   0.375 / 0.29166666666666663, accuracy_score 0.2, per-label F1 [0.8, 0.5, 0, 0].
+        let rows = |rows: [[u8; 4]; 5]| -> Vec<Vec<bool>> {
+            rows.iter()
+                .map(|r| r.iter().map(|&v| v == 1).collect())
+                .collect()
+        };
+        let yt = rows([
+            [1, 0, 1, 0],
+            [0, 1, 0, 0],
+            [1, 1, 0, 0],
+            [0, 0, 0, 0],
+            [1, 0, 0, 0],
+        ]);
+        let yp = rows([
+            [1, 0, 0, 0],
+            [0, 1, 1, 0],
+            [1, 0, 0, 0],
+            [0, 0, 0, 0],
+            [0, 1, 0, 0],
+        ]);
+        let labels: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let r = multi_label_report(&yt, &yp, &labels, None);
+        let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-12, "{a} != {b}");
+        close(r.micro_f1, 0.5454545454545454);
+        close(r.macro_f1, 0.325);
+        close(r.samples_f1, 0.4);
+        close(r.micro_precision, 0.6);
+        close(r.micro_recall, 0.5);
+        close(r.macro_precision, 0.375);
+        close(r.macro_recall, 0.29166666666666663);
+        close(r.subset_accuracy, 0.2);
+        let f1: Vec<f64> = r.per_label.iter().map(|c| c.f1).collect();
+        assert_eq!(f1, [0.8, 0.5, 0.0, 0.0]);
+        let support: Vec<usize> = r.per_label.iter().map(|c| c.support).collect();
+        assert_eq!(support, [3, 2, 1, 0]);
     }
 }

@@ -7,7 +7,15 @@ use burnbert::BertForSequenceClassification;
 use burnbert::burn::tensor::Device;
 use burnbert::data::classification::{self, Column, Columns, LabelSet, TextExample};
 use burnbert::pipeline::TextClassificationPipeline;
+use burnbert::model::ProblemType;
 use burnbert::train::classification::{ClassificationBatcher, encode_examples, evaluate};
+use burnbert::train::sklearn::MultiLabelReport;
+use burnbert::train::multi_label_classification::{
+    MultiLabelBatcher, encode_label_lists, evaluate_multi_label,
+};
+use burnbert::train::regression::{
+    RegressionBatcher, RegressionReport, encode_targets, evaluate_regressor,
+};
 use serde_json::json;
 
 use crate::jobs::{EvalJob, PredictJob, TrainJob, load, print};
@@ -73,6 +81,14 @@ pub fn train(job: &mut TrainJob, columns: &DataArgs, device: &Device) -> Result<
         |path, split| columns.read(path, split),
         |examples| burnbert::data::split::split(examples, job.validation_split, job.args.seed),
     )?;
+    if classification::is_multi_label(&train) {
+        eprintln!("the labels are lists: a multi-label classification (a sigmoid per label, BCE)");
+        return train_multi_label(job, &train, &valid, device);
+    }
+    if classification::is_regression(&train) {
+        eprintln!("the labels are real numbers: a regression (one output, MSE), as run_glue.py reads them");
+        return train_regressor(job, &train, &valid, device);
+    }
     let trained = burnbert::train::fine_tune_classifier(
         &job.model,
         &job.args,
@@ -94,9 +110,118 @@ pub fn train(job: &mut TrainJob, columns: &DataArgs, device: &Device) -> Result<
     Ok(())
 }
 
-/// Accuracy, macro and per-class P/R/F1, loss and confusion matrix on labelled data.
+/// Fine-tunes a regressor (real-valued labels) and prints its validation scores.
+fn train_regressor(
+    job: &TrainJob,
+    train: &[TextExample],
+    valid: &[TextExample],
+    device: &Device,
+) -> Result<()> {
+    let trained = burnbert::train::fine_tune_regressor(
+        &job.model,
+        &job.args,
+        train,
+        valid,
+        &job.output,
+        job.resume_from_epoch,
+        device,
+    )?;
+    println!(
+        "epoch {}: {}; model saved to {}",
+        trained.epoch,
+        regression_scores(&trained.report),
+        trained.exported.display()
+    );
+    Ok(())
+}
+
+/// Fine-tunes a multi-label classifier (label lists) and prints its validation scores.
+fn train_multi_label(
+    job: &TrainJob,
+    train: &[TextExample],
+    valid: &[TextExample],
+    device: &Device,
+) -> Result<()> {
+    let trained = burnbert::train::fine_tune_multi_label_classifier(
+        &job.model,
+        &job.args,
+        train,
+        valid,
+        &job.output,
+        job.resume_from_epoch,
+        device,
+    )?;
+    println!(
+        "epoch {}: valid {}; model saved to {}",
+        trained.epoch,
+        multi_label_scores(&trained.report),
+        trained.exported.display()
+    );
+    Ok(())
+}
+
+/// A multi-label classifier's scores on one line.
+fn multi_label_scores(r: &MultiLabelReport) -> String {
+    format!(
+        "micro F1 {:.4}, macro F1 {:.4}, samples F1 {:.4}, subset accuracy {:.4}, loss {:.4}",
+        r.micro_f1,
+        r.macro_f1,
+        r.samples_f1,
+        r.subset_accuracy,
+        r.loss.unwrap_or(f64::NAN)
+    )
+}
+
+/// A regressor's scores on one line.
+fn regression_scores(r: &RegressionReport) -> String {
+    let f = |v: Option<f64>| v.map_or("nan".to_string(), |v| format!("{v:.4}"));
+    format!(
+        "valid MSE {}, MAE {}, Pearson {}, Spearman {} ({} examples)",
+        f(r.mse),
+        f(r.mae),
+        f(r.pearson),
+        f(r.spearmanr),
+        r.examples
+    )
+}
+
+/// Accuracy, macro and per-class P/R/F1, loss and confusion matrix on labelled data; for a
+/// regressor (`problem_type` `regression`), MSE, MAE, Pearson and Spearman; for a multi-label
+/// classifier, scikit-learn's multi-label scores.
 pub fn eval(job: &EvalJob, columns: &DataArgs, device: &Device) -> Result<()> {
     let bert = load::<BertForSequenceClassification>(&job.model, device)?;
+    if bert.config.problem_type == Some(ProblemType::Regression) {
+        let examples = columns.read(&job.data, "test")?;
+        let max = job.max_length.unwrap_or(bert.max_length());
+        let items = encode_targets(&bert.tokenizer, &examples, max)?;
+        let batcher = RegressionBatcher {
+            pad_id: bert.tokenizer.pad_id(),
+        };
+        let report = evaluate_regressor(&bert.model, &batcher, &items, job.batch_size, device);
+        let plain = regression_scores(&report).replacen("valid ", "", 1);
+        print(job.json, &json!(report), &plain);
+        return Ok(());
+    }
+    if bert.config.problem_type == Some(ProblemType::MultiLabelClassification) {
+        let labels = LabelSet::from_names(bert.config.labels());
+        let examples = columns.read(&job.data, "test")?;
+        let max = job.max_length.unwrap_or(bert.max_length());
+        let items = encode_label_lists(&bert.tokenizer, &examples, &labels, max)?;
+        let batcher = MultiLabelBatcher {
+            pad_id: bert.tokenizer.pad_id(),
+        };
+        let report =
+            evaluate_multi_label(&bert.model, &batcher, &items, &labels, job.batch_size, device);
+        let mut plain = format!("{} ({} examples)\n", multi_label_scores(&report), items.len());
+        for c in &report.per_label {
+            plain += &format!(
+                "  {:<12} P {:.4} R {:.4} F1 {:.4} support {}\n",
+                c.label, c.precision, c.recall, c.f1, c.support
+            );
+        }
+        print(job.json, &json!(report), plain.trim_end());
+        return Ok(());
+    }
     let labels = LabelSet::from_names(bert.config.labels());
     let examples = columns.read(&job.data, "test")?;
     let max = job.max_length.unwrap_or(bert.max_length());

@@ -283,3 +283,102 @@ fn train_a_reader_then_answer_from_a_later_window_of_a_long_context() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn train_eval_and_predict_a_multi_label_classifier_from_jsonl() {
+    let dir = scratch("multi-label");
+    let rows = [
+        json!({"text": "the match was won late", "label": ["sports"]}),
+        json!({"text": "the minister fixed the match", "label": ["politics", "sports"]}),
+        json!({"text": "parliament passed the budget", "label": ["politics"]}),
+        json!({"text": "a quiet day", "label": []}),
+    ];
+    let lines: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
+    std::fs::write(
+        dir.join("train.jsonl"),
+        vec![lines.join("\n"); 4].join("\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("valid.jsonl"), lines.join("\n")).unwrap();
+    let output = dir.join("run");
+    let model = assets("tiny-bert");
+    let out = succeeded(burnbert(&[
+        "train",
+        arg(&model),
+        "--data",
+        arg(&dir.join("train.jsonl")),
+        "--validation",
+        arg(&dir.join("valid.jsonl")),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--output",
+        arg(&output),
+    ]));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("multi-label"));
+    let exported = output.join("model");
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(exported.join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["problem_type"], "multi_label_classification");
+    assert_eq!(config["id2label"], json!({"0": "politics", "1": "sports"}));
+
+    // `eval` scores as the run scored its chosen epoch.
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(output.join("metrics.json")).unwrap())
+            .unwrap();
+    let report = json(&[
+        "eval",
+        arg(&exported),
+        "--data",
+        arg(&dir.join("valid.jsonl")),
+        "--json",
+    ]);
+    for key in ["micro_f1", "macro_f1", "samples_f1", "subset_accuracy"] {
+        assert_eq!(report[key], metrics["valid"][key], "{key}: {report}");
+    }
+    assert_close(
+        &[report["loss"].as_f64().unwrap()],
+        &[metrics["valid"]["loss"].as_f64().unwrap()],
+    );
+    assert_eq!(report["per_label"][1]["support"], 2);
+
+    // `predict` gives a sigmoid per label, and the labels above 0.5.
+    let out = json(&[
+        "predict",
+        arg(&exported),
+        "--text",
+        "the minister fixed the match",
+        "--json",
+    ]);
+    let probabilities = floats(&out["probabilities"]);
+    let logits = floats(&out["logits"]);
+    let sigmoid: Vec<f64> = logits.iter().map(|l| 1.0 / (1.0 + (-l).exp())).collect();
+    assert_close(&probabilities, &sigmoid);
+    let above: Vec<&str> = ["politics", "sports"]
+        .into_iter()
+        .zip(&probabilities)
+        .filter(|(_, p)| **p > 0.5)
+        .map(|(l, _)| l)
+        .collect();
+    assert_eq!(out["label"], above.join(","));
+
+    // A label outside the training set is an error naming the file and line.
+    std::fs::write(
+        dir.join("bad.jsonl"),
+        "{\"text\": \"a\", \"label\": [\"sports\"]}\n{\"text\": \"b\", \"label\": [\"weather\"]}\n",
+    )
+    .unwrap();
+    let stderr = failed(burnbert(&[
+        "eval",
+        arg(&exported),
+        "--data",
+        arg(&dir.join("bad.jsonl")),
+    ]));
+    assert!(
+        stderr.contains("bad.jsonl:2") && stderr.contains("weather"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -104,6 +104,56 @@ impl Columns {
     }
 }
 
+impl TextExample {
+    /// The label as a regression target, or an error naming the file and line.
+    pub fn target(&self) -> Result<f32, DataError> {
+        match self.label.trim().parse::<f32>() {
+            Ok(value) if value.is_finite() => Ok(value),
+            _ => Err(DataError::Invalid {
+                file: self.location.file.clone(),
+                line: self.location.line,
+                message: format!(
+                    "label `{}` is not a finite number (the data's labels are a regression target)",
+                    self.label
+                ),
+            }),
+        }
+    }
+}
+
+impl TextExample {
+    /// The labels of a multi-label example: its label, a JSON list (`["sports", "politics"]`,
+    /// as the JSONL reader keeps a list), read; an error naming the file and line otherwise.
+    pub fn label_list(&self) -> Result<Vec<String>, DataError> {
+        serde_json::from_str(&self.label).map_err(|_| DataError::Invalid {
+            file: self.location.file.clone(),
+            line: self.location.line,
+            message: format!(
+                "label `{}` is not a list of labels (the data's labels are lists: multi-label)",
+                self.label
+            ),
+        })
+    }
+}
+
+/// Whether `examples` are multi-label, as `run_classification.py` decides it from the column's
+/// type: every label a list (a JSON list in JSONL, `[]` for none).
+pub fn is_multi_label(examples: &[TextExample]) -> bool {
+    !examples.is_empty() && examples.iter().all(|e| e.label_list().is_ok())
+}
+
+/// Whether the labels of `examples` are a regression target, as `run_glue.py` decides it from
+/// the column's type: every label a number, one at least written with a point or an exponent
+/// (`1.0`, `4.8`, `1e-3`), which `datasets` reads as float64. Integers (`0`, `1`, `-1`) are
+/// class ids.
+pub fn is_regression(examples: &[TextExample]) -> bool {
+    let number = |l: &str| l.trim().parse::<f64>().is_ok();
+    let integer = |l: &str| l.trim().parse::<i64>().is_ok();
+    !examples.is_empty()
+        && examples.iter().all(|e| number(&e.label))
+        && examples.iter().any(|e| !integer(&e.label))
+}
+
 /// The label set of a training set: its distinct labels, sorted (numerically when they are all
 /// numbers, so `-1, 1` and `0, 1, 2` keep their order), ids in that order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +164,24 @@ pub struct LabelSet {
 impl LabelSet {
     /// Collects the labels of `examples`.
     pub fn from_examples(examples: &[TextExample]) -> Self {
-        let mut labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();
+        Self::sorted(examples.iter().map(|e| e.label.clone()).collect())
+    }
+
+    /// Collects the labels of the lists of multi-label `examples` (see
+    /// [`TextExample::label_list`]), sorted as [`LabelSet::from_examples`] sorts them.
+    ///
+    /// # Errors
+    /// A label that is not a list, naming its file and line.
+    pub fn from_label_lists(examples: &[TextExample]) -> Result<Self, DataError> {
+        let mut labels = Vec::new();
+        for example in examples {
+            labels.extend(example.label_list()?);
+        }
+        Ok(Self::sorted(labels))
+    }
+
+    /// The distinct `labels`, sorted, numerically when they are all numbers.
+    fn sorted(mut labels: Vec<String>) -> Self {
         labels.sort();
         labels.dedup();
         if labels.iter().all(|l| l.parse::<f64>().is_ok()) {
@@ -145,6 +212,26 @@ impl LabelSet {
     /// Whether there is no label.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
+    }
+
+    /// The multi-hot row of a multi-label example (1.0 at the id of each of its labels), or an
+    /// error naming the file and line of a label outside the set.
+    pub fn multi_hot(&self, example: &TextExample) -> Result<Vec<f32>, DataError> {
+        let mut row = vec![0.0; self.labels.len()];
+        for label in example.label_list()? {
+            let id = self
+                .labels
+                .iter()
+                .position(|l| *l == label)
+                .ok_or_else(|| DataError::UnknownLabel {
+                    file: example.location.file.clone(),
+                    line: example.location.line,
+                    label: label.clone(),
+                    known: self.labels.join(", "),
+                })?;
+            row[id] = 1.0;
+        }
+        Ok(row)
     }
 
     /// The id of an example's label, or an error naming the file and line.

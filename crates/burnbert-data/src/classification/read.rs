@@ -157,10 +157,18 @@ fn read_jsonl(text: &str, path: &Path, columns: &Columns) -> Result<Vec<TextExam
                 }),
             }
         };
+        // A list of labels (multi-label data) is kept as a JSON list of strings.
+        let label = match &columns.label {
+            Column::Name(n) => match value.get(n) {
+                Some(Value::Array(labels)) => list_label(labels).map_err(invalid)?,
+                _ => get(&columns.label)?,
+            },
+            Column::Index(_) => get(&columns.label)?,
+        };
         let example = TextExample {
             text: get(&columns.text)?,
             text_pair: columns.text_pair.as_ref().map(get).transpose()?,
-            label: get(&columns.label)?,
+            label,
             location: Location {
                 file: path.into(),
                 line: line_no,
@@ -170,6 +178,21 @@ fn read_jsonl(text: &str, path: &Path, columns: &Columns) -> Result<Vec<TextExam
         examples.push(example);
     }
     Ok(examples)
+}
+
+/// A JSON list of labels as the compact JSON list of their strings (`["1","sports"]`).
+fn list_label(labels: &[Value]) -> Result<String, String> {
+    let names = labels
+        .iter()
+        .map(|l| match l {
+            Value::String(s) if !s.trim().is_empty() => Ok(Value::String(s.clone())),
+            Value::Number(n) => Ok(Value::String(n.to_string())),
+            other => Err(format!(
+                "a label in a list is not a non-empty string or a number: {other}"
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Value::Array(names).to_string())
 }
 
 fn check(example: &TextExample) -> Result<(), DataError> {

@@ -165,3 +165,77 @@ fn aclimdb_layout() {
     assert_eq!(examples[1].text, "Great. Loved it");
     assert!(read_aclimdb(&dir, "test").is_err());
 }
+
+#[test]
+fn real_valued_labels_are_a_regression_target_as_run_glue_reads_them() {
+    let path = write(
+        "sts.jsonl",
+        b"{\"text\": \"a\", \"label\": 4.8}\n{\"text\": \"b\", \"label\": 1}\n{\"text\": \"c\", \"label\": \"nan\"}\n",
+    );
+    let examples = read_file(&path, &Columns::default()).unwrap();
+    assert!(is_regression(&examples[..2]));
+    assert_eq!(examples[0].target().unwrap(), 4.8);
+    assert_eq!(examples[1].target().unwrap(), 1.0);
+    let err = examples[2].target().unwrap_err().to_string();
+    assert!(
+        err.contains("sts.jsonl:3") && err.contains("not a finite number"),
+        "{err}"
+    );
+    // Integers are class ids; a word among numbers makes the labels class names.
+    let labels = |names: &[&str]| -> Vec<TextExample> {
+        names
+            .iter()
+            .map(|l| TextExample {
+                label: l.to_string(),
+                ..examples[0].clone()
+            })
+            .collect()
+    };
+    assert!(!is_regression(&labels(&["0", "1", "-1"])));
+    assert!(!is_regression(&labels(&["pos", "1.5"])));
+    assert!(is_regression(&labels(&["1e-3", "2"])));
+    assert!(!is_regression(&[]));
+}
+
+#[test]
+fn lists_of_labels_are_multi_label_data() {
+    let path = write(
+        "topics.jsonl",
+        b"{\"text\": \"a\", \"label\": [\"sports\", \"politics\"]}\n{\"text\": \"b\", \"label\": []}\n{\"text\": \"c\", \"label\": [2]}\n",
+    );
+    let examples = read_file(&path, &Columns::default()).unwrap();
+    assert!(is_multi_label(&examples));
+    assert!(!is_regression(&examples));
+    assert_eq!(examples[0].label_list().unwrap(), ["sports", "politics"]);
+    let labels = LabelSet::from_label_lists(&examples).unwrap();
+    assert_eq!(labels.names(), ["2", "politics", "sports"]);
+    assert_eq!(labels.multi_hot(&examples[0]).unwrap(), [0.0, 1.0, 1.0]);
+    assert_eq!(labels.multi_hot(&examples[1]).unwrap(), [0.0, 0.0, 0.0]);
+    // A label outside the set, a single label among lists, a list of objects: errors naming the
+    // file and line.
+    let known = LabelSet::from_names(vec!["sports".into()]);
+    let err = known.multi_hot(&examples[0]).unwrap_err().to_string();
+    assert!(
+        err.contains("topics.jsonl:1") && err.contains("politics"),
+        "{err}"
+    );
+    let mixed = write(
+        "mixed.jsonl",
+        b"{\"text\": \"a\", \"label\": [\"x\"]}\n{\"text\": \"b\", \"label\": \"x\"}\n",
+    );
+    let mixed = read_file(&mixed, &Columns::default()).unwrap();
+    assert!(!is_multi_label(&mixed));
+    let err = LabelSet::from_label_lists(&mixed).unwrap_err().to_string();
+    assert!(
+        err.contains("mixed.jsonl:2") && err.contains("not a list"),
+        "{err}"
+    );
+    let bad = write("bad.jsonl", b"{\"text\": \"a\", \"label\": [{\"x\": 1}]}\n");
+    let err = read_file(&bad, &Columns::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("bad.jsonl:1") && err.contains("label in a list"),
+        "{err}"
+    );
+}

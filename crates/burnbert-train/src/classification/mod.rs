@@ -8,113 +8,29 @@ use std::path::Path;
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
+use burn::train::SupervisedTraining;
 use burn::train::metric::{
     AccuracyMetric, ClassReduction, FBetaScoreMetric, LossMetric, Metric, MetricName,
     PrecisionMetric, RecallMetric,
 };
-use burn::train::{ClassificationOutput, SupervisedTraining};
-use burnbert_data::classification::{LabelSet, TextExample};
-use burnbert_data::{BertTokenizer, PaddedBatch};
+use burnbert_data::BertTokenizer;
+use burnbert_data::classification::{LabelSet, TextExample, is_multi_label, is_regression};
 use burnbert_model::loss::{IGNORE_INDEX, cross_entropy};
-use burnbert_model::{
-    BertConfig, BertForSequenceClassification, BertInput, ProblemType, SequenceLabels,
-};
+use burnbert_model::{BertConfig, BertForSequenceClassification, ProblemType};
 
 use crate::sklearn::{ClassificationReport, classification_report};
-use crate::step::TaskModel;
 pub use crate::step::{FineTuning, NonFiniteGuard};
 use crate::task::{HfTask, Task, Trained, export_hf, fine_tune};
 pub use crate::trainer::Run;
 use crate::trainer::Watch;
 use crate::{TrainError, TrainingConfig};
 
-/// A tokenized, labelled example.
-#[derive(Debug, Clone)]
-pub struct EncodedExample {
-    /// WordPiece ids with `[CLS]`/`[SEP]`.
-    pub input_ids: Vec<u32>,
-    /// Segment ids.
-    pub token_type_ids: Vec<u32>,
-    /// The label id.
-    pub label: usize,
-}
+mod batch;
 
-burnbert_data::impl_encoded!(EncodedExample);
-
-/// Tokenizes `examples` (truncated to `max_length`) with label ids from `labels`; a label not
-/// in the set is an error naming its file and line.
-pub fn encode_examples(
-    tokenizer: &BertTokenizer,
-    examples: &[TextExample],
-    labels: &LabelSet,
-    max_length: usize,
-) -> Result<Vec<EncodedExample>, TrainError> {
-    examples
-        .iter()
-        .map(|e| {
-            let label = labels.id(e)?;
-            let encoding = tokenizer
-                .encode(&e.text, e.text_pair.as_deref(), max_length)
-                .map_err(|err| burnbert_data::DataError::Invalid {
-                    file: e.location.file.clone(),
-                    line: e.location.line,
-                    message: err.to_string(),
-                })?;
-            Ok(EncodedExample {
-                input_ids: encoding.input_ids,
-                token_type_ids: encoding.token_type_ids,
-                label,
-            })
-        })
-        .collect()
-}
-
-/// A padded batch and its labels.
-#[derive(Debug, Clone)]
-pub struct ClassificationBatch {
-    /// Model input, padded to the batch's longest sequence.
-    pub input: BertInput,
-    /// Label ids, `[batch]`.
-    pub labels: Tensor<1, Int>,
-}
-
-/// Pads each batch to its own longest sequence (dynamic padding).
-#[derive(Debug, Clone)]
-pub struct ClassificationBatcher {
-    /// Id of `[PAD]`.
-    pub pad_id: u32,
-}
-
-impl Batcher<EncodedExample, ClassificationBatch> for ClassificationBatcher {
-    fn batch(&self, items: Vec<EncodedExample>, device: &Device) -> ClassificationBatch {
-        let batch = PaddedBatch::of_items(&items, self.pad_id);
-        let labels: Vec<i64> = items.iter().map(|e| e.label as i64).collect();
-        ClassificationBatch {
-            input: batch.to_input(device),
-            labels: Tensor::from_data(TensorData::new(labels, [items.len()]), device),
-        }
-    }
-}
-
-impl TaskModel for BertForSequenceClassification {
-    type Batch = ClassificationBatch;
-    type Output = ClassificationOutput;
-    const HEAD: &'static str = r"^model\.classifier\.";
-
-    fn bert_mut(&mut self) -> &mut burnbert_model::BertModel {
-        &mut self.bert
-    }
-
-    fn loss(&self, batch: ClassificationBatch) -> (Tensor<1>, ClassificationOutput) {
-        let out =
-            self.forward_with_labels(batch.input, SequenceLabels::Classes(batch.labels.clone()));
-        let loss = out.loss.expect("labels were given");
-        (
-            loss.clone(),
-            ClassificationOutput::new(loss, out.logits, batch.labels),
-        )
-    }
-}
+pub use batch::{
+    ClassificationBatch, ClassificationBatcher, EncodedExample, SequenceBatch,
+    SequenceClassificationBatcher, SequenceOutput, encode_examples,
+};
 
 /// What a training run gives back.
 pub type TrainedClassifier = Trained<SequenceClassification>;
@@ -133,7 +49,7 @@ impl Task for SequenceClassification {
     type Model = BertForSequenceClassification;
     type Example = TextExample;
     type Item = EncodedExample;
-    type Batcher = ClassificationBatcher;
+    type Batcher = SequenceClassificationBatcher;
     type Report = ClassificationReport;
 
     fn encode_train(
@@ -154,8 +70,8 @@ impl Task for SequenceClassification {
         self.encode_train(tokenizer, examples, args)
     }
 
-    fn batcher(&self, tokenizer: &BertTokenizer) -> ClassificationBatcher {
-        ClassificationBatcher {
+    fn batcher(&self, tokenizer: &BertTokenizer) -> SequenceClassificationBatcher {
+        SequenceClassificationBatcher {
             pad_id: tokenizer.pad_id(),
         }
     }
@@ -200,7 +116,9 @@ impl Task for SequenceClassification {
     ) -> Result<ClassificationReport, TrainError> {
         evaluate(
             model,
-            &self.batcher(tokenizer),
+            &ClassificationBatcher {
+                pad_id: tokenizer.pad_id(),
+            },
             items,
             &self.labels,
             args.per_device_eval_batch_size,
@@ -234,64 +152,64 @@ impl HfTask for SequenceClassification {
         train: &[TextExample],
         _valid: &[TextExample],
     ) -> Result<Self, TrainError> {
-        let data = LabelSet::from_examples(train);
-        // datasets reads a column of numbers written with a point or an exponent (1.0, 4.8,
-        // 1e-3) as float64, and run_glue.py then trains a regression; integers (0, 1, -1) are
-        // classes.
-        let numbers = data.names().iter().all(|l| l.trim().parse::<f64>().is_ok());
-        let floats = data
-            .names()
-            .iter()
-            .any(|l| l.trim().parse::<i64>().is_err());
-        if numbers && floats {
+        if is_regression(train) {
             return Err(TrainError::Labels(format!(
-                "the labels look like real numbers ({}): a regression target, which burnbert \
-                 does not train yet; use class names or integer class ids",
-                data.names()
-                    .iter()
-                    .take(5)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "the labels look like real numbers ({}, ...): a regression target, which \
+                 `SequenceRegression` trains (the CLI picks it itself)",
+                train[0].label
             )));
         }
-        let named = checkpoint.labels();
-        let default = named
-            .iter()
-            .enumerate()
-            .all(|(i, l)| *l == format!("LABEL_{i}"));
-        if default || checkpoint.id2label.is_none() {
-            return Ok(Self { labels: data });
+        if is_multi_label(train) {
+            return Err(TrainError::Labels(format!(
+                "the labels are lists ({}, ...): a multi-label classification, which \
+                 `MultiLabelClassification` trains (the CLI picks it itself)",
+                train[0].label
+            )));
         }
-        let lower = |names: &[String]| {
-            let mut names: Vec<String> = names.iter().map(|l| l.to_lowercase()).collect();
-            names.sort();
-            names
-        };
-        if lower(&named) == lower(data.names()) {
-            // The checkpoint's order, spelled as the data spells them.
-            let order = named
-                .iter()
-                .map(|m| {
-                    data.names()
-                        .iter()
-                        .find(|d| d.to_lowercase() == m.to_lowercase())
-                        .cloned()
-                        .expect("same names")
-                })
-                .collect();
-            return Ok(Self {
-                labels: LabelSet::from_names(order),
-            });
-        }
-        eprintln!(
-            "warning: the model was trained with labels ({}) that are not the data's ({}): the \
-             model's labels are ignored",
-            named.join(", "),
-            data.names().join(", ")
-        );
-        Ok(Self { labels: data })
+        Ok(Self {
+            labels: checkpoint_order(checkpoint, LabelSet::from_examples(train)),
+        })
     }
+}
+
+/// The label set as `run_glue.py` keeps a checkpoint's: the checkpoint's `id2label` order when
+/// its names are the data's (compared without case, spelled as the data spells them), so that
+/// a fine-tuned head keeps its rows; else the data's (with a warning when the checkpoint named
+/// other labels than `LABEL_i`).
+pub(crate) fn checkpoint_order(checkpoint: &BertConfig, data: LabelSet) -> LabelSet {
+    let named = checkpoint.labels();
+    let default = named
+        .iter()
+        .enumerate()
+        .all(|(i, l)| *l == format!("LABEL_{i}"));
+    if default || checkpoint.id2label.is_none() {
+        return data;
+    }
+    let lower = |names: &[String]| {
+        let mut names: Vec<String> = names.iter().map(|l| l.to_lowercase()).collect();
+        names.sort();
+        names
+    };
+    if lower(&named) == lower(data.names()) {
+        let order = named
+            .iter()
+            .map(|m| {
+                data.names()
+                    .iter()
+                    .find(|d| d.to_lowercase() == m.to_lowercase())
+                    .cloned()
+                    .expect("same names")
+            })
+            .collect();
+        return LabelSet::from_names(order);
+    }
+    eprintln!(
+        "warning: the model was trained with labels ({}) that are not the data's ({}): the \
+         model's labels are ignored",
+        named.join(", "),
+        data.names().join(", ")
+    );
+    data
 }
 
 /// Fine-tunes `model` (already holding the pretrained encoder, its config's labels set to

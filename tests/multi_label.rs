@@ -4,7 +4,7 @@
 
 mod common;
 
-use burnbert::data::classification::{LabelSet, Location, TextExample};
+use burnbert::data::classification::{LabelSet, TextExample};
 use burnbert::model::ProblemType;
 use burnbert::pipeline::TextClassificationPipeline;
 use burnbert::train::multi_label_classification::{
@@ -24,20 +24,7 @@ const ROWS: [(&str, &str); 4] = [
 ];
 
 fn examples(n: usize) -> Vec<TextExample> {
-    (0..n)
-        .map(|i| {
-            let (text, labels) = ROWS[i % ROWS.len()];
-            TextExample {
-                text: text.into(),
-                text_pair: None,
-                label: labels.into(),
-                location: Location {
-                    file: "generated".into(),
-                    line: i + 1,
-                },
-            }
-        })
-        .collect()
+    text_examples(&ROWS, n)
 }
 
 #[test]
@@ -66,6 +53,24 @@ fn label_lists_train_a_sigmoid_per_label_with_bce() {
     .to_string();
     assert!(
         err.contains("lists") && err.contains("MultiLabelClassification"),
+        "{err}"
+    );
+    // Lists and single labels mixed: neither task, an error naming an example of each.
+    let mut mixed = examples(4);
+    mixed[2].label = "politics".into();
+    let err = fine_tune_classifier(
+        folder.to_str().unwrap(),
+        &args,
+        &mixed,
+        &mixed,
+        &output,
+        None,
+        &device,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("mix lists (generated:1") && err.contains("single labels (generated:3"),
         "{err}"
     );
 

@@ -12,7 +12,8 @@ use crate::Error;
 /// The prediction of a sequence classifier for one input.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SequencePrediction {
-    /// The most probable label (for multi-label: the labels above 0.5, comma-separated).
+    /// The most probable label, as the pipeline's first (`top_k=1`); a multi-label model's
+    /// labels are those whose probability is above 0.5.
     pub label: String,
     /// Probability of each label, in id order, as the text-classification pipeline gives it:
     /// softmax; sigmoid for multi-label and one-label heads; the raw score for regression.
@@ -90,16 +91,7 @@ impl<O> Pipeline<BertForSequenceClassification, O> {
             .into_iter()
             .zip(rows(probabilities)?)
             .map(|(logits, probabilities)| {
-                let label = match problem {
-                    ProblemType::MultiLabelClassification if labels.len() > 1 => labels
-                        .iter()
-                        .zip(&probabilities)
-                        .filter(|(_, p)| **p > 0.5)
-                        .map(|(l, _)| l.as_str())
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    _ => labels[argmax(&probabilities)].clone(),
-                };
+                let label = labels[argmax(&probabilities)].clone();
                 SequencePrediction {
                     label,
                     probabilities,

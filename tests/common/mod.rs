@@ -136,3 +136,26 @@ pub fn minilm_and_squad() -> Option<(PathBuf, PathBuf)> {
         }
     }
 }
+
+/// `n` labelled texts, cycling through `rows` of (text, label as written in the data), each
+/// located at line i + 1 of a file `generated`.
+pub fn text_examples(
+    rows: &[(&str, &str)],
+    n: usize,
+) -> Vec<burnbert::data::classification::TextExample> {
+    use burnbert::data::classification::{Location, TextExample};
+    (0..n)
+        .map(|i| {
+            let (text, label) = rows[i % rows.len()];
+            TextExample {
+                text: text.into(),
+                text_pair: None,
+                label: label.into(),
+                location: Location {
+                    file: "generated".into(),
+                    line: i + 1,
+                },
+            }
+        })
+        .collect()
+}

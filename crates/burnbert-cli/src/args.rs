@@ -154,9 +154,9 @@ pub(crate) enum Command {
         /// Truncate to this many tokens (default: the model's limit).
         #[arg(long)]
         max_length: Option<usize>,
-        /// Longest answer, in tokens (the question-answering pipeline's `max_answer_len`).
-        #[arg(long, default_value_t = 15)]
-        max_answer_length: usize,
+        /// Longest answer, in tokens (the question-answering pipeline's `max_answer_len`; default 15).
+        #[arg(long)]
+        max_answer_length: Option<usize>,
         /// Overlap of the windows over a long context, in tokens (default: half the max
         /// length, at most 128, as the pipeline's).
         #[arg(long)]

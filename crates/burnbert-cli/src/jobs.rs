@@ -110,8 +110,8 @@ pub struct PredictJob {
     pub file: Option<PathBuf>,
     /// Truncate to this many tokens (default: the model's limit).
     pub max_length: Option<usize>,
-    /// Longest answer, in tokens.
-    pub max_answer_length: usize,
+    /// Longest answer, in tokens (default: the pipeline's, 15).
+    pub max_answer_length: Option<usize>,
     /// Overlap of the windows over a long context (default: the pipeline's).
     pub doc_stride: Option<usize>,
     /// Inputs per forward pass (sequence classification).
@@ -143,6 +143,20 @@ impl PredictJob {
                 None => e,
             }
         })
+    }
+
+    /// An error when a question-answering flag (`--doc-stride`, `--max-answer-length`) was
+    /// given to `task`, which has no use for it.
+    pub fn refuse_answer_flags(&self, task: &str) -> Result<()> {
+        for (flag, given) in [
+            ("--doc-stride", self.doc_stride.is_some()),
+            ("--max-answer-length", self.max_answer_length.is_some()),
+        ] {
+            if given {
+                bail!("{flag} is for question answering; {task} does not read it");
+            }
+        }
+        Ok(())
     }
 
     /// An error for the first input that gives a field `task` does not read (`reads`): the
@@ -208,9 +222,24 @@ pub fn read_inputs(path: &Path) -> Result<Vec<PredictInput>> {
 /// Prints `value` as one JSON line, or `plain`.
 pub fn print(json: bool, value: &serde_json::Value, plain: &str) {
     if json {
-        println!("{value}");
+        say(&value.to_string());
     } else {
-        println!("{plain}");
+        say(plain);
+    }
+}
+
+/// Prints a line on standard output. When the reader has gone (`burnbert predict ... | head`),
+/// the process ends quietly with status 0, as `cat` or `grep` end, rather than panicking as
+/// `println!` does.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
     }
 }
 

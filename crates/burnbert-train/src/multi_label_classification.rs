@@ -11,7 +11,7 @@ use burn::prelude::*;
 use burn::train::SupervisedTraining;
 use burn::train::metric::{ClassReduction, FBetaScoreMetric, LossMetric, Metric, MetricName};
 use burnbert_data::classification::{LabelSet, TextExample};
-use burnbert_data::{BertTokenizer, DataError, PaddedBatch};
+use burnbert_data::{BertTokenizer, PaddedBatch};
 use burnbert_model::loss::binary_cross_entropy_with_logits;
 use burnbert_model::{BertConfig, BertForSequenceClassification, ProblemType, SequenceLabels};
 
@@ -46,13 +46,7 @@ pub fn encode_label_lists(
         .iter()
         .map(|e| {
             let targets = labels.multi_hot(e)?;
-            let encoding = tokenizer
-                .encode(&e.text, e.text_pair.as_deref(), max_length)
-                .map_err(|err| DataError::Invalid {
-                    file: e.location.file.clone(),
-                    line: e.location.line,
-                    message: err.to_string(),
-                })?;
+            let encoding = e.encode(tokenizer, max_length)?;
             Ok(MultiLabelItem {
                 input_ids: encoding.input_ids,
                 token_type_ids: encoding.token_type_ids,

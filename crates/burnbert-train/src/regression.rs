@@ -10,7 +10,7 @@ use burn::prelude::*;
 use burn::train::SupervisedTraining;
 use burn::train::metric::{LossMetric, MetricName};
 use burnbert_data::classification::TextExample;
-use burnbert_data::{BertTokenizer, DataError, PaddedBatch};
+use burnbert_data::{BertTokenizer, PaddedBatch};
 use burnbert_model::{BertConfig, BertForSequenceClassification, ProblemType, SequenceLabels};
 use serde::Serialize;
 
@@ -44,13 +44,7 @@ pub fn encode_targets(
         .iter()
         .map(|e| {
             let target = e.target()?;
-            let encoding = tokenizer
-                .encode(&e.text, e.text_pair.as_deref(), max_length)
-                .map_err(|err| DataError::Invalid {
-                    file: e.location.file.clone(),
-                    line: e.location.line,
-                    message: err.to_string(),
-                })?;
+            let encoding = e.encode(tokenizer, max_length)?;
             Ok(RegressionItem {
                 input_ids: encoding.input_ids,
                 token_type_ids: encoding.token_type_ids,

@@ -8,7 +8,7 @@ use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use burn::train::metric::ItemLazy;
+use burn::train::metric::{ItemLazy, LossInput};
 use burn::train::{InferenceStep, Interrupter, TrainOutput, TrainStep};
 
 use crate::{TrainingConfig, optim};
@@ -57,6 +57,14 @@ impl NonFiniteGuard {
         }
         false
     }
+}
+
+/// A batch's mean loss as Burn's `LossMetric` should weigh it: once per example. Burn weighs
+/// each batch's loss by the length of this tensor, so the epoch's value is then the mean over
+/// the examples, as HF's `eval_loss` (each batch's mean repeated batch-size times), not the mean
+/// of the batch means, which a smaller last batch would skew.
+pub fn loss_input(loss: &Tensor<1>, batch_size: usize) -> LossInput {
+    LossInput::new(loss.clone().reshape([1]).repeat_dim(0, batch_size.max(1)))
 }
 
 /// A task model: how one of its batches becomes a loss and the item Burn's metrics read.

@@ -10,15 +10,17 @@ use burnbert::pipeline::TextClassificationPipeline;
 use burnbert::model::ProblemType;
 use burnbert::train::classification::{ClassificationBatcher, encode_examples, evaluate};
 use burnbert::train::sklearn::MultiLabelReport;
+use burnbert::train::classification::SequenceClassification;
 use burnbert::train::multi_label_classification::{
-    MultiLabelBatcher, encode_label_lists, evaluate_multi_label,
+    MultiLabelBatcher, MultiLabelClassification, encode_label_lists, evaluate_multi_label,
 };
+use burnbert::train::task::HfTask;
 use burnbert::train::regression::{
-    RegressionBatcher, RegressionReport, encode_targets, evaluate_regressor,
+    RegressionBatcher, RegressionReport, SequenceRegression, encode_targets, evaluate_regressor,
 };
 use serde_json::json;
 
-use crate::jobs::{EvalJob, PredictJob, TrainJob, load, print};
+use crate::jobs::{EvalJob, PredictJob, TrainJob, load, print, say};
 
 /// Where labelled data comes from, and which columns hold what.
 #[derive(clap::Args, Debug, Clone)]
@@ -83,41 +85,36 @@ pub fn train(job: &mut TrainJob, columns: &DataArgs, device: &Device) -> Result<
     )?;
     if classification::is_multi_label(&train) {
         eprintln!("the labels are lists: a multi-label classification (a sigmoid per label, BCE)");
-        return train_multi_label(job, &train, &valid, device);
+        return fine_tune::<MultiLabelClassification>(job, &train, &valid, device, |r| {
+            format!("valid {}", multi_label_scores(r))
+        });
     }
     if classification::is_regression(&train) {
-        eprintln!("the labels are real numbers: a regression (one output, MSE), as run_glue.py reads them");
-        return train_regressor(job, &train, &valid, device);
+        eprintln!(
+            "the labels are real numbers: a regression (one output, MSE), as run_glue.py reads them"
+        );
+        return fine_tune::<SequenceRegression>(job, &train, &valid, device, regression_scores);
     }
-    let trained = burnbert::train::fine_tune_classifier(
-        &job.model,
-        &job.args,
-        &train,
-        &valid,
-        &job.output,
-        job.resume_from_epoch,
-        device,
-    )?;
-    let r = &trained.report;
-    println!(
-        "epoch {}: valid accuracy {:.4}, macro F1 {:.4}, loss {:.4}; model saved to {}",
-        trained.epoch,
-        r.accuracy,
-        r.macro_f1,
-        r.loss.unwrap_or(f64::NAN),
-        trained.exported.display()
-    );
-    Ok(())
+    fine_tune::<SequenceClassification>(job, &train, &valid, device, |r| {
+        format!(
+            "valid accuracy {:.4}, macro F1 {:.4}, loss {:.4}",
+            r.accuracy,
+            r.macro_f1,
+            r.loss.unwrap_or(f64::NAN)
+        )
+    })
 }
 
-/// Fine-tunes a regressor (real-valued labels) and prints its validation scores.
-fn train_regressor(
+/// Fine-tunes the task `T` and prints the chosen epoch, its validation `scores` and the folder
+/// of the exported model.
+fn fine_tune<T: HfTask<Example = TextExample>>(
     job: &TrainJob,
     train: &[TextExample],
     valid: &[TextExample],
     device: &Device,
+    scores: impl Fn(&T::Report) -> String,
 ) -> Result<()> {
-    let trained = burnbert::train::fine_tune_regressor(
+    let trained = burnbert::train::fine_tune::<T>(
         &job.model,
         &job.args,
         train,
@@ -126,37 +123,12 @@ fn train_regressor(
         job.resume_from_epoch,
         device,
     )?;
-    println!(
+    say(&format!(
         "epoch {}: {}; model saved to {}",
         trained.epoch,
-        regression_scores(&trained.report),
+        scores(&trained.report),
         trained.exported.display()
-    );
-    Ok(())
-}
-
-/// Fine-tunes a multi-label classifier (label lists) and prints its validation scores.
-fn train_multi_label(
-    job: &TrainJob,
-    train: &[TextExample],
-    valid: &[TextExample],
-    device: &Device,
-) -> Result<()> {
-    let trained = burnbert::train::fine_tune_multi_label_classifier(
-        &job.model,
-        &job.args,
-        train,
-        valid,
-        &job.output,
-        job.resume_from_epoch,
-        device,
-    )?;
-    println!(
-        "epoch {}: valid {}; model saved to {}",
-        trained.epoch,
-        multi_label_scores(&trained.report),
-        trained.exported.display()
-    );
+    ));
     Ok(())
 }
 
@@ -263,6 +235,7 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
     let classifier = TextClassificationPipeline::new(bert, device)
         .with_max_length(max)
         .with_batch_size(job.batch_size);
+    job.refuse_answer_flags("sequence classification")?;
     job.check_fields("sequence classification", &["text", "text_pair"])?;
     let pairs = job
         .inputs

@@ -11,7 +11,7 @@ use burnbert::train::squad::Postprocess;
 use serde_json::json;
 
 use super::classification::DataArgs;
-use crate::jobs::{EvalJob, PredictJob, TrainJob, load, print};
+use crate::jobs::{EvalJob, PredictJob, TrainJob, load, print, say};
 
 /// The windows' length when neither a flag nor the model says otherwise, as in `transformers`'
 /// `run_qa.py`.
@@ -38,14 +38,14 @@ pub fn train(job: &mut TrainJob, columns: &DataArgs, device: &Device) -> Result<
         device,
     )?;
     let s = &trained.report.scores;
-    println!(
+    say(&format!(
         "epoch {}: valid exact match {:.2}, F1 {:.2} ({} questions); model saved to {}",
         trained.epoch,
         s.exact_match,
         s.f1,
         s.questions,
         trained.exported.display()
-    );
+    ));
     Ok(())
 }
 
@@ -121,7 +121,7 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
         .with_max_length(max)
         .with_options(AnswerOptions {
             doc_stride: job.doc_stride,
-            max_answer_len: job.max_answer_length,
+            max_answer_len: job.max_answer_length.unwrap_or(AnswerOptions::default().max_answer_len),
         });
     job.check_fields("question answering", &["question", "context"])?;
     for (i, input) in job.inputs.iter().enumerate() {

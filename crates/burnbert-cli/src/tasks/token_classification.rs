@@ -10,7 +10,7 @@ use burnbert::train::token_classification::evaluate_tagger;
 use serde_json::json;
 
 use super::classification::DataArgs;
-use crate::jobs::{EvalJob, PredictJob, TrainJob, load, print};
+use crate::jobs::{EvalJob, PredictJob, TrainJob, load, print, say};
 
 /// Fine-tunes a tagger on CoNLL or JSONL sentences and prints its validation scores.
 pub fn train(job: &mut TrainJob, columns: &DataArgs, device: &Device) -> Result<()> {
@@ -30,7 +30,7 @@ pub fn train(job: &mut TrainJob, columns: &DataArgs, device: &Device) -> Result<
         device,
     )?;
     let r = &trained.report;
-    println!(
+    say(&format!(
         "epoch {}: valid entity F1 {:.4} (P {:.4}, R {:.4}), token accuracy {:.4}; model saved to {}",
         trained.epoch,
         r.overall.f1,
@@ -38,7 +38,7 @@ pub fn train(job: &mut TrainJob, columns: &DataArgs, device: &Device) -> Result<
         r.overall.recall,
         r.token_accuracy,
         trained.exported.display()
-    );
+    ));
     Ok(())
 }
 
@@ -82,6 +82,7 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
     let bert = load::<BertForTokenClassification>(&job.model, device)?;
     let max = job.max_length.unwrap_or(bert.max_length());
     let tagger = TokenClassificationPipeline::new(bert, device).with_max_length(max);
+    job.refuse_answer_flags("token classification")?;
     job.check_fields("token classification", &["text"])?;
     for (i, input) in job.inputs.iter().enumerate() {
         let text = input.text.as_deref().with_context(|| {

@@ -258,6 +258,21 @@ fn predict_refuses_inputs_its_head_would_ignore_and_names_the_failing_line() {
         "{stderr}"
     );
 
+    let stderr = failed(burnbert(&[
+        "predict",
+        arg(&tagger),
+        "--text",
+        "John lives in Paris",
+        "--max-answer-length",
+        "30",
+    ]));
+    assert!(
+        stderr.contains(
+            "--max-answer-length is for question answering; token classification does not read it"
+        ),
+        "{stderr}"
+    );
+
     let dir = scratch("predict-fields");
     let inputs = dir.join("inputs.jsonl");
     std::fs::write(
@@ -297,5 +312,31 @@ fn predict_refuses_inputs_its_head_would_ignore_and_names_the_failing_line() {
         stderr.contains("inputs.jsonl: input 1 (line 2): empty text"),
         "{stderr}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_reader_that_stops_reading_ends_predict_quietly() {
+    // `burnbert predict --file ... | head -1`: the pipe closes before the last lines are written.
+    let dir = scratch("predict-pipe");
+    let inputs = dir.join("inputs.txt");
+    std::fs::write(&inputs, "a good film\n".repeat(200)).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_burnbert"))
+        .env("BURN_DEVICE", "flex")
+        .args([
+            "predict",
+            arg(&assets("tiny-bert-seqcls")),
+            "--file",
+            arg(&inputs),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }

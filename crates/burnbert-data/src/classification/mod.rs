@@ -105,19 +105,40 @@ impl Columns {
 }
 
 impl TextExample {
-    /// The label as a regression target, or an error naming the file and line.
-    pub fn target(&self) -> Result<f32, DataError> {
-        match self.label.trim().parse::<f32>() {
-            Ok(value) if value.is_finite() => Ok(value),
-            _ => Err(DataError::Invalid {
+    /// Its text (and pair) encoded by `tokenizer`, truncated to `max_length` tokens (longest
+    /// first); an error names its file and line.
+    pub fn encode(
+        &self,
+        tokenizer: &crate::BertTokenizer,
+        max_length: usize,
+    ) -> Result<crate::Encoding, DataError> {
+        tokenizer
+            .encode(&self.text, self.text_pair.as_deref(), max_length)
+            .map_err(|err| DataError::Invalid {
                 file: self.location.file.clone(),
                 line: self.location.line,
-                message: format!(
-                    "label `{}` is not a finite number (the data's labels are a regression target)",
-                    self.label
-                ),
-            }),
-        }
+                message: err.to_string(),
+            })
+    }
+
+    /// The label as a regression target, or an error naming the file and line.
+    pub fn target(&self) -> Result<f32, DataError> {
+        let problem = match self.label.trim().parse::<f32>() {
+            Ok(value) if value.is_finite() => return Ok(value),
+            Ok(_) if self.label.trim().parse::<f64>().is_ok_and(f64::is_finite) => {
+                "is past the range of float32, the targets' type"
+            }
+            Ok(_) => "is not a finite number",
+            Err(_) => "is not a number",
+        };
+        Err(DataError::Invalid {
+            file: self.location.file.clone(),
+            line: self.location.line,
+            message: format!(
+                "label `{}` {problem} (the data's labels are a regression target)",
+                self.label
+            ),
+        })
     }
 }
 

@@ -61,7 +61,7 @@ fn read_delimited(
     let headers: Vec<String> = if columns.has_header {
         reader
             .headers()
-            .map_err(|e| csv_error(path, &e))?
+            .map_err(|e| csv_error(path, text, &e))?
             .iter()
             .map(str::to_string)
             .collect()
@@ -88,8 +88,8 @@ fn read_delimited(
     let pair_at = columns.text_pair.as_ref().map(index).transpose()?;
     let mut examples = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| csv_error(path, &e))?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let record = record.map_err(|e| csv_error(path, text, &e))?;
+        let line = record.position().map_or(0, |p| line_at(text, p.byte()));
         let location = Location {
             file: path.into(),
             line,
@@ -218,8 +218,20 @@ fn check(example: &TextExample) -> Result<(), DataError> {
     Ok(())
 }
 
-fn csv_error(path: &Path, e: &csv::Error) -> DataError {
-    let line = e.position().map_or(0, |p| p.line() as usize);
+/// The 1-based line of the record at byte `offset` of `text`. The csv crate counts a `\r\n`
+/// row end as one line less and places the next record at its `\n`: the record starts after
+/// the line-end bytes there.
+fn line_at(text: &str, offset: u64) -> usize {
+    let bytes = text.as_bytes();
+    let mut start = (offset as usize).min(bytes.len());
+    while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+        start += 1;
+    }
+    bytes[..start].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+fn csv_error(path: &Path, text: &str, e: &csv::Error) -> DataError {
+    let line = e.position().map_or(0, |p| line_at(text, p.byte()));
     DataError::Invalid {
         file: path.into(),
         line,

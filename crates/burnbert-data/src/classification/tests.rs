@@ -195,6 +195,32 @@ fn real_valued_labels_are_a_regression_target_as_run_glue_reads_them() {
     assert!(!is_regression(&labels(&["pos", "1.5"])));
     assert!(is_regression(&labels(&["1e-3", "2"])));
     assert!(!is_regression(&[]));
+    for (label, problem) in [
+        ("abc", "is not a number"),
+        ("1e39", "is past the range of float32"),
+        ("inf", "is not a finite number"),
+    ] {
+        let err = labels(&[label])[0].target().unwrap_err().to_string();
+        assert!(err.contains(problem), "{label}: {err}");
+    }
+}
+
+#[test]
+fn rows_after_crlf_line_ends_are_numbered_by_their_line() {
+    // Python's csv.writer ends rows with \r\n; the csv crate's own count is one short there.
+    let path = write("crlf.csv", b"text,label\r\ngood,1.5\r\nbad,zzz\r\n");
+    let examples = read_file(&path, &Columns::default()).unwrap();
+    assert_eq!(examples[1].location.line, 3);
+    let err = examples[1].target().unwrap_err().to_string();
+    assert!(err.contains("crlf.csv:3"), "{err}");
+    let path = write("crlf-empty.csv", b"text,label\r\ngood,a\r\nbad,\r\n");
+    let err = read_file(&path, &Columns::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("crlf-empty.csv:3") && err.contains("empty label"),
+        "{err}"
+    );
 }
 
 #[test]

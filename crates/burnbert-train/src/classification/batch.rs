@@ -16,7 +16,7 @@ use burnbert_data::{BertTokenizer, PaddedBatch};
 use burnbert_model::{BertForSequenceClassification, BertInput, SequenceLabels};
 
 use crate::TrainError;
-use crate::step::TaskModel;
+use crate::step::{TaskModel, loss_input};
 
 /// A tokenized, labelled example.
 #[derive(Debug, Clone)]
@@ -43,13 +43,7 @@ pub fn encode_examples(
         .iter()
         .map(|e| {
             let label = labels.id(e)?;
-            let encoding = tokenizer
-                .encode(&e.text, e.text_pair.as_deref(), max_length)
-                .map_err(|err| burnbert_data::DataError::Invalid {
-                    file: e.location.file.clone(),
-                    line: e.location.line,
-                    message: err.to_string(),
-                })?;
+            let encoding = e.encode(tokenizer, max_length)?;
             Ok(EncodedExample {
                 input_ids: encoding.input_ids,
                 token_type_ids: encoding.token_type_ids,
@@ -159,7 +153,7 @@ impl ItemLazy for SequenceOutput {
 
 impl Adaptor<LossInput> for SequenceOutput {
     fn adapt(&self) -> LossInput {
-        LossInput::new(self.loss.clone())
+        loss_input(&self.loss, self.logits.dims()[0])
     }
 }
 

@@ -166,6 +166,14 @@ impl HfTask for SequenceClassification {
                 train[0].label
             )));
         }
+        let list = train.iter().find(|e| e.label_list().is_ok());
+        if let (Some(list), Some(single)) = (list, train.iter().find(|e| e.label_list().is_err())) {
+            return Err(TrainError::Labels(format!(
+                "the labels mix lists ({}: {}) and single labels ({}: {}): give every example a \
+                 list (multi-label) or every example one label",
+                list.location, list.label, single.location, single.label
+            )));
+        }
         Ok(Self {
             labels: checkpoint_order(checkpoint, LabelSet::from_examples(train)),
         })

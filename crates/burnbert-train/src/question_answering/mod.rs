@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::squad::{
     Postprocess, PredictedAnswer, SquadMetric, SquadScore, SquadScores, WindowLogits,
 };
-use crate::step::{FineTuning, TaskModel};
+use crate::step::{FineTuning, TaskModel, loss_input};
 use crate::task::{HfTask, Task, Trained, export_hf, fine_tune};
 use crate::trainer::{Run, Watch};
 use crate::{TrainError, TrainingConfig};
@@ -129,7 +129,7 @@ impl Adaptor<WindowLogits> for QaOutput {
 
 impl Adaptor<LossInput> for QaOutput {
     fn adapt(&self) -> LossInput {
-        LossInput::new(self.loss.clone())
+        loss_input(&self.loss, self.logits.features.len())
     }
 }
 

@@ -18,7 +18,7 @@ use burnbert_model::loss::IGNORE_INDEX;
 use burnbert_model::{BertConfig, BertForTokenClassification, BertInput};
 
 use crate::seqeval::{SeqevalMetric, SeqevalReport, SeqevalScore, TagSequences};
-use crate::step::{FineTuning, TaskModel};
+use crate::step::{FineTuning, TaskModel, loss_input};
 use crate::task::{HfTask, Task, Trained, export_hf, fine_tune};
 use crate::trainer::{Run, Watch};
 use crate::{TrainError, TrainingConfig};
@@ -148,7 +148,7 @@ impl ItemLazy for TokenClassificationOutput {
 
 impl Adaptor<LossInput> for TokenClassificationOutput {
     fn adapt(&self) -> LossInput {
-        LossInput::new(self.loss.clone())
+        loss_input(&self.loss, self.labels.dims()[0])
     }
 }
 

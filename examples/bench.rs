@@ -23,7 +23,9 @@ use std::time::Instant;
 
 use burnbert::burn::data::dataloader::batcher::Batcher;
 use burnbert::burn::train::TrainStep;
-use burnbert::train::classification::{EncodedExample, FineTuning, SequenceClassificationBatcher};
+use burnbert::tasks::sequence_classification::{
+    EncodedExample, FineTuning, SequenceClassificationBatcher,
+};
 use burnbert::train::{TrainingConfig, optim};
 use burnbert::{BertConfig, BertForSequenceClassification, from_folder_with_config};
 

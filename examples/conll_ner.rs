@@ -16,8 +16,9 @@
 
 use std::path::PathBuf;
 
-use burnbert::data::token_classification::read_conll;
-use burnbert::train::{TrainingConfig, fine_tune_tagger};
+use burnbert::tasks::token_classification::fine_tune_tagger;
+use burnbert::tasks::token_classification::read_conll;
+use burnbert::train::TrainingConfig;
 
 mod common;
 

@@ -13,8 +13,8 @@
 
 use std::path::PathBuf;
 
-use burnbert::data::classification::{Columns, LabelSet, read_file};
 use burnbert::data::split::split;
+use burnbert::tasks::sequence_classification::{Columns, LabelSet, read_file};
 use burnbert::train::TrainingConfig;
 use burnbert::train::task::fine_tune;
 use burnbert::train::trainer::Run;

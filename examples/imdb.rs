@@ -19,9 +19,10 @@
 
 use std::path::PathBuf;
 
-use burnbert::data::classification::{Columns, read_aclimdb, read_file};
 use burnbert::data::split::split;
-use burnbert::train::{TrainingConfig, fine_tune_classifier};
+use burnbert::tasks::sequence_classification::fine_tune_classifier;
+use burnbert::tasks::sequence_classification::{Columns, read_aclimdb, read_file};
+use burnbert::train::TrainingConfig;
 
 const HUB_MODEL: &str = "sentence-transformers/all-MiniLM-L6-v2";
 

@@ -9,9 +9,10 @@
 //! ```
 //! Prints the dev accuracy after each epoch and the seconds per epoch.
 
-use burnbert::data::classification::{Columns, read_file};
 use burnbert::data::split::numpy_permutation;
-use burnbert::train::{TrainingConfig, fine_tune_classifier};
+use burnbert::tasks::sequence_classification::fine_tune_classifier;
+use burnbert::tasks::sequence_classification::{Columns, read_file};
+use burnbert::train::TrainingConfig;
 
 mod common;
 

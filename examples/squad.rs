@@ -18,8 +18,9 @@
 
 use std::path::PathBuf;
 
-use burnbert::data::question_answering::read_squad;
-use burnbert::train::{TrainingConfig, fine_tune_reader};
+use burnbert::tasks::question_answering::fine_tune_reader;
+use burnbert::tasks::question_answering::read_squad;
+use burnbert::train::TrainingConfig;
 
 mod common;
 

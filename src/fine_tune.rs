@@ -5,18 +5,8 @@
 use std::path::Path;
 
 use burn::tensor::Device;
-use burnbert_data::classification::TextExample;
-use burnbert_data::question_answering::SquadExample;
-use burnbert_data::token_classification::TaggedSentence;
 use burnbert_model::{BertConfig, ModelError};
-use burnbert_train::classification::{SequenceClassification, TrainedClassifier};
-use burnbert_train::multi_label_classification::{
-    MultiLabelClassification, TrainedMultiLabelClassifier,
-};
-use burnbert_train::question_answering::{QuestionAnswering, TrainedReader};
-use burnbert_train::regression::{SequenceRegression, TrainedRegressor};
 use burnbert_train::task::{HfTask, Trained};
-use burnbert_train::token_classification::{TokenClassification, TrainedTagger};
 use burnbert_train::trainer::Run;
 use burnbert_train::{TrainError, TrainingConfig};
 
@@ -88,96 +78,4 @@ pub fn fine_tune<T: HfTask>(
         run,
         device,
     )?)
-}
-
-/// [`fine_tune`] as a sequence classifier ([`SequenceClassification`]): the label set as
-/// `run_glue.py` picks it (the checkpoint's `id2label` order when its names are the data's);
-/// a label of `valid` outside it is an error.
-pub fn fine_tune_classifier(
-    model: &str,
-    args: &TrainingConfig,
-    train: &[TextExample],
-    valid: &[TextExample],
-    output: &Path,
-    resume_from_epoch: Option<usize>,
-    device: &Device,
-) -> Result<TrainedClassifier, Error> {
-    fine_tune::<SequenceClassification>(
-        model,
-        args,
-        train,
-        valid,
-        output,
-        resume_from_epoch,
-        device,
-    )
-}
-
-/// [`fine_tune`] as a multi-label classifier ([`MultiLabelClassification`]): labels given as
-/// lists (JSONL), a sigmoid per label trained with binary cross-entropy, scored with
-/// scikit-learn's multi-label metrics (micro / macro / samples F1, subset accuracy).
-pub fn fine_tune_multi_label_classifier(
-    model: &str,
-    args: &TrainingConfig,
-    train: &[TextExample],
-    valid: &[TextExample],
-    output: &Path,
-    resume_from_epoch: Option<usize>,
-    device: &Device,
-) -> Result<TrainedMultiLabelClassifier, Error> {
-    fine_tune::<MultiLabelClassification>(
-        model,
-        args,
-        train,
-        valid,
-        output,
-        resume_from_epoch,
-        device,
-    )
-}
-
-/// [`fine_tune`] as a regressor ([`SequenceRegression`]): one output trained with the mean
-/// squared error on real-valued labels (`run_glue.py`'s STS-B), scored with MSE, MAE, Pearson
-/// and Spearman; a label that is not a number is an error naming its file and line.
-pub fn fine_tune_regressor(
-    model: &str,
-    args: &TrainingConfig,
-    train: &[TextExample],
-    valid: &[TextExample],
-    output: &Path,
-    resume_from_epoch: Option<usize>,
-    device: &Device,
-) -> Result<TrainedRegressor, Error> {
-    fine_tune::<SequenceRegression>(model, args, train, valid, output, resume_from_epoch, device)
-}
-
-/// [`fine_tune`] as a token classifier (NER, [`TokenClassification`]), validated with seqeval's
-/// entity scores. The tag set comes from `train`; a tag of `valid` outside it is an error
-/// naming its file and line.
-pub fn fine_tune_tagger(
-    model: &str,
-    args: &TrainingConfig,
-    train: &[TaggedSentence],
-    valid: &[TaggedSentence],
-    output: &Path,
-    resume_from_epoch: Option<usize>,
-    device: &Device,
-) -> Result<TrainedTagger, Error> {
-    fine_tune::<TokenClassification>(model, args, train, valid, output, resume_from_epoch, device)
-}
-
-/// [`fine_tune`] for extractive question answering ([`QuestionAnswering`]): contexts in windows
-/// of `args.max_length` tokens overlapping by `args.doc_stride`, the loss validated on `valid`
-/// after every epoch, the exported model scored on `valid` with the official SQuAD exact match
-/// and F1.
-pub fn fine_tune_reader(
-    model: &str,
-    args: &TrainingConfig,
-    train: &[SquadExample],
-    valid: &[SquadExample],
-    output: &Path,
-    resume_from_epoch: Option<usize>,
-    device: &Device,
-) -> Result<TrainedReader, Error> {
-    fine_tune::<QuestionAnswering>(model, args, train, valid, output, resume_from_epoch, device)
 }

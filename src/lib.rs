@@ -19,27 +19,21 @@
 //! ```
 
 pub mod allocator;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod device;
 mod error;
 mod fine_tune;
 pub mod pipeline;
 mod pretrained;
 pub mod source;
+pub mod tasks;
 
-/// Training: the training crate (the recipe, the tasks, the trainer) and fine-tuning from an HF
-/// folder or hub id ([`fine_tune`](train::fine_tune)).
+/// Training: the training crate (the recipe, the `Task` seam, the trainer) and fine-tuning
+/// from an HF folder or hub id ([`fine_tune`](train::fine_tune)); each task's shorthand
+/// (`fine_tune_classifier`, ...) is in its module of [`tasks`].
 pub mod train {
-    pub use crate::fine_tune::{
-        fine_tune, fine_tune_classifier, fine_tune_multi_label_classifier, fine_tune_reader,
-        fine_tune_regressor, fine_tune_tagger,
-    };
-    pub use burnbert_train::classification::TrainedClassifier;
-    pub use burnbert_train::multi_label_classification::TrainedMultiLabelClassifier;
-    pub use burnbert_train::question_answering::TrainedReader;
-    pub use burnbert_train::regression::TrainedRegressor;
-    pub use burnbert_train::seqeval::SeqevalReport;
-    pub use burnbert_train::sklearn::ClassificationReport;
-    pub use burnbert_train::token_classification::TrainedTagger;
+    pub use crate::fine_tune::fine_tune;
     pub use burnbert_train::*;
 }
 

@@ -10,10 +10,10 @@ mod classifier;
 
 use burnbert::burn::data::dataloader::batcher::Batcher;
 use burnbert::burn::prelude::*;
-use burnbert::data::classification::{Columns, LabelSet, read_file};
 use burnbert::data::split::split;
+use burnbert::tasks::sequence_classification::{ClassificationBatcher, encode_examples};
+use burnbert::tasks::sequence_classification::{Columns, LabelSet, read_file};
 use burnbert::train::TrainingConfig;
-use burnbert::train::classification::{ClassificationBatcher, encode_examples};
 use burnbert::train::task::fine_tune;
 use burnbert::train::trainer::Run;
 use burnbert::{BertModel, from_pretrained};

@@ -4,13 +4,16 @@
 
 mod common;
 
-use burnbert::data::classification::{LabelSet, TextExample};
 use burnbert::model::ProblemType;
 use burnbert::pipeline::TextClassificationPipeline;
-use burnbert::train::multi_label_classification::{
+use burnbert::tasks::sequence_classification::{LabelSet, TextExample};
+use burnbert::tasks::sequence_classification::{
     MultiLabelBatcher, encode_label_lists, evaluate_multi_label,
 };
-use burnbert::train::{TrainingConfig, fine_tune_classifier, fine_tune_multi_label_classifier};
+use burnbert::tasks::sequence_classification::{
+    fine_tune_classifier, fine_tune_multi_label_classifier,
+};
+use burnbert::train::TrainingConfig;
 use common::*;
 
 const ROWS: [(&str, &str); 4] = [

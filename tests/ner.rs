@@ -6,12 +6,13 @@ mod common;
 
 use burnbert::BertForTokenClassification;
 use burnbert::data::BertTokenizer;
-use burnbert::data::classification::Location;
-use burnbert::data::token_classification::{TagSet, TaggedSentence, read_conll, windows};
 use burnbert::pipeline::TokenClassificationPipeline;
-use burnbert::train::seqeval::seqeval;
-use burnbert::train::token_classification::{encode_sentences, evaluate_tagger};
-use burnbert::train::{TrainingConfig, fine_tune_tagger};
+use burnbert::tasks::sequence_classification::Location;
+use burnbert::tasks::token_classification::fine_tune_tagger;
+use burnbert::tasks::token_classification::seqeval::seqeval;
+use burnbert::tasks::token_classification::{TagSet, TaggedSentence, read_conll, windows};
+use burnbert::tasks::token_classification::{encode_sentences, evaluate_tagger};
+use burnbert::train::TrainingConfig;
 use common::*;
 
 #[test]

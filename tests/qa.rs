@@ -4,10 +4,11 @@
 mod common;
 
 use burnbert::data::BertTokenizer;
-use burnbert::data::question_answering::{GoldAnswer, SquadExample, qa_features, read_squad};
-use burnbert::train::question_answering::evaluate_reader;
-use burnbert::train::squad::Postprocess;
-use burnbert::train::{TrainingConfig, fine_tune_reader};
+use burnbert::tasks::question_answering::evaluate_reader;
+use burnbert::tasks::question_answering::fine_tune_reader;
+use burnbert::tasks::question_answering::squad::Postprocess;
+use burnbert::tasks::question_answering::{GoldAnswer, SquadExample, qa_features, read_squad};
+use burnbert::train::TrainingConfig;
 use burnbert::{BertForQuestionAnswering, from_folder_with_config};
 use common::*;
 
@@ -182,8 +183,8 @@ fn training_steps_are_pytorchs() {
     use burnbert::burn::module::Param;
     use burnbert::burn::prelude::*;
     use burnbert::burn::train::TrainStep;
+    use burnbert::tasks::question_answering::{QaBatcher, QaItem};
     use burnbert::train::optim;
-    use burnbert::train::question_answering::{QaBatcher, QaItem};
     use burnbert::train::step::FineTuning;
 
     let Some((model, data)) = minilm_and_squad() else {

@@ -4,10 +4,13 @@
 
 mod common;
 
-use burnbert::data::classification::TextExample;
 use burnbert::model::ProblemType;
-use burnbert::train::regression::{RegressionBatcher, encode_targets, evaluate_regressor};
-use burnbert::train::{TrainingConfig, fine_tune_classifier, fine_tune_regressor};
+use burnbert::tasks::sequence_classification::TextExample;
+use burnbert::tasks::sequence_classification::{
+    RegressionBatcher, encode_targets, evaluate_regressor,
+};
+use burnbert::tasks::sequence_classification::{fine_tune_classifier, fine_tune_regressor};
+use burnbert::train::TrainingConfig;
 use burnbert::{BertForSequenceClassification, from_pretrained};
 use common::*;
 

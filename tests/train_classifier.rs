@@ -4,9 +4,10 @@
 
 mod common;
 
-use burnbert::data::classification::{Columns, read_file};
 use burnbert::data::split::split;
-use burnbert::train::{TrainingConfig, fine_tune_classifier};
+use burnbert::tasks::sequence_classification::fine_tune_classifier;
+use burnbert::tasks::sequence_classification::{Columns, read_file};
+use burnbert::train::TrainingConfig;
 use common::*;
 
 #[test]

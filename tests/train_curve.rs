@@ -7,8 +7,10 @@ mod common;
 
 use burnbert::burn::data::dataloader::batcher::Batcher;
 use burnbert::burn::train::TrainStep;
-use burnbert::data::classification::{LabelSet, Location, TextExample};
-use burnbert::train::classification::{FineTuning, SequenceClassificationBatcher, encode_examples};
+use burnbert::tasks::sequence_classification::{
+    FineTuning, SequenceClassificationBatcher, encode_examples,
+};
+use burnbert::tasks::sequence_classification::{LabelSet, Location, TextExample};
 use burnbert::train::{TrainingConfig, optim};
 use burnbert::{BertConfig, BertForSequenceClassification, from_folder_with_config};
 use common::*;

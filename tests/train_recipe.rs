@@ -4,8 +4,9 @@
 mod common;
 
 use burnbert::burn::prelude::*;
-use burnbert::data::classification::{Location, TextExample};
-use burnbert::train::{TrainingConfig, fine_tune_classifier};
+use burnbert::tasks::sequence_classification::fine_tune_classifier;
+use burnbert::tasks::sequence_classification::{Location, TextExample};
+use burnbert::train::TrainingConfig;
 use burnbert::{BertForSequenceClassification, from_pretrained};
 use common::*;
 

@@ -12,10 +12,10 @@ use burnbert::burn::prelude::*;
 use burnbert::burn::train::metric::{AccuracyMetric, LossMetric, Metric, MetricName};
 use burnbert::burn::train::{ClassificationOutput, SupervisedTraining};
 use burnbert::data::BertTokenizer;
-use burnbert::data::classification::{LabelSet, TextExample};
-use burnbert::train::classification::{
+use burnbert::tasks::sequence_classification::{
     ClassificationBatch, ClassificationBatcher, EncodedExample, FineTuning, encode_examples,
 };
+use burnbert::tasks::sequence_classification::{LabelSet, TextExample};
 use burnbert::train::step::TaskModel;
 use burnbert::train::task::Task;
 use burnbert::train::trainer::Watch;
@@ -65,8 +65,7 @@ impl BertClassifier {
     }
 }
 
-impl TaskModel for BertClassifier {
-    type Batch = ClassificationBatch;
+impl TaskModel<ClassificationBatch> for BertClassifier {
     type Output = ClassificationOutput;
     const HEAD: &'static str = r"^model\.classifier\.";
 
@@ -106,6 +105,7 @@ impl Task for CustomClassification {
     const NAME: &'static str = "custom classification";
     const METRICS: &'static [&'static str] = &["loss", "accuracy"];
     type Model = BertClassifier;
+    type Batch = ClassificationBatch;
     type Example = TextExample;
     type Item = EncodedExample;
     type Batcher = ClassificationBatcher;
@@ -137,8 +137,8 @@ impl Task for CustomClassification {
 
     fn metrics(
         &self,
-        training: SupervisedTraining<FineTuning<BertClassifier>>,
-    ) -> SupervisedTraining<FineTuning<BertClassifier>> {
+        training: SupervisedTraining<FineTuning<BertClassifier, ClassificationBatch>>,
+    ) -> SupervisedTraining<FineTuning<BertClassifier, ClassificationBatch>> {
         training.metrics((AccuracyMetric::new(), LossMetric::new()))
     }
 

@@ -13,23 +13,19 @@
 //! # Ok::<(), burnbert::Error>(())
 //! ```
 //!
-//! Built on the model and data crates only: nothing here depends on the training crate.
+//! Built on the model and data crates only: nothing here, nor in a task's `pipeline.rs` or
+//! `data` module, depends on the training crate. Each task's pipeline is in its module of
+//! [`tasks`](crate::tasks) and re-exported here.
 
 mod feature_extraction;
-mod question_answering;
-mod text_classification;
-mod token_classification;
 
 use burn::prelude::*;
+use burnbert_model::BertModel;
 use burnbert_model::weights::HfModel;
-use burnbert_model::{
-    BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertModel,
-};
 
+/// Each task's pipeline, output and options, from its module in [`tasks`](crate::tasks).
+pub use crate::tasks::pipelines::*;
 pub use feature_extraction::{Features, mean_pooled, mean_pooled_normalized};
-pub use question_answering::{Answer, AnswerOptions};
-pub use text_classification::SequencePrediction;
-pub use token_classification::{Entity, TokenPrediction};
 
 use crate::{Error, Pretrained, from_pretrained};
 
@@ -58,12 +54,6 @@ pub trait PipelineOptions: Default {
 
 impl PipelineOptions for () {}
 
-/// `transformers.pipeline("text-classification")`: labels and probabilities of texts or pairs.
-pub type TextClassificationPipeline = Pipeline<BertForSequenceClassification>;
-/// `transformers.pipeline("token-classification")`: entities, or each token's tag.
-pub type TokenClassificationPipeline = Pipeline<BertForTokenClassification>;
-/// `transformers.pipeline("question-answering")`: the answer span to a question in a context.
-pub type QuestionAnsweringPipeline = Pipeline<BertForQuestionAnswering, AnswerOptions>;
 /// `transformers.pipeline("feature-extraction")`, and sentence-transformers' embeddings.
 pub type FeatureExtractionPipeline = Pipeline<BertModel>;
 
@@ -113,14 +103,14 @@ impl<M: HfModel, O> Pipeline<M, O> {
 
 /// The rows of a `[rows, cols]` tensor; a NaN or infinite value is an error (a model whose
 /// weights or inputs overflow gives no usable prediction).
-fn rows(tensor: Tensor<2>) -> Result<Vec<Vec<f32>>, Error> {
+pub(crate) fn rows(tensor: Tensor<2>) -> Result<Vec<Vec<f32>>, Error> {
     let [_, cols] = tensor.dims();
     let data = floats(tensor, "output")?;
     Ok(data.chunks(cols.max(1)).map(<[f32]>::to_vec).collect())
 }
 
 /// The values of a tensor (the model's `what`), checked finite.
-fn floats<const D: usize>(tensor: Tensor<D>, what: &str) -> Result<Vec<f32>, Error> {
+pub(crate) fn floats<const D: usize>(tensor: Tensor<D>, what: &str) -> Result<Vec<f32>, Error> {
     let data: Vec<f32> = tensor
         .into_data()
         .convert::<f32>()
@@ -131,7 +121,7 @@ fn floats<const D: usize>(tensor: Tensor<D>, what: &str) -> Result<Vec<f32>, Err
 }
 
 /// An error when `values` (a model's `what`) hold a NaN or an infinity.
-fn check_finite(values: &[f32], what: &str) -> Result<(), Error> {
+pub(crate) fn check_finite(values: &[f32], what: &str) -> Result<(), Error> {
     match values.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
         Some(i) => Err(Error::NonFinite {
@@ -143,12 +133,12 @@ fn check_finite(values: &[f32], what: &str) -> Result<(), Error> {
 }
 
 /// The character index of a byte offset (the tokenizer's offsets are bytes of the UTF-8 text).
-fn char_index(text: &str, byte: usize) -> usize {
+pub(crate) fn char_index(text: &str, byte: usize) -> usize {
     text[..byte].chars().count()
 }
 
 /// The index of the largest value (the first of equals).
-fn argmax(values: &[f32]) -> usize {
+pub(crate) fn argmax(values: &[f32]) -> usize {
     values
         .iter()
         .enumerate()

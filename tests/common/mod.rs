@@ -142,8 +142,8 @@ pub fn minilm_and_squad() -> Option<(PathBuf, PathBuf)> {
 pub fn text_examples(
     rows: &[(&str, &str)],
     n: usize,
-) -> Vec<burnbert::data::classification::TextExample> {
-    use burnbert::data::classification::{Location, TextExample};
+) -> Vec<burnbert::tasks::sequence_classification::TextExample> {
+    use burnbert::tasks::sequence_classification::{Location, TextExample};
     (0..n)
         .map(|i| {
             let (text, label) = rows[i % rows.len()];

@@ -1,16 +1,15 @@
 #![warn(missing_docs)]
-//! Text to tensors for burnbert: the WordPiece tokenizer of an HF folder, dataset readers, and
-//! batches with dynamic padding; CoNLL / JSONL tagged sentences, windows and label alignment;
-//! SQuAD examples and question-answering features.
+//! Text to tensors for burnbert: the WordPiece tokenizer of an HF folder, batches with dynamic
+//! padding, the seeded split of a dataset, and where each example was read. The task readers
+//! (CSV / TSV / JSONL, CoNLL, SQuAD) are in their tasks' modules (`burnbert::tasks`).
 
 mod batch;
-pub mod classification;
 mod error;
-pub mod question_answering;
+mod location;
 pub mod split;
-pub mod token_classification;
 mod tokenizer;
 
 pub use batch::{Encoded, PaddedBatch};
 pub use error::DataError;
+pub use location::Location;
 pub use tokenizer::{BertTokenizer, Encoding, ModelLimits, TokenizerOptions, Truncation};

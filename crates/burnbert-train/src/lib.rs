@@ -5,44 +5,30 @@
 //! - [`schedule::WarmupSchedule`]: linear / cosine / constant with a warmup that starts at 0.
 //! - [`optim`]: AdamW as HF sets it up (eps 1e-8, no decay on biases and LayerNorm weights),
 //!   a separate head learning rate, and clipping of the global gradient norm.
-//! - [`classification`]: sequence classification through Burn's `SupervisedTraining`, with its
-//!   checkpointer, metrics and dashboard, exporting the best model as an HF folder.
-//! - [`regression`]: real-valued targets (STS-B) on the same head, MSE loss, scored by MSE, MAE,
-//!   Pearson and Spearman as [`scipy`] computes them.
-//! - [`multi_label_classification`]: label lists on the same head, BCE, scored by
-//!   scikit-learn's multi-label metrics.
 //! - [`loader`]: training batches whose epochs a resumed run replays exactly, optionally
 //!   grouped by length; [`checkpoint`]: checkpoints written atomically.
-//! - [`token_classification`]: NER, sentences in windows, first pieces labelled, scored by
-//!   [`seqeval`] (entity P/R/F1 as seqeval computes them, also as Burn metrics).
-//! - [`question_answering`]: SQuAD, question + context windows, answers post-processed and
-//!   scored with the official exact match / F1 ([`squad`]).
-//! - [`task`]: the `Task` seam and [`task::fine_tune`], the one training path of every task.
+//! - [`task`]: the `Task` seam and [`task::fine_tune`], the one training path of every task;
+//!   the tasks themselves (sequence classification, regression, multi-label, NER, QA) are in
+//!   `burnbert::tasks`, a module each.
 //! - [`trainer`]: what every task's run goes through (checkpoints, early stopping, resume,
 //!   the chosen epoch); [`step`]: the training step (accumulation, clipping, NaN stop);
 //!   [`run_dir`]: the output folder one run owns and its record of the metrics per epoch.
 //! - [`sklearn`]: scikit-learn's classification metrics: accuracy, macro and per-class
-//!   precision / recall / F1, confusion matrix.
+//!   precision / recall / F1, confusion matrix, the multi-label scores; [`scipy`]: SciPy's
+//!   correlations and the regression errors.
 
 pub mod checkpoint;
-pub mod classification;
 mod config;
 mod error;
 pub mod loader;
-pub mod multi_label_classification;
 pub mod optim;
-pub mod question_answering;
-pub mod regression;
 mod renderer;
 pub mod run_dir;
 pub mod schedule;
 pub mod scipy;
-pub mod seqeval;
 pub mod sklearn;
-pub mod squad;
 pub mod step;
 pub mod task;
-pub mod token_classification;
 pub mod trainer;
 
 pub use config::{LrSchedulerType, TrainingConfig};

@@ -1,6 +1,8 @@
 //! The training step of a task model as Burn's learner runs it, with HF's optimizer step:
 //! accumulated gradients averaged, a stop on a non-finite gradient norm, global-norm clipping.
 
+use std::marker::PhantomData;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -67,10 +69,11 @@ pub fn loss_input(loss: &Tensor<1>, batch_size: usize) -> LossInput {
     LossInput::new(loss.clone().reshape([1]).repeat_dim(0, batch_size.max(1)))
 }
 
-/// A task model: how one of its batches becomes a loss and the item Burn's metrics read.
-pub trait TaskModel: Module + burn::module::ModuleDisplay + 'static {
-    /// A batch of the task's data.
-    type Batch: Clone + Send + Sync + std::fmt::Debug + 'static;
+/// A task model: how one of its batches (`Batch`) becomes a loss and the item Burn's metrics
+/// read, as HF's `XxxForYyy.forward(labels=...)` gives the loss. The batch is the trait's
+/// parameter, so that a task's module, which defines its batch, can implement it for a head of
+/// the model crate (`impl TaskModel<SequenceBatch> for BertForSequenceClassification`).
+pub trait TaskModel<Batch>: Module + burn::module::ModuleDisplay + 'static {
     /// What the metrics read (loss included).
     type Output: ItemLazy + 'static;
     /// Regex of the head's parameter paths in [`FineTuning`] (`^model\.classifier\.`).
@@ -80,14 +83,14 @@ pub trait TaskModel: Module + burn::module::ModuleDisplay + 'static {
     fn bert_mut(&mut self) -> &mut burnbert_model::BertModel;
 
     /// The forward pass with labels: the mean loss and the metrics' item.
-    fn loss(&self, batch: Self::Batch) -> (Tensor<1>, Self::Output);
+    fn loss(&self, batch: Batch) -> (Tensor<1>, Self::Output);
 }
 
 /// A task model as Burn's learner trains it, with the recipe's optimizer step: HF's averaging
 /// of accumulated gradients (Burn sums them), the stop on a non-finite gradient norm, and
-/// global-norm clipping.
+/// global-norm clipping. `B` is the batch it trains on.
 #[derive(Module, Debug)]
-pub struct FineTuning<M: Module> {
+pub struct FineTuning<M: Module, B> {
     /// The task model.
     pub model: M,
     /// Global gradient-norm bound (0: off).
@@ -99,9 +102,12 @@ pub struct FineTuning<M: Module> {
     /// Watches the gradient norm.
     #[module(skip)]
     pub guard: NonFiniteGuard,
+    /// The batch type (no data).
+    #[module(skip)]
+    pub batch: PhantomData<B>,
 }
 
-impl<M: Module> FineTuning<M> {
+impl<M: Module, B: Clone + std::fmt::Debug + Send> FineTuning<M, B> {
     /// `model` with the recipe's clipping and accumulation, its guard unset (for use outside
     /// Burn's learner, as the tests do).
     pub fn new(model: M, args: &TrainingConfig) -> Self {
@@ -110,15 +116,18 @@ impl<M: Module> FineTuning<M> {
             max_grad_norm: args.max_grad_norm,
             accumulation: args.gradient_accumulation_steps,
             guard: NonFiniteGuard::default(),
+            batch: PhantomData,
         }
     }
 }
 
-impl<M: TaskModel> TrainStep for FineTuning<M> {
-    type Input = M::Batch;
+impl<M: TaskModel<B>, B: Clone + Send + Sync + std::fmt::Debug + 'static> TrainStep
+    for FineTuning<M, B>
+{
+    type Input = B;
     type Output = M::Output;
 
-    fn step(&self, batch: M::Batch) -> TrainOutput<M::Output> {
+    fn step(&self, batch: B) -> TrainOutput<M::Output> {
         let (loss, output) = self.model.loss(batch);
         let grads = (loss / self.accumulation as f32).backward();
         TrainOutput::new(self, grads, output)
@@ -145,11 +154,13 @@ impl<M: TaskModel> TrainStep for FineTuning<M> {
     }
 }
 
-impl<M: TaskModel> InferenceStep for FineTuning<M> {
-    type Input = M::Batch;
+impl<M: TaskModel<B>, B: Clone + Send + Sync + std::fmt::Debug + 'static> InferenceStep
+    for FineTuning<M, B>
+{
+    type Input = B;
     type Output = M::Output;
 
-    fn step(&self, batch: M::Batch) -> M::Output {
+    fn step(&self, batch: B) -> M::Output {
         self.model.loss(batch).1
     }
 }

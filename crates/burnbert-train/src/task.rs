@@ -4,9 +4,9 @@
 //! the one training path that drives any task: the output folder, the loaders, Burn's learner
 //! with HF's recipe, the chosen epoch, the score, the export and the summary.
 //!
-//! The tasks: [`SequenceClassification`](crate::classification::SequenceClassification),
-//! [`TokenClassification`](crate::token_classification::TokenClassification),
-//! [`QuestionAnswering`](crate::question_answering::QuestionAnswering).
+//! The tasks implement it in `burnbert::tasks`, a module each (sequence classification,
+//! regression, multi-label classification, token classification, question answering); a task
+//! of a user's own implements it outside burnbert (`examples/custom_head/`).
 
 use std::path::{Path, PathBuf};
 
@@ -30,13 +30,15 @@ pub trait Task {
     /// The values `metric_for_best_model` may take, `loss` included.
     const METRICS: &'static [&'static str];
     /// The model it trains: an HF head (`BertFor*`), or a model of the user's own.
-    type Model: TaskModel + std::fmt::Debug;
+    type Model: TaskModel<Self::Batch> + std::fmt::Debug;
+    /// A batch of its items, as the model's loss takes it.
+    type Batch: Clone + Send + Sync + std::fmt::Debug + 'static;
     /// An example as its reader gives it.
     type Example;
     /// An encoded example: model input and targets (a window, for long inputs).
     type Item: Encoded + Clone + Send + Sync + std::fmt::Debug + 'static;
     /// Pads items into the model's batches.
-    type Batcher: Batcher<Self::Item, <Self::Model as TaskModel>::Batch> + Clone + 'static;
+    type Batcher: Batcher<Self::Item, Self::Batch> + Clone + 'static;
     /// The chosen model's scores on the validation examples.
     type Report: Serialize + std::fmt::Debug;
 
@@ -68,8 +70,8 @@ pub trait Task {
     /// Registers its Burn metrics (the loss among them) on `training`.
     fn metrics(
         &self,
-        training: SupervisedTraining<FineTuning<Self::Model>>,
-    ) -> SupervisedTraining<FineTuning<Self::Model>>;
+        training: SupervisedTraining<FineTuning<Self::Model, Self::Batch>>,
+    ) -> SupervisedTraining<FineTuning<Self::Model, Self::Batch>>;
 
     /// The metric `metric_for_best_model` (one of [`Task::METRICS`]) names.
     fn watch(&self, metric_for_best_model: &str) -> Watch;
@@ -200,7 +202,7 @@ pub fn fine_tune<T: Task>(
     device: &Device,
 ) -> Result<Trained<T>, TrainError>
 where
-    FineTuning<T::Model>: burn::module::Module + std::fmt::Display,
+    FineTuning<T::Model, T::Batch>: burn::module::Module + std::fmt::Display,
 {
     check_metric(args, T::NAME, T::METRICS)?;
     let dir = prepare(args, &run, train.len(), valid.len())?;

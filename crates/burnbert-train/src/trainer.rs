@@ -193,17 +193,17 @@ pub(crate) struct Fitted<M> {
 /// the chosen epoch: the
 /// last, or with `load_best_model_at_end` the best by `watch` in the run's
 /// [`EpochRecord`](crate::run_dir::EpochRecord).
-pub(crate) fn fit<M: TaskModel>(
+pub(crate) fn fit<M: TaskModel<B>, B: Clone + Send + Sync + std::fmt::Debug + 'static>(
     args: &TrainingConfig,
     dir: &RunDir,
-    mut training: SupervisedTraining<FineTuning<M>>,
+    mut training: SupervisedTraining<FineTuning<M, B>>,
     watch: Watch,
     examples: usize,
     mut model: M,
     device: &Device,
 ) -> Result<Fitted<M>, TrainError>
 where
-    FineTuning<M>: LearnerModel,
+    FineTuning<M, B>: LearnerModel,
 {
     let direction = || {
         if watch.highest {

@@ -1,0 +1,175 @@
+//! The command line's grammar (clap): the subcommands and their flags.
+
+use clap::{Parser, Subcommand};
+
+use crate::cli::jobs::DataArgs;
+use crate::tasks::TaskName;
+
+#[derive(Parser)]
+#[command(
+    name = "burnbert",
+    version,
+    about = "Fine-tune and run BERT encoders on Burn"
+)]
+pub(crate) struct Cli {
+    /// Device: flex, ndarray, wgpu, wgpu:cpu, vulkan, metal, cuda[:N], tch[:cpu|:cuda:N].
+    /// Defaults to BURN_DEVICE, else the first backend this build has.
+    #[arg(long, global = true)]
+    pub device: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Config, parameter count, head and load report of a model folder or hub id.
+    Inspect {
+        /// HF folder or hub model id.
+        model: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Token ids, pooled output and mean-pooled embedding of a text.
+    Encode {
+        /// HF folder or hub model id.
+        model: String,
+        /// The text.
+        #[arg(long)]
+        text: String,
+        /// A second text (segment B).
+        #[arg(long)]
+        text_pair: Option<String>,
+        /// Truncate to this many tokens (default: the model's limit).
+        #[arg(long)]
+        max_length: Option<usize>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fine-tune a model on labelled data, writing checkpoints, logs, metrics.json and the
+    /// fine-tuned HF folder (OUTPUT/model).
+    Train {
+        /// HF folder or hub model id to start from.
+        model: String,
+        /// The task.
+        #[arg(long, value_enum, default_value = "sequence-classification")]
+        task: TaskName,
+        /// Training data: a CSV/TSV/JSONL file, or an aclImdb folder (its train/ split); for
+        /// token classification a CoNLL file (word first, tag last) or JSONL of tokens/tags;
+        /// for question answering a SQuAD JSON file (split by article without --validation).
+        #[arg(long)]
+        data: std::path::PathBuf,
+        /// Validation data; without it, a seeded --validation-split of --data.
+        #[arg(long)]
+        validation: Option<std::path::PathBuf>,
+        /// Fraction of --data held out for validation when --validation is not given.
+        #[arg(long, default_value_t = 0.1)]
+        validation_split: f64,
+        #[command(flatten)]
+        columns: DataArgs,
+        /// A recipe file (TOML or JSON) with TrainingArguments names.
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+        /// Epochs (num_train_epochs).
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Peak learning rate.
+        #[arg(long)]
+        learning_rate: Option<f64>,
+        /// Examples per step (per_device_train_batch_size).
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Longest input in tokens.
+        #[arg(long)]
+        max_length: Option<usize>,
+        /// Seed of head init, dropout, shuffling and the validation split.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder.
+        #[arg(long)]
+        output: std::path::PathBuf,
+        /// Resume an interrupted run from this epoch's checkpoint in OUTPUT.
+        #[arg(long)]
+        resume_from_epoch: Option<usize>,
+        /// Replace the earlier run in a non-empty OUTPUT (its checkpoints, logs, metrics and
+        /// model; other files stay). Without it, a used OUTPUT is refused.
+        #[arg(long)]
+        overwrite_output_dir: bool,
+        /// Start a new task head when the checkpoint's has another number of labels.
+        #[arg(long)]
+        ignore_mismatched_sizes: bool,
+        /// Question answering on SQuAD v2 data: answer "" when the null score beats the best
+        /// span's by more than this (validation EM/F1).
+        #[arg(long, allow_negative_numbers = true)]
+        null_score_diff_threshold: Option<f64>,
+    },
+    /// Score a fine-tuned model on labelled data. A classifier: accuracy, macro and per-class
+    /// P/R/F1, loss, confusion matrix; a token classifier (CoNLL / JSONL data): seqeval's entity
+    /// P/R/F1 overall and per type, token accuracy, loss.
+    Eval {
+        /// HF folder or hub model id of a fine-tuned classifier.
+        model: String,
+        /// Labelled data: a CSV/TSV/JSONL file, or an aclImdb folder (its test/ split).
+        #[arg(long)]
+        data: std::path::PathBuf,
+        #[command(flatten)]
+        columns: DataArgs,
+        /// Examples per batch.
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+        /// Longest input in tokens (default: the model's limit; 384 for question answering).
+        #[arg(long)]
+        max_length: Option<usize>,
+        /// Question answering: overlap of the context windows, in tokens.
+        #[arg(long, default_value_t = 128)]
+        doc_stride: usize,
+        /// Question answering on SQuAD v2 data (with unanswerable questions): answer "" when
+        /// the null score beats the best span's by more than this (run_qa.py's name).
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        null_score_diff_threshold: f32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Predict with a fine-tuned head: label, tags or answer.
+    Predict {
+        /// HF folder or hub model id.
+        model: String,
+        /// The text (classification, tagging).
+        #[arg(long)]
+        text: Option<String>,
+        /// A second text (sentence-pair classification).
+        #[arg(long)]
+        text_pair: Option<String>,
+        /// The question (question answering).
+        #[arg(long)]
+        question: Option<String>,
+        /// The context (question answering).
+        #[arg(long)]
+        context: Option<String>,
+        /// The head, when `architectures` in config.json does not say.
+        #[arg(long, value_enum)]
+        task: Option<TaskName>,
+        /// Truncate to this many tokens (default: the model's limit).
+        #[arg(long)]
+        max_length: Option<usize>,
+        /// Longest answer, in tokens (the question-answering pipeline's `max_answer_len`; default 15).
+        #[arg(long)]
+        max_answer_length: Option<usize>,
+        /// Overlap of the windows over a long context, in tokens (default: half the max
+        /// length, at most 128, as the pipeline's).
+        #[arg(long)]
+        doc_stride: Option<usize>,
+        /// Inputs from a file, one per line: plain text, or JSON objects with `text` (and
+        /// `text_pair`), or `question` and `context`. Prints one JSON line per input.
+        #[arg(long, conflicts_with_all = ["text", "question"])]
+        file: Option<std::path::PathBuf>,
+        /// Texts per forward pass with --file (sequence classification).
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,238 @@
+//! Regression on texts or text pairs (STS-B's similarity scores): `run_glue.py`'s task when the
+//! label column holds real numbers. One output (`num_labels` 1), `problem_type` `regression`,
+//! the mean squared error as the loss; scored with MSE, MAE, and Pearson's and Spearman's
+//! correlations as SciPy computes them ([`burnbert_train::scipy`]).
+
+use std::path::Path;
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::prelude::*;
+use burn::train::SupervisedTraining;
+use burn::train::metric::{LossMetric, MetricName};
+use crate::tasks::sequence_classification::data::TextExample;
+use burnbert_data::{BertTokenizer, PaddedBatch};
+use burnbert_model::{BertConfig, BertForSequenceClassification, ProblemType, SequenceLabels};
+use serde::Serialize;
+
+use super::{FineTuning, SequenceBatch};
+use burnbert_train::scipy::{mean_absolute_error, mean_squared_error, pearsonr, spearmanr};
+use burnbert_train::task::{HfTask, Task, Trained, export_hf};
+use burnbert_train::trainer::Watch;
+use burnbert_train::{TrainError, TrainingConfig};
+
+/// A tokenized example and its target.
+#[derive(Debug, Clone)]
+pub struct RegressionItem {
+    /// WordPiece ids with `[CLS]`/`[SEP]`.
+    pub input_ids: Vec<u32>,
+    /// Segment ids.
+    pub token_type_ids: Vec<u32>,
+    /// The target value.
+    pub target: f32,
+}
+
+burnbert_data::impl_encoded!(RegressionItem);
+
+/// Tokenizes `examples` (truncated to `max_length`) with their labels read as numbers; a label
+/// that is not a finite number is an error naming its file and line.
+pub fn encode_targets(
+    tokenizer: &BertTokenizer,
+    examples: &[TextExample],
+    max_length: usize,
+) -> Result<Vec<RegressionItem>, TrainError> {
+    examples
+        .iter()
+        .map(|e| {
+            let target = e.target()?;
+            let encoding = e.encode(tokenizer, max_length)?;
+            Ok(RegressionItem {
+                input_ids: encoding.input_ids,
+                token_type_ids: encoding.token_type_ids,
+                target,
+            })
+        })
+        .collect()
+}
+
+/// Pads each batch to its own longest sequence; the targets as `[batch, 1]`.
+#[derive(Debug, Clone)]
+pub struct RegressionBatcher {
+    /// Id of `[PAD]`.
+    pub pad_id: u32,
+}
+
+impl Batcher<RegressionItem, SequenceBatch> for RegressionBatcher {
+    fn batch(&self, items: Vec<RegressionItem>, device: &Device) -> SequenceBatch {
+        let batch = PaddedBatch::of_items(&items, self.pad_id);
+        let targets: Vec<f32> = items.iter().map(|e| e.target).collect();
+        SequenceBatch {
+            input: batch.to_input(device),
+            labels: SequenceLabels::Targets(Tensor::from_data(
+                TensorData::new(targets, [items.len(), 1]),
+                device,
+            )),
+        }
+    }
+}
+
+/// A regressor's scores on labelled examples: GLUE's STS-B metrics (Pearson, Spearman) and the
+/// errors, each `None` where SciPy gives NaN (a constant prediction or target).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegressionReport {
+    /// Mean squared error (the loss).
+    pub mse: Option<f64>,
+    /// Mean absolute error.
+    pub mae: Option<f64>,
+    /// Pearson's r of predictions and targets.
+    pub pearson: Option<f64>,
+    /// Spearman's rho of predictions and targets.
+    pub spearmanr: Option<f64>,
+    /// Examples scored.
+    pub examples: usize,
+}
+
+/// What a training run gives back.
+pub type TrainedRegressor = Trained<SequenceRegression>;
+
+/// Regression with [`BertForSequenceClassification`] (one output, `problem_type`
+/// `regression`): the MSE loss in the dashboard, the best epoch by `loss`.
+#[derive(Debug, Clone)]
+pub struct SequenceRegression {
+    /// The output's name (`id2label`): the checkpoint's when it has one output, else `LABEL_0`.
+    pub label: String,
+}
+
+impl Task for SequenceRegression {
+    const NAME: &'static str = "regression";
+    const METRICS: &'static [&'static str] = &["loss"];
+    type Model = BertForSequenceClassification;
+    type Batch = SequenceBatch;
+    type Example = TextExample;
+    type Item = RegressionItem;
+    type Batcher = RegressionBatcher;
+    type Report = RegressionReport;
+
+    fn encode_train(
+        &self,
+        tokenizer: &BertTokenizer,
+        examples: &[TextExample],
+        args: &TrainingConfig,
+    ) -> Result<Vec<RegressionItem>, TrainError> {
+        encode_targets(tokenizer, examples, args.max_length)
+    }
+
+    fn encode_valid(
+        &mut self,
+        tokenizer: &BertTokenizer,
+        examples: &[TextExample],
+        args: &TrainingConfig,
+    ) -> Result<Vec<RegressionItem>, TrainError> {
+        encode_targets(tokenizer, examples, args.max_length)
+    }
+
+    fn batcher(&self, tokenizer: &BertTokenizer) -> RegressionBatcher {
+        RegressionBatcher {
+            pad_id: tokenizer.pad_id(),
+        }
+    }
+
+    fn metrics(
+        &self,
+        training: SupervisedTraining<FineTuning<Self::Model, Self::Batch>>,
+    ) -> SupervisedTraining<FineTuning<Self::Model, Self::Batch>> {
+        training.metrics((LossMetric::new(),))
+    }
+
+    fn watch(&self, _metric_for_best_model: &str) -> Watch {
+        Watch::loss()
+    }
+
+    fn config(&self, config: &BertConfig) -> BertConfig {
+        let mut config = config
+            .clone()
+            .with_labels(std::slice::from_ref(&self.label));
+        config.problem_type = Some(ProblemType::Regression);
+        config
+    }
+
+    fn evaluate(
+        &self,
+        model: &BertForSequenceClassification,
+        tokenizer: &BertTokenizer,
+        _examples: &[TextExample],
+        items: &[RegressionItem],
+        args: &TrainingConfig,
+        _epoch_loss: Option<f64>,
+        device: &Device,
+    ) -> Result<RegressionReport, TrainError> {
+        Ok(evaluate_regressor(
+            model,
+            &self.batcher(tokenizer),
+            items,
+            args.per_device_eval_batch_size,
+            device,
+        ))
+    }
+
+    fn save(
+        &self,
+        model: &BertForSequenceClassification,
+        config: &BertConfig,
+        tokenizer_folder: &Path,
+        out: &Path,
+    ) -> Result<(), TrainError> {
+        export_hf(model, config, tokenizer_folder, out)
+    }
+
+    fn epoch_metrics(&self) -> Vec<(&'static str, MetricName)> {
+        Vec::new()
+    }
+}
+
+impl HfTask for SequenceRegression {
+    /// One output, as `run_glue.py` sets `num_labels = 1` for real-valued labels: named as the
+    /// checkpoint's when it has one, else `LABEL_0`. A label of `train` that is not a finite
+    /// number is an error naming its file and line (those of `valid` when they are encoded).
+    fn from_data(
+        checkpoint: &BertConfig,
+        train: &[TextExample],
+        _valid: &[TextExample],
+    ) -> Result<Self, TrainError> {
+        for example in train {
+            example.target()?;
+        }
+        let labels = checkpoint.labels();
+        let label = match labels.as_slice() {
+            [one] if checkpoint.id2label.is_some() => one.clone(),
+            _ => "LABEL_0".to_string(),
+        };
+        Ok(Self { label })
+    }
+}
+
+/// Scores a regressor on encoded examples: its first output against the targets.
+pub fn evaluate_regressor(
+    model: &BertForSequenceClassification,
+    batcher: &RegressionBatcher,
+    items: &[RegressionItem],
+    batch_size: usize,
+    device: &Device,
+) -> RegressionReport {
+    let model = model.clone().fork(device);
+    let mut predictions = Vec::with_capacity(items.len());
+    for chunk in items.chunks(batch_size.max(1)) {
+        let batch = batcher.batch(chunk.to_vec(), device);
+        let [rows, _] = batch.input.input_ids.dims();
+        let logits = model.forward(batch.input).slice([0..rows, 0..1]);
+        let values = logits.into_data().convert::<f64>().try_to_vec::<f64>();
+        predictions.extend(values.expect("f64 after convert"));
+    }
+    let targets: Vec<f64> = items.iter().map(|e| e.target as f64).collect();
+    RegressionReport {
+        mse: mean_squared_error(&targets, &predictions),
+        mae: mean_absolute_error(&targets, &predictions),
+        pearson: pearsonr(&targets, &predictions),
+        spearmanr: spearmanr(&targets, &predictions),
+        examples: items.len(),
+    }
+}

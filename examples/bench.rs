@@ -87,7 +87,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             label: row % 2,
         })
         .collect();
-    let batcher = SequenceClassificationBatcher { pad_id: 0 };
+    let batcher = SequenceClassificationBatcher {
+        pad_id: 0,
+        cross_entropy: Default::default(),
+    };
 
     let mut times = Vec::new();
     if training {

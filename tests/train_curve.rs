@@ -77,6 +77,7 @@ fn loss_curve_matches_pytorch() {
     let mut scheduler = optim::scheduler(&args, steps, args.steps_per_epoch(examples.len()), parts);
     let batcher = SequenceClassificationBatcher {
         pad_id: pretrained.tokenizer.pad_id(),
+        cross_entropy: Default::default(),
     };
     let mut task = FineTuning::new(pretrained.model, &args);
     let mut losses = Vec::new();

@@ -112,7 +112,7 @@ impl Task for CustomClassification {
     type Report = Accuracy;
 
     fn encode_train(
-        &self,
+        &mut self,
         tokenizer: &BertTokenizer,
         examples: &[TextExample],
         args: &TrainingConfig,

@@ -20,6 +20,8 @@ pub(crate) struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the largest variant (`train`'s flags) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// Config, parameter count, head and load report of a model folder or hub id.
@@ -103,6 +105,21 @@ pub(crate) enum Command {
         /// span's by more than this (validation EM/F1).
         #[arg(long, allow_negative_numbers = true)]
         null_score_diff_threshold: Option<f64>,
+        /// The validation metric that picks the best epoch, by HF's name (`loss`, `accuracy`,
+        /// `f1`, `matthews_correlation`, `pearson`, ...: the task's list is in the error).
+        #[arg(long, alias = "metric_for_best_model")]
+        metric_for_best_model: Option<String>,
+        /// Export the best epoch's model by --metric-for-best-model, not the last one.
+        #[arg(long, alias = "load_best_model_at_end")]
+        load_best_model_at_end: bool,
+        /// Label smoothing of the cross-entropy, in [0, 1) (single-label sequence and token
+        /// classification; TrainingArguments' label_smoothing_factor).
+        #[arg(long, alias = "label_smoothing_factor")]
+        label_smoothing_factor: Option<f64>,
+        /// Class weights of the cross-entropy: `balanced` (scikit-learn's
+        /// compute_class_weight) or one number per label in id order, separated by commas.
+        #[arg(long, alias = "class_weights")]
+        class_weights: Option<crate::train::ClassWeights>,
     },
     /// Score a fine-tuned model on labelled data. A classifier: accuracy, macro and per-class
     /// P/R/F1, loss, confusion matrix; a token classifier (CoNLL / JSONL data): seqeval's entity
@@ -165,6 +182,10 @@ pub(crate) enum Command {
         /// `text_pair`), or `question` and `context`. Prints one JSON line per input.
         #[arg(long, conflicts_with_all = ["text", "question"])]
         file: Option<std::path::PathBuf>,
+        /// Multi-label classification: the labels predicted are those whose probability is
+        /// above this (default 0.5).
+        #[arg(long)]
+        threshold: Option<f32>,
         /// Texts per forward pass with --file (sequence classification).
         #[arg(long, default_value_t = 32)]
         batch_size: usize,

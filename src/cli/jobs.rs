@@ -24,6 +24,10 @@ pub struct DataArgs {
     /// The CSV/TSV has no header row (columns are then indices).
     #[arg(long)]
     pub no_header: bool,
+    /// Multi-label data in a CSV/TSV: what separates a row's labels in the label column
+    /// (`--label-delimiter ';'` for `sports;politics`; an empty field is no label).
+    #[arg(long)]
+    pub label_delimiter: Option<String>,
 }
 
 impl DataArgs {
@@ -34,6 +38,7 @@ impl DataArgs {
             ("--text-pair-column", self.text_pair_column.is_some()),
             ("--label-column", self.label_column != "label"),
             ("--no-header", self.no_header),
+            ("--label-delimiter", self.label_delimiter.is_some()),
         ];
         match given.iter().find(|(_, given)| *given) {
             Some((flag, _)) => anyhow::bail!(
@@ -151,6 +156,8 @@ pub struct PredictJob {
     pub doc_stride: Option<usize>,
     /// Inputs per forward pass (sequence classification).
     pub batch_size: usize,
+    /// Multi-label classification: the probability above which a label is predicted.
+    pub threshold: Option<f32>,
     /// Print JSON.
     pub json: bool,
 }
@@ -190,6 +197,14 @@ impl PredictJob {
             if given {
                 bail!("{flag} is for question answering; {task} does not read it");
             }
+        }
+        Ok(())
+    }
+
+    /// An error when `--threshold` was given to `task` (not a multi-label classifier).
+    pub fn refuse_threshold(&self, task: &str) -> Result<()> {
+        if self.threshold.is_some() {
+            bail!("--threshold is for multi-label classification; {task} does not read it");
         }
         Ok(())
     }

@@ -85,6 +85,10 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
             overwrite_output_dir,
             ignore_mismatched_sizes,
             null_score_diff_threshold,
+            label_smoothing_factor,
+            class_weights,
+            metric_for_best_model,
+            load_best_model_at_end,
         } => {
             let mut args = match &config {
                 Some(path) => crate::train::TrainingConfig::from_file(path)?,
@@ -100,6 +104,12 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
             args.ignore_mismatched_sizes |= ignore_mismatched_sizes;
             args.null_score_diff_threshold =
                 null_score_diff_threshold.unwrap_or(args.null_score_diff_threshold);
+            args.label_smoothing_factor =
+                label_smoothing_factor.unwrap_or(args.label_smoothing_factor);
+            args.class_weights = class_weights.or(args.class_weights);
+            args.metric_for_best_model =
+                metric_for_best_model.unwrap_or(args.metric_for_best_model);
+            args.load_best_model_at_end |= load_best_model_at_end;
             args.validate()?;
             let mut job = TrainJob {
                 model,
@@ -150,6 +160,7 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
             doc_stride,
             file,
             batch_size,
+            threshold,
             json,
         } => {
             let folder = crate::source::resolve(&model)?;
@@ -181,6 +192,7 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
                 max_answer_length,
                 doc_stride,
                 batch_size,
+                threshold,
                 json,
             };
             task.predict(job, &device)

@@ -20,6 +20,47 @@ pub enum LrSchedulerType {
     Constant,
 }
 
+/// How classes are weighted in the cross-entropy (`class_weights`): `"balanced"` or a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ClassWeights {
+    /// `"balanced"`: `n_samples / (n_classes · count(class))` over the training labels, as
+    /// scikit-learn's `compute_class_weight("balanced", ...)`.
+    Mode(ClassWeightMode),
+    /// A weight per label, in the label set's id order (`id2label`).
+    Given(Vec<f64>),
+}
+
+/// The named ways of weighting classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassWeightMode {
+    /// Inversely to each class's frequency in the training data.
+    Balanced,
+}
+
+impl std::str::FromStr for ClassWeights {
+    type Err = String;
+
+    /// `balanced`, or weights separated by commas (`1,2.5,0.5`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.trim() == "balanced" {
+            return Ok(Self::Mode(ClassWeightMode::Balanced));
+        }
+        s.split(',')
+            .map(|w| {
+                w.trim().parse::<f64>().map_err(|_| {
+                    format!(
+                        "'{}' is not a number (give `balanced` or numbers separated by commas)",
+                        w.trim()
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self::Given)
+    }
+}
+
 /// A fine-tuning run's settings. Names and defaults are `TrainingArguments`' where it has them;
 /// the others (`max_length`, `head_learning_rate`, freezing, ...) are burnbert's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,8 +100,11 @@ pub struct TrainingConfig {
     pub save_total_limit: Option<usize>,
     /// Export the best epoch's model (by `metric_for_best_model`) rather than the last one.
     pub load_best_model_at_end: bool,
-    /// `loss`, `accuracy` or `f1` (macro F1 of a classifier, entity F1 of a tagger, SQuAD F1 of
-    /// a reader), or `exact_match` (SQuAD's, of a reader).
+    /// The validation metric that picks the best epoch, by HF's names: `loss` (every task);
+    /// `accuracy`, `f1`, `precision`, `recall` (macro) or `matthews_correlation` of a classifier;
+    /// `mse`, `mae`, `pearson` or `spearmanr` of a regressor; `f1` (micro) of a multi-label
+    /// classifier; `accuracy` (token), `f1`, `precision` or `recall` (entity) of a tagger;
+    /// `exact_match` or `f1` of a reader.
     pub metric_for_best_model: String,
     /// Stop after this many epochs without improvement of `metric_for_best_model`.
     pub early_stopping_patience: Option<usize>,
@@ -99,6 +143,12 @@ pub struct TrainingConfig {
     /// SQuAD v2 (data with unanswerable questions): answer "" when the null score beats the
     /// best span's by more than this (`run_qa.py`'s `null_score_diff_threshold`).
     pub null_score_diff_threshold: f64,
+    /// Label smoothing ε of the cross-entropy, in `[0, 1)` (single-label sequence and token
+    /// classification): HF's `LabelSmoother`, `torch`'s `label_smoothing`.
+    pub label_smoothing_factor: f64,
+    /// Class weights of the cross-entropy (single-label sequence and token classification), as
+    /// `torch.nn.CrossEntropyLoss(weight=...)` takes them; `None`: all 1.
+    pub class_weights: Option<ClassWeights>,
 }
 
 impl Default for TrainingConfig {
@@ -137,6 +187,8 @@ impl Default for TrainingConfig {
             overwrite_output_dir: false,
             ignore_mismatched_sizes: false,
             null_score_diff_threshold: 0.0,
+            label_smoothing_factor: 0.0,
+            class_weights: None,
         }
     }
 }
@@ -186,6 +238,18 @@ impl TrainingConfig {
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return bad("learning_rate", "must be a positive number");
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing_factor) {
+            return bad("label_smoothing_factor", "must be in [0, 1)");
+        }
+        if let Some(ClassWeights::Given(weights)) = &self.class_weights
+            && !(weights.iter().all(|w| w.is_finite() && *w >= 0.0)
+                && weights.iter().any(|w| *w > 0.0))
+        {
+            return bad(
+                "class_weights",
+                "must be finite and not negative, one of them above 0",
+            );
         }
         if !(0.0..1.0).contains(&self.warmup_ratio) {
             return bad("warmup_ratio", "must be in [0, 1)");

@@ -5,6 +5,10 @@
 //! - [`schedule::WarmupSchedule`]: linear / cosine / constant with a warmup that starts at 0.
 //! - [`optim`]: AdamW as HF sets it up (eps 1e-8, no decay on biases and LayerNorm weights),
 //!   a separate head learning rate, and clipping of the global gradient norm.
+//! - [`epoch_metric`]: scores of a whole epoch as Burn metrics (Matthews correlation,
+//!   Pearson, Spearman), which `metric_for_best_model` can name.
+//! - [`loss`]: the recipe's cross-entropy settings, label smoothing and class weights
+//!   (scikit-learn's `compute_class_weight`).
 //! - [`loader`]: training batches whose epochs a resumed run replays exactly, optionally
 //!   grouped by length; [`checkpoint`]: checkpoints written atomically.
 //! - [`task`]: the `Task` seam and [`task::fine_tune`], the one training path of every task;
@@ -19,8 +23,10 @@
 
 pub mod checkpoint;
 mod config;
+pub mod epoch_metric;
 mod error;
 pub mod loader;
+pub mod loss;
 pub mod optim;
 mod renderer;
 pub mod run_dir;
@@ -31,7 +37,7 @@ pub mod step;
 pub mod task;
 pub mod trainer;
 
-pub use config::{LrSchedulerType, TrainingConfig};
+pub use config::{ClassWeightMode, ClassWeights, LrSchedulerType, TrainingConfig};
 pub use error::TrainError;
 
 /// Held by the unit tests that seed or draw from the flex device's generator, which all flex

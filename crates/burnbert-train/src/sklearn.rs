@@ -19,6 +19,9 @@ pub struct ClassificationReport {
     pub macro_recall: f64,
     /// Mean of the per-class F1 scores, over the labels in the targets or the predictions.
     pub macro_f1: f64,
+    /// Matthews correlation coefficient (`matthews_corrcoef`, its multiclass form; GLUE's
+    /// CoLA score), in [-1, 1]; 0 where undefined.
+    pub matthews_correlation: f64,
     /// Per class, in label order.
     pub per_class: Vec<ClassScores>,
     /// `confusion[true][predicted]`.
@@ -92,10 +95,35 @@ pub fn classification_report(
         macro_precision: mean(|c| c.precision),
         macro_recall: mean(|c| c.recall),
         macro_f1: mean(|c| c.f1),
+        matthews_correlation: matthews_corrcoef(&confusion),
         per_class,
         confusion_matrix: confusion,
         loss,
     }
+}
+
+/// The Matthews correlation coefficient of a confusion matrix (`confusion[true][predicted]`),
+/// as scikit-learn's `matthews_corrcoef` computes it for any number of classes:
+/// `(c·s − Σ t_k·p_k) / sqrt((s² − Σ p_k²)(s² − Σ t_k²))` with `t_k`, `p_k` the true and
+/// predicted counts of class `k`, `c` the correct ones and `s` all; 0 when the denominator is.
+pub fn matthews_corrcoef(confusion: &[Vec<usize>]) -> f64 {
+    let n = confusion.len();
+    let t: Vec<f64> = (0..n)
+        .map(|k| confusion[k].iter().sum::<usize>() as f64)
+        .collect();
+    let p: Vec<f64> = (0..n)
+        .map(|k| (0..n).map(|i| confusion[i][k]).sum::<usize>() as f64)
+        .collect();
+    let c = (0..n).map(|k| confusion[k][k]).sum::<usize>() as f64;
+    let s: f64 = t.iter().sum();
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let cov_ytyp = c * s - dot(&t, &p);
+    let cov_ypyp = s * s - dot(&p, &p);
+    let cov_ytyt = s * s - dot(&t, &t);
+    if cov_ypyp * cov_ytyt == 0.0 {
+        return 0.0;
+    }
+    cov_ytyp / (cov_ytyt * cov_ypyp).sqrt()
 }
 
 /// Scores of a multi-label classifier, as scikit-learn computes them on label-indicator
@@ -238,6 +266,20 @@ mod tests {
         // A class never predicted: precision 0 (zero_division=0), not NaN.
         let r = classification_report(&[0, 1], &[0, 0], &labels[..2], None);
         assert_eq!(r.per_class[1].precision, 0.0);
+    }
+
+    #[test]
+    fn matthews_correlation_is_scikit_learn_s() {
+        // sklearn 1.9.1 matthews_corrcoef(y, p) for each (y, p) below.
+        let labels: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let mcc = |y: &[usize], p: &[usize]| {
+            classification_report(y, p, &labels, None).matthews_correlation
+        };
+        assert!((mcc(&[0, 0, 1, 1, 2, 2], &[0, 1, 1, 1, 0, 2]) - 0.5222329678670935).abs() < 1e-15);
+        assert!((mcc(&[0, 1, 1, 0, 1, 1, 0, 0], &[0, 1, 0, 0, 1, 1, 1, 0]) - 0.5).abs() < 1e-15);
+        // Undefined (one class only, or one prediction only): 0.
+        assert_eq!(mcc(&[0, 0, 0], &[0, 0, 0]), 0.0);
+        assert_eq!(mcc(&[0, 1, 2, 0], &[1, 1, 1, 1]), 0.0);
     }
 
     #[test]

@@ -19,8 +19,9 @@ use burnbert_model::weights::{HfModel, save_folder};
 use burnbert_model::{Bert, BertConfig};
 use serde::Serialize;
 
+use crate::run_dir::RunDir;
 use crate::step::{FineTuning, TaskModel};
-use crate::trainer::{Run, Watch, check_metric, fit, loaders, prepare};
+use crate::trainer::{Run, Watch, check_metric, check_sizes, fit, loaders};
 use crate::{TrainError, TrainingConfig};
 
 /// A fine-tuning task: see the module docs.
@@ -42,12 +43,15 @@ pub trait Task {
     /// The chosen model's scores on the validation examples.
     type Report: Serialize + std::fmt::Debug;
 
-    /// Encodes the training examples (truncated or windowed to `args.max_length`).
+    /// Encodes the training examples (truncated or windowed to `args.max_length`); the task may
+    /// keep what its loss needs of them and of `args` (class weights, label smoothing; see
+    /// [`loss`](crate::loss)).
     ///
     /// # Errors
-    /// An example the task cannot encode (a label outside the set), naming its file and line.
+    /// An example the task cannot encode (a label outside the set), naming its file and line; a
+    /// setting of `args` the task does not take.
     fn encode_train(
-        &self,
+        &mut self,
         tokenizer: &BertTokenizer,
         examples: &[Self::Example],
         args: &TrainingConfig,
@@ -205,9 +209,11 @@ where
     FineTuning<T::Model, T::Batch>: burn::module::Module + std::fmt::Display,
 {
     check_metric(args, T::NAME, T::METRICS)?;
-    let dir = prepare(args, &run, train.len(), valid.len())?;
+    check_sizes(args, train.len(), valid.len())?;
+    // Encoded before the output folder is touched: a bad label or setting leaves it as it was.
     let train_items = task.encode_train(tokenizer, train, args)?;
     let valid_items = task.encode_valid(tokenizer, valid, args)?;
+    let dir = RunDir::create(args, run.output, run.resume_from_epoch)?;
     let examples = train_items.len();
     let (loader_train, loader_valid) = loaders(
         train_items,

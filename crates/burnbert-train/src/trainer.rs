@@ -42,14 +42,12 @@ pub struct Run<'a> {
     pub resume_from_epoch: Option<usize>,
 }
 
-/// Checks the recipe and the data sizes, and takes the output folder for this run
-/// ([`RunDir::create`]: a used folder is refused unless resumed or overwritten).
-pub(crate) fn prepare(
+/// Checks the recipe, and that both sets have examples.
+pub(crate) fn check_sizes(
     args: &TrainingConfig,
-    run: &Run<'_>,
     train: usize,
     valid: usize,
-) -> Result<RunDir, TrainError> {
+) -> Result<(), TrainError> {
     args.validate()?;
     if train == 0 || valid == 0 {
         return Err(TrainError::Config {
@@ -60,7 +58,7 @@ pub(crate) fn prepare(
             ),
         });
     }
-    RunDir::create(args, run.output, run.resume_from_epoch)
+    Ok(())
 }
 
 /// Refuses a `metric_for_best_model` that `task` does not report (`metrics`, loss included).
@@ -146,6 +144,14 @@ impl Watch {
         Self {
             metric: metric.name(),
             highest: true,
+        }
+    }
+
+    /// The lowest value of `metric`.
+    pub fn lowest(metric: &impl Metric) -> Self {
+        Self {
+            metric: metric.name(),
+            highest: false,
         }
     }
 }

@@ -122,6 +122,7 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
             doc_stride: job.doc_stride,
             max_answer_len: job.max_answer_length.unwrap_or(AnswerOptions::default().max_answer_len),
         });
+    job.refuse_threshold("question answering")?;
     job.check_fields("question answering", &["question", "context"])?;
     for (i, input) in job.inputs.iter().enumerate() {
         let (Some(question), Some(context)) = (&input.question, &input.context) else {

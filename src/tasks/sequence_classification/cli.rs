@@ -30,6 +30,7 @@ fn columns(args: &DataArgs) -> Columns {
         text_pair: args.text_pair_column.as_deref().map(column),
         label: column(&args.label_column),
         has_header: !args.no_header,
+        label_delimiter: args.label_delimiter.clone(),
     }
 }
 
@@ -198,10 +199,19 @@ pub fn eval(job: &EvalJob, columns: &DataArgs, device: &Device) -> Result<()> {
 pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
     let bert = load::<BertForSequenceClassification>(&job.model, device)?;
     let max = job.max_length.unwrap_or(bert.max_length());
+    let multi_label = bert.config.problem_type == Some(ProblemType::MultiLabelClassification);
+    let names = bert.config.labels();
     let classifier = TextClassificationPipeline::new(bert, device)
         .with_max_length(max)
         .with_batch_size(job.batch_size);
     job.refuse_answer_flags("sequence classification")?;
+    if !multi_label {
+        job.refuse_threshold("a single-label classifier or a regressor")?;
+    }
+    let threshold = job.threshold.unwrap_or(0.5);
+    if !(0.0..=1.0).contains(&threshold) {
+        anyhow::bail!("--threshold is a probability, in [0, 1]; got {threshold}");
+    }
     job.check_fields("sequence classification", &["text", "text_pair"])?;
     let pairs = job
         .inputs
@@ -228,6 +238,21 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
             Err(anyhow::Error::from(e))
         })?;
         for p in predictions {
+            if multi_label {
+                // Every label whose probability is above the threshold, as
+                // `run_classification.py` predicts (`sigmoid(logits) > 0.5`).
+                let labels: Vec<&String> = names
+                    .iter()
+                    .zip(&p.probabilities)
+                    .filter(|(_, probability)| **probability > threshold)
+                    .map(|(name, _)| name)
+                    .collect();
+                let mut value = json!(p);
+                value["labels"] = json!(labels);
+                let plain = labels.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", ");
+                print(job.json, &value, &format!("[{plain}]"));
+                continue;
+            }
             let best = p.probabilities.iter().cloned().fold(f32::MIN, f32::max);
             print(job.json, &json!(p), &format!("{} ({best:.4})", p.label));
         }

@@ -82,6 +82,7 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
     let max = job.max_length.unwrap_or(bert.max_length());
     let tagger = TokenClassificationPipeline::new(bert, device).with_max_length(max);
     job.refuse_answer_flags("token classification")?;
+    job.refuse_threshold("token classification")?;
     job.check_fields("token classification", &["text"])?;
     for (i, input) in job.inputs.iter().enumerate() {
         let text = input.text.as_deref().with_context(|| {

@@ -362,6 +362,77 @@ fn train_eval_and_predict_a_multi_label_classifier_from_jsonl() {
         "sports"
     };
     assert_eq!(out["label"], top);
+    // The labels predicted: those above --threshold (0.5 by default).
+    let above = |threshold: f64| -> Vec<&str> {
+        ["politics", "sports"]
+            .into_iter()
+            .zip(&probabilities)
+            .filter(|(_, p)| **p > threshold)
+            .map(|(l, _)| l)
+            .collect()
+    };
+    assert_eq!(out["labels"], json!(above(0.5)));
+    for threshold in ["0", "0.5", "1"] {
+        let out = json(&[
+            "predict",
+            arg(&exported),
+            "--text",
+            "the minister fixed the match",
+            "--threshold",
+            threshold,
+            "--json",
+        ]);
+        assert_eq!(
+            out["labels"],
+            json!(above(threshold.parse().unwrap())),
+            "{threshold}"
+        );
+    }
+    let stderr = failed(burnbert(&[
+        "predict",
+        arg(&assets("tiny-bert-seqcls")),
+        "--text",
+        "a film",
+        "--threshold",
+        "0.3",
+    ]));
+    assert!(
+        stderr.contains("--threshold is for multi-label"),
+        "{stderr}"
+    );
+
+    // The same validation rows as a CSV whose label column is delimited score the same.
+    let csv: String = std::iter::once("text,label".to_string())
+        .chain(rows.iter().map(|r| {
+            let labels: Vec<&str> = r["label"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_str().unwrap())
+                .collect();
+            format!("{},{}", r["text"].as_str().unwrap(), labels.join(";"))
+        }))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.join("valid.csv"), csv).unwrap();
+    let delimited = json(&[
+        "eval",
+        arg(&exported),
+        "--data",
+        arg(&dir.join("valid.csv")),
+        "--label-delimiter",
+        ";",
+        "--json",
+    ]);
+    for key in [
+        "micro_f1",
+        "macro_f1",
+        "samples_f1",
+        "subset_accuracy",
+        "loss",
+    ] {
+        assert_eq!(delimited[key], report[key], "{key}: {delimited}");
+    }
 
     // A label outside the training set is an error naming the file and line.
     std::fs::write(

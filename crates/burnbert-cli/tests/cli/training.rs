@@ -34,12 +34,22 @@ fn train_then_eval_a_classifier_from_csv() {
         "4",
         "--learning-rate",
         "1e-3",
+        "--class-weights",
+        "balanced",
+        "--label-smoothing-factor",
+        "0.1",
         "--output",
         output.to_str().unwrap(),
     ]);
     let out = succeeded(out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("valid accuracy"), "{stdout}");
+    let recipe: Value = serde_json::from_str(
+        &std::fs::read_to_string(output.join("training_config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(recipe["class_weights"], "balanced");
+    assert_eq!(recipe["label_smoothing_factor"], 0.1);
     for f in [
         "model/config.json",
         "model/model.safetensors",
@@ -99,6 +109,38 @@ fn train_then_eval_a_classifier_from_csv() {
         "y",
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("per_device_train_batch_size"));
+    // Loss settings that do not fit are errors naming them.
+    let train_with = |flags: &[&str]| {
+        let mut args: Vec<String> = vec![
+            "train".into(),
+            assets("tiny-bert-seqcls").to_str().unwrap().to_string(),
+            "--data".into(),
+            dir.join("train.csv").to_str().unwrap().to_string(),
+            "--text-column".into(),
+            "review".into(),
+            "--label-column".into(),
+            "sentiment".into(),
+            "--output".into(),
+            dir.join("refused").to_str().unwrap().to_string(),
+        ];
+        args.extend(flags.iter().map(|f| f.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        String::from_utf8_lossy(&burnbert(&args).stderr).to_string()
+    };
+    let stderr = train_with(&["--class-weights", "1,2"]);
+    assert!(
+        stderr.contains("class_weights") && stderr.contains("2 weights for 3 labels"),
+        "{stderr}"
+    );
+    let stderr = train_with(&["--class-weights", "1,two,3"]);
+    assert!(stderr.contains("'two' is not a number"), "{stderr}");
+    let stderr = train_with(&["--label-smoothing-factor", "1.5"]);
+    assert!(
+        stderr.contains("label_smoothing_factor") && stderr.contains("[0, 1)"),
+        "{stderr}"
+    );
+    let stderr = train_with(&["--metric-for-best-model", "pearson"]);
+    assert!(stderr.contains("matthews_correlation"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -21,6 +21,7 @@ use crate::tasks::question_answering::squad::{
 };
 use burnbert_train::step::{FineTuning, TaskModel, loss_input};
 use burnbert_train::task::{HfTask, Task, Trained, export_hf, fine_tune};
+use burnbert_train::loss::refuse_cross_entropy_options;
 use burnbert_train::trainer::{Run, Watch};
 use burnbert_train::{TrainError, TrainingConfig};
 
@@ -221,11 +222,12 @@ impl Task for QuestionAnswering {
     type Report = QaReport;
 
     fn encode_train(
-        &self,
+        &mut self,
         tokenizer: &BertTokenizer,
         examples: &[SquadExample],
         args: &TrainingConfig,
     ) -> Result<Vec<QaItem>, TrainError> {
+        refuse_cross_entropy_options(args, Self::NAME)?;
         let features = qa_features(tokenizer, examples, args.max_length, args.doc_stride)?;
         Ok(QaItem::of_features(&features))
     }

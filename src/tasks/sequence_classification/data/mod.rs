@@ -62,6 +62,10 @@ pub struct Columns {
     pub label: Column,
     /// Whether the first CSV/TSV row is a header (JSONL always has names).
     pub has_header: bool,
+    /// Multi-label data in one text field: what separates a row's labels (`;` in
+    /// `sports;politics`); the field is then read as the list of its labels (none when it is
+    /// empty), as a JSONL list is.
+    pub label_delimiter: Option<String>,
 }
 
 impl Default for Columns {
@@ -72,6 +76,7 @@ impl Default for Columns {
             text_pair: None,
             label: Column::Name("label".into()),
             has_header: true,
+            label_delimiter: None,
         }
     }
 }
@@ -84,6 +89,7 @@ impl Columns {
             text_pair: None,
             label: Column::Index(0),
             has_header: false,
+            label_delimiter: None,
         }
     }
 }

@@ -111,7 +111,7 @@ fn read_delimited(
                 (Some(at), Some(column)) => Some(field(at, column)?),
                 _ => None,
             },
-            label: field(label_at, &columns.label)?,
+            label: delimited(field(label_at, &columns.label)?, columns),
             location,
         };
         check(&example)?;
@@ -161,9 +161,9 @@ fn read_jsonl(text: &str, path: &Path, columns: &Columns) -> Result<Vec<TextExam
         let label = match &columns.label {
             Column::Name(n) => match value.get(n) {
                 Some(Value::Array(labels)) => list_label(labels).map_err(invalid)?,
-                _ => get(&columns.label)?,
+                _ => delimited(get(&columns.label)?, columns),
             },
-            Column::Index(_) => get(&columns.label)?,
+            Column::Index(_) => delimited(get(&columns.label)?, columns),
         };
         let example = TextExample {
             text: get(&columns.text)?,
@@ -178,6 +178,23 @@ fn read_jsonl(text: &str, path: &Path, columns: &Columns) -> Result<Vec<TextExam
         examples.push(example);
     }
     Ok(examples)
+}
+
+/// A label field split at the columns' `label_delimiter` (when there is one) into the JSON
+/// list of its labels, trimmed, empty ones left out (`"a; b"` → `["a","b"]`, `""` → `[]`).
+fn delimited(field: String, columns: &Columns) -> String {
+    match &columns.label_delimiter {
+        Some(delimiter) => Value::Array(
+            field
+                .split(delimiter.as_str())
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|l| Value::String(l.to_string()))
+                .collect(),
+        )
+        .to_string(),
+        None => field,
+    }
 }
 
 /// A JSON list of labels as the compact JSON list of their strings (`["1","sports"]`).

@@ -41,6 +41,7 @@ fn reads_tsv_and_jsonl_with_pairs() {
         text_pair: Some(Column::Name("hypothesis".into())),
         label: Column::Name("label".into()),
         has_header: true,
+        label_delimiter: None,
     };
     let examples = read_file(&path, &columns).unwrap();
     assert_eq!(examples[0].text_pair.as_deref(), Some("A man rests."));
@@ -52,6 +53,37 @@ fn reads_tsv_and_jsonl_with_pairs() {
     let examples = read_file(&path, &Columns::default()).unwrap();
     assert_eq!(examples[1].label, "0");
     assert_eq!(examples[1].location.line, 3);
+}
+
+#[test]
+fn a_delimited_label_column_is_a_list_of_labels() {
+    let path = write(
+        "multi.csv",
+        b"text,tags
+first,sports; politics
+second,
+third,science
+",
+    );
+    let columns = Columns {
+        label: Column::Name("tags".into()),
+        label_delimiter: Some(";".into()),
+        ..Columns::default()
+    };
+    let examples = read_file(&path, &columns).unwrap();
+    let lists: Vec<Vec<String>> = examples.iter().map(|e| e.label_list().unwrap()).collect();
+    assert_eq!(
+        lists,
+        [vec!["sports", "politics"], vec![], vec!["science"]]
+    );
+    assert!(is_multi_label(&examples));
+    // The same rows as JSONL strings read the same.
+    let path = write(
+        "multi.jsonl",
+        b"{\"text\": \"first\", \"tags\": \"sports;politics\"}\n",
+    );
+    let examples = read_file(&path, &columns).unwrap();
+    assert_eq!(examples[0].label, r#"["sports","politics"]"#);
 }
 
 #[test]

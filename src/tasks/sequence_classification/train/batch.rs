@@ -13,9 +13,11 @@ use burn::train::ClassificationOutput;
 use burn::train::metric::{AccuracyInput, Adaptor, ConfusionStatsInput, ItemLazy, LossInput};
 use crate::tasks::sequence_classification::data::{LabelSet, TextExample};
 use burnbert_data::{BertTokenizer, PaddedBatch};
+use burnbert_model::loss::{CrossEntropyOptions, IGNORE_INDEX, cross_entropy_with};
 use burnbert_model::{BertForSequenceClassification, BertInput, SequenceLabels};
 
 use burnbert_train::TrainError;
+use burnbert_train::epoch_metric::{ClassPredictions, ValuePredictions};
 use burnbert_train::step::{TaskModel, loss_input};
 
 /// A tokenized, labelled example.
@@ -80,11 +82,14 @@ impl Batcher<EncodedExample, ClassificationBatch> for ClassificationBatcher {
     }
 }
 
-/// [`ClassificationBatcher`]'s batches as [`BertForSequenceClassification`] trains on them.
+/// [`ClassificationBatcher`]'s batches as [`BertForSequenceClassification`] trains on them,
+/// with the recipe's cross-entropy settings.
 #[derive(Debug, Clone)]
 pub struct SequenceClassificationBatcher {
     /// Id of `[PAD]`.
     pub pad_id: u32,
+    /// Class weights and label smoothing of the loss.
+    pub cross_entropy: CrossEntropyOptions,
 }
 
 impl Batcher<EncodedExample, SequenceBatch> for SequenceClassificationBatcher {
@@ -96,6 +101,7 @@ impl Batcher<EncodedExample, SequenceBatch> for SequenceClassificationBatcher {
         SequenceBatch {
             input: batch.input,
             labels: SequenceLabels::Classes(batch.labels),
+            cross_entropy: self.cross_entropy.clone(),
         }
     }
 }
@@ -108,6 +114,9 @@ pub struct SequenceBatch {
     pub input: BertInput,
     /// Class ids `[batch]`, or targets `[batch, num_labels]`.
     pub labels: SequenceLabels,
+    /// Class weights and label smoothing of class ids' cross-entropy (the head's plain loss
+    /// when they are the defaults).
+    pub cross_entropy: CrossEntropyOptions,
 }
 
 /// The loss, logits and labels of a batch, as Burn's metrics read them: the loss for any
@@ -176,6 +185,51 @@ impl Adaptor<ConfusionStatsInput> for SequenceOutput {
     }
 }
 
+impl Adaptor<ClassPredictions> for SequenceOutput {
+    /// The class ids, true and predicted (argmax); class metrics are registered for class
+    /// labels only.
+    fn adapt(&self) -> ClassPredictions {
+        let SequenceLabels::Classes(classes) = &self.labels else {
+            unreachable!("class metrics are registered for class labels only")
+        };
+        let ids = |t: Tensor<1, Int>| -> Vec<usize> {
+            t.into_data()
+                .convert::<i64>()
+                .try_to_vec::<i64>()
+                .expect("integer data")
+                .into_iter()
+                .map(|i| i as usize)
+                .collect()
+        };
+        let [batch, _] = self.logits.dims();
+        ClassPredictions {
+            targets: ids(classes.clone()),
+            predictions: ids(self.logits.clone().argmax(1).reshape([batch])),
+        }
+    }
+}
+
+impl Adaptor<ValuePredictions> for SequenceOutput {
+    /// The first output and target of each example (regression).
+    fn adapt(&self) -> ValuePredictions {
+        let SequenceLabels::Targets(targets) = &self.labels else {
+            unreachable!("regression metrics are registered for float targets only")
+        };
+        let column = |t: Tensor<2>| -> Vec<f64> {
+            let [batch, _] = t.dims();
+            t.slice([0..batch, 0..1])
+                .into_data()
+                .convert::<f64>()
+                .try_to_vec::<f64>()
+                .expect("float data")
+        };
+        ValuePredictions {
+            predictions: column(self.logits.clone()),
+            targets: column(targets.clone()),
+        }
+    }
+}
+
 impl TaskModel<SequenceBatch> for BertForSequenceClassification {
     type Output = SequenceOutput;
     const HEAD: &'static str = r"^model\.classifier\.";
@@ -185,13 +239,27 @@ impl TaskModel<SequenceBatch> for BertForSequenceClassification {
     }
 
     fn loss(&self, batch: SequenceBatch) -> (Tensor<1>, SequenceOutput) {
-        let out = self.forward_with_labels(batch.input, batch.labels.clone());
-        let loss = out.loss.expect("labels were given");
+        let (loss, logits) = match &batch.labels {
+            SequenceLabels::Classes(classes) if !batch.cross_entropy.is_plain() => {
+                let logits = self.forward(batch.input);
+                let loss = cross_entropy_with(
+                    logits.clone(),
+                    classes.clone(),
+                    IGNORE_INDEX,
+                    &batch.cross_entropy,
+                );
+                (loss, logits)
+            }
+            _ => {
+                let out = self.forward_with_labels(batch.input, batch.labels.clone());
+                (out.loss.expect("labels were given"), out.logits)
+            }
+        };
         (
             loss.clone(),
             SequenceOutput {
                 loss,
-                logits: out.logits,
+                logits,
                 labels: batch.labels,
             },
         )

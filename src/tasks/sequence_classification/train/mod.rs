@@ -15,7 +15,9 @@ use burn::train::metric::{
 };
 use burnbert_data::BertTokenizer;
 use crate::tasks::sequence_classification::data::{LabelSet, TextExample, is_multi_label, is_regression};
-use burnbert_model::loss::{IGNORE_INDEX, cross_entropy};
+use burnbert_model::loss::{CrossEntropyOptions, IGNORE_INDEX, cross_entropy};
+use burnbert_train::epoch_metric::ClassPredictions;
+use burnbert_train::loss::cross_entropy_options;
 use burnbert_model::{BertConfig, BertForSequenceClassification, ProblemType};
 
 use burnbert_train::sklearn::{ClassificationReport, classification_report};
@@ -43,11 +45,31 @@ pub type TrainedClassifier = Trained<SequenceClassification>;
 pub struct SequenceClassification {
     /// The label set, in id order.
     pub labels: LabelSet,
+    /// Class weights and label smoothing of the loss, set from the recipe and the training
+    /// labels when they are encoded.
+    pub cross_entropy: CrossEntropyOptions,
+}
+
+impl SequenceClassification {
+    /// The task over `labels`, with the plain loss until the training data is encoded.
+    pub fn new(labels: LabelSet) -> Self {
+        Self {
+            labels,
+            cross_entropy: CrossEntropyOptions::default(),
+        }
+    }
 }
 
 impl Task for SequenceClassification {
     const NAME: &'static str = "sequence classification";
-    const METRICS: &'static [&'static str] = &["loss", "accuracy", "f1"];
+    const METRICS: &'static [&'static str] = &[
+        "loss",
+        "accuracy",
+        "f1",
+        "precision",
+        "recall",
+        "matthews_correlation",
+    ];
     type Model = BertForSequenceClassification;
     type Batch = SequenceBatch;
     type Example = TextExample;
@@ -55,13 +77,21 @@ impl Task for SequenceClassification {
     type Batcher = SequenceClassificationBatcher;
     type Report = ClassificationReport;
 
+    /// Encodes the examples and sets the loss's class weights (from their labels) and label
+    /// smoothing from `args`.
     fn encode_train(
-        &self,
+        &mut self,
         tokenizer: &BertTokenizer,
         examples: &[TextExample],
         args: &TrainingConfig,
     ) -> Result<Vec<EncodedExample>, TrainError> {
-        encode_examples(tokenizer, examples, &self.labels, args.max_length)
+        let items = encode_examples(tokenizer, examples, &self.labels, args.max_length)?;
+        let mut counts = vec![0; self.labels.len()];
+        for item in &items {
+            counts[item.label] += 1;
+        }
+        self.cross_entropy = cross_entropy_options(args, self.labels.names(), &counts)?;
+        Ok(items)
     }
 
     fn encode_valid(
@@ -70,12 +100,13 @@ impl Task for SequenceClassification {
         examples: &[TextExample],
         args: &TrainingConfig,
     ) -> Result<Vec<EncodedExample>, TrainError> {
-        self.encode_train(tokenizer, examples, args)
+        encode_examples(tokenizer, examples, &self.labels, args.max_length)
     }
 
     fn batcher(&self, tokenizer: &BertTokenizer) -> SequenceClassificationBatcher {
         SequenceClassificationBatcher {
             pad_id: tokenizer.pad_id(),
+            cross_entropy: self.cross_entropy.clone(),
         }
     }
 
@@ -83,19 +114,24 @@ impl Task for SequenceClassification {
         &self,
         training: SupervisedTraining<FineTuning<Self::Model, Self::Batch>>,
     ) -> SupervisedTraining<FineTuning<Self::Model, Self::Batch>> {
-        training.metrics((
-            AccuracyMetric::new(),
-            LossMetric::new(),
-            PrecisionMetric::multiclass(1, ClassReduction::Macro),
-            RecallMetric::multiclass(1, ClassReduction::Macro),
-            FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro),
-        ))
+        training
+            .metrics((
+                AccuracyMetric::new(),
+                LossMetric::new(),
+                PrecisionMetric::multiclass(1, ClassReduction::Macro),
+                RecallMetric::multiclass(1, ClassReduction::Macro),
+                FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro),
+            ))
+            .metrics((ClassPredictions::matthews_metric(),))
     }
 
     fn watch(&self, metric_for_best_model: &str) -> Watch {
         match metric_for_best_model {
             "accuracy" => Watch::highest(&AccuracyMetric::new()),
             "f1" => Watch::highest(&FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro)),
+            "precision" => Watch::highest(&PrecisionMetric::multiclass(1, ClassReduction::Macro)),
+            "recall" => Watch::highest(&RecallMetric::multiclass(1, ClassReduction::Macro)),
+            "matthews_correlation" => Watch::highest(&ClassPredictions::matthews_metric()),
             _ => Watch::loss(),
         }
     }
@@ -114,10 +150,10 @@ impl Task for SequenceClassification {
         _examples: &[TextExample],
         items: &[EncodedExample],
         args: &TrainingConfig,
-        _epoch_loss: Option<f64>,
+        epoch_loss: Option<f64>,
         device: &Device,
     ) -> Result<ClassificationReport, TrainError> {
-        evaluate(
+        let mut report = evaluate(
             model,
             &ClassificationBatcher {
                 pad_id: tokenizer.pad_id(),
@@ -126,7 +162,12 @@ impl Task for SequenceClassification {
             &self.labels,
             args.per_device_eval_batch_size,
             device,
-        )
+        )?;
+        if !self.cross_entropy.is_plain() {
+            // The loss trained with (weighted, smoothed), as HF's `eval_loss` is after training.
+            report.loss = epoch_loss.or(report.loss);
+        }
+        Ok(report)
     }
 
     fn save(
@@ -140,7 +181,13 @@ impl Task for SequenceClassification {
     }
 
     fn epoch_metrics(&self) -> Vec<(&'static str, MetricName)> {
-        vec![("valid_accuracy_per_epoch", AccuracyMetric::new().name())]
+        vec![
+            ("valid_accuracy_per_epoch", AccuracyMetric::new().name()),
+            (
+                "valid_matthews_correlation_per_epoch",
+                ClassPredictions::matthews_metric().name(),
+            ),
+        ]
     }
 }
 
@@ -177,9 +224,10 @@ impl HfTask for SequenceClassification {
                 list.location, list.label, single.location, single.label
             )));
         }
-        Ok(Self {
-            labels: checkpoint_order(checkpoint, LabelSet::from_examples(train)),
-        })
+        Ok(Self::new(checkpoint_order(
+            checkpoint,
+            LabelSet::from_examples(train),
+        )))
     }
 }
 
@@ -238,9 +286,7 @@ pub fn train_sequence_classification(
     run: Run<'_>,
     device: &Device,
 ) -> Result<TrainedClassifier, TrainError> {
-    let task = SequenceClassification {
-        labels: labels.clone(),
-    };
+    let task = SequenceClassification::new(labels.clone());
     fine_tune(
         task, args, config, model, tokenizer, train, valid, run, device,
     )

@@ -18,6 +18,7 @@ use burnbert_model::{BertConfig, BertForSequenceClassification, ProblemType, Seq
 use super::{FineTuning, SequenceBatch, checkpoint_order};
 use burnbert_train::sklearn::{MultiLabelReport, multi_label_report};
 use burnbert_train::task::{HfTask, Task, Trained, export_hf};
+use burnbert_train::loss::refuse_cross_entropy_options;
 use burnbert_train::trainer::Watch;
 use burnbert_train::{TrainError, TrainingConfig};
 
@@ -74,6 +75,7 @@ impl Batcher<MultiLabelItem, SequenceBatch> for MultiLabelBatcher {
                 TensorData::new(targets, [items.len(), width]),
                 device,
             )),
+            cross_entropy: Default::default(),
         }
     }
 }
@@ -105,11 +107,12 @@ impl Task for MultiLabelClassification {
     type Report = MultiLabelReport;
 
     fn encode_train(
-        &self,
+        &mut self,
         tokenizer: &BertTokenizer,
         examples: &[TextExample],
         args: &TrainingConfig,
     ) -> Result<Vec<MultiLabelItem>, TrainError> {
+        refuse_cross_entropy_options(args, Self::NAME)?;
         encode_label_lists(tokenizer, examples, &self.labels, args.max_length)
     }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use burn::train::SupervisedTraining;
-use burn::train::metric::{LossMetric, MetricName};
+use burn::train::metric::{LossMetric, Metric, MetricName};
 use crate::tasks::sequence_classification::data::TextExample;
 use burnbert_data::{BertTokenizer, PaddedBatch};
 use burnbert_model::{BertConfig, BertForSequenceClassification, ProblemType, SequenceLabels};
@@ -17,6 +17,8 @@ use serde::Serialize;
 use super::{FineTuning, SequenceBatch};
 use burnbert_train::scipy::{mean_absolute_error, mean_squared_error, pearsonr, spearmanr};
 use burnbert_train::task::{HfTask, Task, Trained, export_hf};
+use burnbert_train::epoch_metric::ValuePredictions;
+use burnbert_train::loss::refuse_cross_entropy_options;
 use burnbert_train::trainer::Watch;
 use burnbert_train::{TrainError, TrainingConfig};
 
@@ -71,6 +73,7 @@ impl Batcher<RegressionItem, SequenceBatch> for RegressionBatcher {
                 TensorData::new(targets, [items.len(), 1]),
                 device,
             )),
+            cross_entropy: Default::default(),
         }
     }
 }
@@ -104,7 +107,7 @@ pub struct SequenceRegression {
 
 impl Task for SequenceRegression {
     const NAME: &'static str = "regression";
-    const METRICS: &'static [&'static str] = &["loss"];
+    const METRICS: &'static [&'static str] = &["loss", "mse", "mae", "pearson", "spearmanr"];
     type Model = BertForSequenceClassification;
     type Batch = SequenceBatch;
     type Example = TextExample;
@@ -113,11 +116,12 @@ impl Task for SequenceRegression {
     type Report = RegressionReport;
 
     fn encode_train(
-        &self,
+        &mut self,
         tokenizer: &BertTokenizer,
         examples: &[TextExample],
         args: &TrainingConfig,
     ) -> Result<Vec<RegressionItem>, TrainError> {
+        refuse_cross_entropy_options(args, Self::NAME)?;
         encode_targets(tokenizer, examples, args.max_length)
     }
 
@@ -140,11 +144,19 @@ impl Task for SequenceRegression {
         &self,
         training: SupervisedTraining<FineTuning<Self::Model, Self::Batch>>,
     ) -> SupervisedTraining<FineTuning<Self::Model, Self::Batch>> {
-        training.metrics((LossMetric::new(),))
+        let [mse, mae, pearson, spearman] = ValuePredictions::metrics().map(|(_, metric)| metric);
+        training.metrics((LossMetric::new(), mse, mae, pearson, spearman))
     }
 
-    fn watch(&self, _metric_for_best_model: &str) -> Watch {
-        Watch::loss()
+    fn watch(&self, metric_for_best_model: &str) -> Watch {
+        match ValuePredictions::metrics()
+            .into_iter()
+            .find(|(name, _)| *name == metric_for_best_model)
+        {
+            Some((_, metric)) if metric.higher_is_better() => Watch::highest(&metric),
+            Some((_, metric)) => Watch::lowest(&metric),
+            None => Watch::loss(),
+        }
     }
 
     fn config(&self, config: &BertConfig) -> BertConfig {
@@ -185,7 +197,11 @@ impl Task for SequenceRegression {
     }
 
     fn epoch_metrics(&self) -> Vec<(&'static str, MetricName)> {
-        Vec::new()
+        let [_, _, (_, pearson), (_, spearman)] = ValuePredictions::metrics();
+        vec![
+            ("valid_pearson_per_epoch", pearson.name()),
+            ("valid_spearmanr_per_epoch", spearman.name()),
+        ]
     }
 }
 

@@ -14,7 +14,8 @@ use crate::tasks::token_classification::data::{
     TagSet, TaggedSentence, Window, align_labels, first_pieces, windows,
 };
 use burnbert_data::{BertTokenizer, PaddedBatch};
-use burnbert_model::loss::IGNORE_INDEX;
+use burnbert_model::loss::{CrossEntropyOptions, IGNORE_INDEX, cross_entropy_with};
+use burnbert_train::loss::cross_entropy_options;
 use burnbert_model::{BertConfig, BertForTokenClassification, BertInput};
 
 use crate::tasks::token_classification::seqeval::{SeqevalMetric, SeqevalReport, SeqevalScore, TagSequences};
@@ -98,6 +99,8 @@ pub struct TokenClassificationBatch {
     pub input: BertInput,
     /// Labels, `[batch, seq]`, -100 on padding.
     pub labels: Tensor<2, Int>,
+    /// Class weights and label smoothing of the loss.
+    pub cross_entropy: CrossEntropyOptions,
 }
 
 /// Pads each batch to its own longest window (dynamic padding).
@@ -105,6 +108,8 @@ pub struct TokenClassificationBatch {
 pub struct TokenClassificationBatcher {
     /// Id of `[PAD]`.
     pub pad_id: u32,
+    /// Class weights and label smoothing of the loss.
+    pub cross_entropy: CrossEntropyOptions,
 }
 
 impl Batcher<EncodedWindow, TokenClassificationBatch> for TokenClassificationBatcher {
@@ -121,6 +126,7 @@ impl Batcher<EncodedWindow, TokenClassificationBatch> for TokenClassificationBat
                 TensorData::new(labels, [batch.batch_size, batch.seq_len]),
                 device,
             ),
+            cross_entropy: self.cross_entropy.clone(),
         }
     }
 }
@@ -190,13 +196,25 @@ impl TaskModel<TokenClassificationBatch> for BertForTokenClassification {
     }
 
     fn loss(&self, batch: TokenClassificationBatch) -> (Tensor<1>, TokenClassificationOutput) {
-        let out = self.forward_with_labels(batch.input, batch.labels.clone());
-        let loss = out.loss.expect("labels were given");
+        let (loss, logits) = if batch.cross_entropy.is_plain() {
+            let out = self.forward_with_labels(batch.input, batch.labels.clone());
+            (out.loss.expect("labels were given"), out.logits)
+        } else {
+            let logits = self.forward(batch.input);
+            let [b, seq, tags] = logits.dims();
+            let loss = cross_entropy_with(
+                logits.clone().reshape([b * seq, tags]),
+                batch.labels.clone().reshape([b * seq]),
+                IGNORE_INDEX,
+                &batch.cross_entropy,
+            );
+            (loss, logits)
+        };
         (
             loss.clone(),
             TokenClassificationOutput {
                 loss,
-                logits: out.logits,
+                logits,
                 labels: batch.labels,
             },
         )
@@ -214,11 +232,24 @@ pub type TrainedTagger = Trained<TokenClassification>;
 pub struct TokenClassification {
     /// The tag set, in id order.
     pub tags: TagSet,
+    /// Class weights and label smoothing of the loss, set from the recipe and the training
+    /// tags when they are encoded.
+    pub cross_entropy: CrossEntropyOptions,
+}
+
+impl TokenClassification {
+    /// The task over `tags`, with the plain loss until the training data is encoded.
+    pub fn new(tags: TagSet) -> Self {
+        Self {
+            tags,
+            cross_entropy: CrossEntropyOptions::default(),
+        }
+    }
 }
 
 impl Task for TokenClassification {
     const NAME: &'static str = "token classification";
-    const METRICS: &'static [&'static str] = &["loss", "accuracy", "f1"];
+    const METRICS: &'static [&'static str] = &["loss", "accuracy", "f1", "precision", "recall"];
     type Model = BertForTokenClassification;
     type Batch = TokenClassificationBatch;
     type Example = TaggedSentence;
@@ -226,19 +257,30 @@ impl Task for TokenClassification {
     type Batcher = TokenClassificationBatcher;
     type Report = SeqevalReport;
 
+    /// Encodes the sentences and sets the loss's class weights (from the labelled tokens' tags)
+    /// and label smoothing from `args`.
     fn encode_train(
-        &self,
+        &mut self,
         tokenizer: &BertTokenizer,
         sentences: &[TaggedSentence],
         args: &TrainingConfig,
     ) -> Result<Vec<EncodedWindow>, TrainError> {
-        encode_sentences(
+        let windows = encode_sentences(
             tokenizer,
             sentences,
             &self.tags,
             args.max_length,
             args.label_all_tokens,
-        )
+        )?;
+        let names = self.tags.names();
+        let mut counts = vec![0; names.len()];
+        for label in windows.iter().flat_map(|w| &w.labels) {
+            if *label != IGNORE_INDEX {
+                counts[*label as usize] += 1;
+            }
+        }
+        self.cross_entropy = cross_entropy_options(args, &names, &counts)?;
+        Ok(windows)
     }
 
     /// Validation windows label first pieces only, as seqeval scores words.
@@ -254,6 +296,7 @@ impl Task for TokenClassification {
     fn batcher(&self, tokenizer: &BertTokenizer) -> TokenClassificationBatcher {
         TokenClassificationBatcher {
             pad_id: tokenizer.pad_id(),
+            cross_entropy: self.cross_entropy.clone(),
         }
     }
 
@@ -276,6 +319,8 @@ impl Task for TokenClassification {
         match metric_for_best_model {
             "f1" => Watch::highest(&SeqevalMetric::new(names, SeqevalScore::F1)),
             "accuracy" => Watch::highest(&SeqevalMetric::new(names, SeqevalScore::TokenAccuracy)),
+            "precision" => Watch::highest(&SeqevalMetric::new(names, SeqevalScore::Precision)),
+            "recall" => Watch::highest(&SeqevalMetric::new(names, SeqevalScore::Recall)),
             _ => Watch::loss(),
         }
     }
@@ -338,7 +383,7 @@ impl HfTask for TokenClassification {
         for sentence in valid {
             tags.ids(sentence)?;
         }
-        Ok(Self { tags })
+        Ok(Self::new(tags))
     }
 }
 
@@ -356,7 +401,7 @@ pub fn train_token_classification(
     run: Run<'_>,
     device: &Device,
 ) -> Result<TrainedTagger, TrainError> {
-    let task = TokenClassification { tags: tags.clone() };
+    let task = TokenClassification::new(tags.clone());
     fine_tune(
         task, args, config, model, tokenizer, train, valid, run, device,
     )

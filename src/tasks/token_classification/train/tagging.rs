@@ -34,6 +34,7 @@ fn tag_windows(
 ) -> Tagged {
     let batcher = TokenClassificationBatcher {
         pad_id: tokenizer.pad_id(),
+        cross_entropy: Default::default(),
     };
     let mut tagged = Tagged {
         words: lengths.iter().map(|&n| vec![None; n]).collect(),

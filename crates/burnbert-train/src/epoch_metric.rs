@@ -1,0 +1,261 @@
+//! A score of the whole epoch as a Burn metric: what each batch gives is accumulated, and the
+//! epoch's value is the score of all of it, as scikit-learn or SciPy would compute it on the
+//! epoch's predictions (a Matthews correlation or a Pearson coefficient is not the mean of the
+//! batches'). Burn's metrics are means of batch values; this is the kind it lacks, written here.
+
+use std::sync::Arc;
+
+use burn::tensor::TensorReadError;
+use burn::train::metric::{
+    Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes, NumericEntry,
+    SerializedEntry,
+};
+
+/// What an [`EpochMetric`] accumulates over an epoch.
+pub trait EpochScore: Default + Clone + Send + Sync + 'static {
+    /// What a batch gives it.
+    type Input;
+
+    /// Adds a batch.
+    fn add(&mut self, input: &Self::Input);
+
+    /// The examples added.
+    fn count(&self) -> usize;
+}
+
+/// A score (`score`) of the accumulated `S` as a Burn metric: the batch's own score while the
+/// epoch runs, the whole epoch's at its end (what the learner logs, checkpoints and stops by).
+#[derive(Clone)]
+pub struct EpochMetric<S: EpochScore> {
+    name: MetricName,
+    higher_is_better: bool,
+    score: fn(&S) -> f64,
+    epoch: S,
+    batch: f64,
+    batch_count: usize,
+}
+
+impl<S: EpochScore> EpochMetric<S> {
+    /// The metric `name` (as the dashboard and the logs show it) of `score`.
+    pub fn new(name: &str, higher_is_better: bool, score: fn(&S) -> f64) -> Self {
+        Self {
+            name: Arc::new(name.to_string()),
+            higher_is_better,
+            score,
+            epoch: S::default(),
+            batch: f64::NAN,
+            batch_count: 0,
+        }
+    }
+
+    /// Whether a higher value is better.
+    pub fn higher_is_better(&self) -> bool {
+        self.higher_is_better
+    }
+
+    fn entry(&self, serialized: NumericEntry) -> SerializedEntry {
+        let epoch = (self.score)(&self.epoch);
+        SerializedEntry::new(
+            format!("epoch {epoch:.4} - batch {:.4}", self.batch),
+            serialized.serialize(),
+        )
+    }
+}
+
+impl<S: EpochScore> Metric for EpochMetric<S> {
+    type Input = S::Input;
+
+    fn name(&self) -> MetricName {
+        self.name.clone()
+    }
+
+    fn attributes(&self) -> MetricAttributes {
+        NumericAttributes {
+            unit: None,
+            higher_is_better: self.higher_is_better,
+        }
+        .into()
+    }
+
+    fn update(
+        &mut self,
+        item: &S::Input,
+        _metadata: &MetricMetadata,
+    ) -> Result<SerializedEntry, TensorReadError> {
+        let mut batch = S::default();
+        batch.add(item);
+        self.epoch.add(item);
+        self.batch = (self.score)(&batch);
+        self.batch_count = batch.count();
+        Ok(self.entry(NumericEntry::Aggregated {
+            aggregated_value: self.batch,
+            count: self.batch_count,
+        }))
+    }
+
+    fn compute(&mut self) -> Result<SerializedEntry, TensorReadError> {
+        Ok(self.entry(self.final_value()))
+    }
+
+    fn clear(&mut self) {
+        self.epoch = S::default();
+        self.batch = f64::NAN;
+        self.batch_count = 0;
+    }
+}
+
+impl<S: EpochScore> Numeric for EpochMetric<S> {
+    fn value(&self) -> Option<NumericEntry> {
+        (!self.batch.is_nan()).then_some(NumericEntry::Aggregated {
+            aggregated_value: self.batch,
+            count: self.batch_count,
+        })
+    }
+
+    fn running_value(&self) -> Option<NumericEntry> {
+        (self.epoch.count() > 0).then(|| NumericEntry::Aggregated {
+            aggregated_value: (self.score)(&self.epoch),
+            count: self.epoch.count(),
+        })
+    }
+
+    fn final_value(&self) -> NumericEntry {
+        NumericEntry::Final((self.score)(&self.epoch))
+    }
+}
+
+/// Class ids, true and predicted, of a batch's examples (sequence classification).
+#[derive(Debug, Clone, Default)]
+pub struct ClassPredictions {
+    /// True class ids.
+    pub targets: Vec<usize>,
+    /// Predicted class ids.
+    pub predictions: Vec<usize>,
+}
+
+impl EpochScore for ClassPredictions {
+    type Input = ClassPredictions;
+
+    fn add(&mut self, input: &ClassPredictions) {
+        self.targets.extend(&input.targets);
+        self.predictions.extend(&input.predictions);
+    }
+
+    fn count(&self) -> usize {
+        self.targets.len()
+    }
+}
+
+impl ClassPredictions {
+    /// scikit-learn's `matthews_corrcoef` of the predictions.
+    pub fn matthews_correlation(&self) -> f64 {
+        let classes = self
+            .targets
+            .iter()
+            .chain(&self.predictions)
+            .max()
+            .map_or(0, |m| m + 1);
+        let mut confusion = vec![vec![0; classes]; classes];
+        for (&t, &p) in self.targets.iter().zip(&self.predictions) {
+            confusion[t][p] += 1;
+        }
+        crate::sklearn::matthews_corrcoef(&confusion)
+    }
+
+    /// The Matthews correlation as a Burn metric (`Matthews Correlation`).
+    pub fn matthews_metric() -> EpochMetric<Self> {
+        EpochMetric::new("Matthews Correlation", true, Self::matthews_correlation)
+    }
+}
+
+/// Predicted and true values of a batch's examples (regression).
+#[derive(Debug, Clone, Default)]
+pub struct ValuePredictions {
+    /// Predicted values.
+    pub predictions: Vec<f64>,
+    /// True values.
+    pub targets: Vec<f64>,
+}
+
+impl EpochScore for ValuePredictions {
+    type Input = ValuePredictions;
+
+    fn add(&mut self, input: &ValuePredictions) {
+        self.predictions.extend(&input.predictions);
+        self.targets.extend(&input.targets);
+    }
+
+    fn count(&self) -> usize {
+        self.targets.len()
+    }
+}
+
+impl ValuePredictions {
+    /// The metrics of a regression: `(name in metric_for_best_model, Burn metric)`; MSE and MAE
+    /// lower is better, Pearson and Spearman higher, as SciPy computes them (NaN where
+    /// undefined).
+    pub fn metrics() -> [(&'static str, EpochMetric<Self>); 4] {
+        use crate::scipy::{mean_absolute_error, mean_squared_error, pearsonr, spearmanr};
+        [
+            (
+                "mse",
+                EpochMetric::new("MSE", false, |v| {
+                    mean_squared_error(&v.predictions, &v.targets).unwrap_or(f64::NAN)
+                }),
+            ),
+            (
+                "mae",
+                EpochMetric::new("MAE", false, |v| {
+                    mean_absolute_error(&v.predictions, &v.targets).unwrap_or(f64::NAN)
+                }),
+            ),
+            (
+                "pearson",
+                EpochMetric::new("Pearson", true, |v| {
+                    pearsonr(&v.predictions, &v.targets).unwrap_or(f64::NAN)
+                }),
+            ),
+            (
+                "spearmanr",
+                EpochMetric::new("Spearman", true, |v| {
+                    spearmanr(&v.predictions, &v.targets).unwrap_or(f64::NAN)
+                }),
+            ),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_epoch_value_is_the_score_of_all_batches_not_their_mean() {
+        let mut metric = ClassPredictions::matthews_metric();
+        let metadata = MetricMetadata {
+            progress: burn::data::dataloader::Progress::new(1, 1, None),
+            iteration: Some(0),
+            lr: None,
+        };
+        let batches = [
+            ClassPredictions {
+                targets: vec![0, 0, 1],
+                predictions: vec![0, 1, 1],
+            },
+            ClassPredictions {
+                targets: vec![1, 2, 2],
+                predictions: vec![1, 0, 2],
+            },
+        ];
+        for batch in &batches {
+            metric.update(batch, &metadata).unwrap();
+        }
+        // sklearn: matthews_corrcoef([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 0, 2])
+        let NumericEntry::Final(value) = metric.final_value() else {
+            panic!("a final value")
+        };
+        assert!((value - 0.5222329678670935).abs() < 1e-15, "{value}");
+        metric.clear();
+        assert!(metric.value().is_none() && metric.running_value().is_none());
+    }
+}

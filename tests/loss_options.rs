@@ -206,7 +206,8 @@ fn a_regressor_picks_its_best_epoch_by_pearson() {
         num_train_epochs: 4,
         per_device_train_batch_size: 4,
         load_best_model_at_end: true,
-        metric_for_best_model: "pearson".into(),
+        // HF's name with its `eval_` prefix, as recipes copied from HF write it.
+        metric_for_best_model: "eval_pearson".into(),
         seed: 0,
         ..TrainingConfig::default()
     };

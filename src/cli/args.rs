@@ -114,11 +114,11 @@ pub(crate) enum Command {
         load_best_model_at_end: bool,
         /// Label smoothing of the cross-entropy, in [0, 1) (single-label sequence and token
         /// classification; TrainingArguments' label_smoothing_factor).
-        #[arg(long, alias = "label_smoothing_factor")]
+        #[arg(long, alias = "label_smoothing_factor", allow_negative_numbers = true)]
         label_smoothing_factor: Option<f64>,
         /// Class weights of the cross-entropy: `balanced` (scikit-learn's
         /// compute_class_weight) or one number per label in id order, separated by commas.
-        #[arg(long, alias = "class_weights")]
+        #[arg(long, alias = "class_weights", allow_hyphen_values = true)]
         class_weights: Option<crate::train::ClassWeights>,
     },
     /// Score a fine-tuned model on labelled data. A classifier: accuracy, macro and per-class

@@ -22,13 +22,36 @@ pub enum LrSchedulerType {
 
 /// How classes are weighted in the cross-entropy (`class_weights`): `"balanced"` or a list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, try_from = "RawClassWeights")]
 pub enum ClassWeights {
     /// `"balanced"`: `n_samples / (n_classes · count(class))` over the training labels, as
     /// scikit-learn's `compute_class_weight("balanced", ...)`.
     Mode(ClassWeightMode),
     /// A weight per label, in the label set's id order (`id2label`).
     Given(Vec<f64>),
+}
+
+/// `class_weights` as a recipe file writes it: a list, or a text (`"balanced"`, `"1,2"`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawClassWeights {
+    List(Vec<f64>),
+    Text(String),
+    Other(serde_json::Value),
+}
+
+impl TryFrom<RawClassWeights> for ClassWeights {
+    type Error = String;
+
+    fn try_from(raw: RawClassWeights) -> Result<Self, String> {
+        match raw {
+            RawClassWeights::List(weights) => Ok(Self::Given(weights)),
+            RawClassWeights::Text(text) => text.parse().map_err(|e| format!("class_weights: {e}")),
+            RawClassWeights::Other(value) => Err(format!(
+                "class_weights: give \"balanced\" or a list of numbers, not {value}"
+            )),
+        }
+    }
 }
 
 /// The named ways of weighting classes.

@@ -153,6 +153,14 @@ mod tests {
             from("class_weights = [1.0, 2.5]").class_weights,
             Some(ClassWeights::Given(vec![1.0, 2.5]))
         );
+        assert_eq!(
+            from("class_weights = \"1, 2.5\"").class_weights,
+            Some(ClassWeights::Given(vec![1.0, 2.5]))
+        );
+        let err = toml::from_str::<TrainingConfig>("class_weights = \"1,x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("class_weights: 'x' is not a number"), "{err}");
         let bad = TrainingConfig {
             class_weights: Some(ClassWeights::Given(vec![-1.0, 2.0])),
             ..Default::default()

@@ -208,6 +208,12 @@ pub fn fine_tune<T: Task>(
 where
     FineTuning<T::Model, T::Batch>: burn::module::Module + std::fmt::Display,
 {
+    // HF's Trainer reads `eval_f1` and `f1` alike (it adds the prefix itself).
+    let mut args = args.clone();
+    if let Some(name) = args.metric_for_best_model.strip_prefix("eval_") {
+        args.metric_for_best_model = name.to_string();
+    }
+    let args = &args;
     check_metric(args, T::NAME, T::METRICS)?;
     check_sizes(args, train.len(), valid.len())?;
     // Encoded before the output folder is touched: a bad label or setting leaves it as it was.

@@ -139,6 +139,14 @@ fn train_then_eval_a_classifier_from_csv() {
         stderr.contains("label_smoothing_factor") && stderr.contains("[0, 1)"),
         "{stderr}"
     );
+    // Negative values reach the setting's own check rather than clap's "unexpected argument".
+    let stderr = train_with(&["--label-smoothing-factor", "-0.1"]);
+    assert!(stderr.contains("label_smoothing_factor"), "{stderr}");
+    let stderr = train_with(&["--class-weights", "-1,2,3"]);
+    assert!(
+        stderr.contains("class_weights") && stderr.contains("not negative"),
+        "{stderr}"
+    );
     let stderr = train_with(&["--metric-for-best-model", "pearson"]);
     assert!(stderr.contains("matthews_correlation"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);

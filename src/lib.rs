@@ -40,7 +40,7 @@ pub mod train {
 pub use burnbert_data as data;
 pub use burnbert_model as model;
 pub use burnbert_model::{
-    BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
+    BertConfig, BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification,
     BertForTokenClassification, BertInput, BertModel,
 };
 pub use error::{DataError, DeviceError, Error, ModelError};

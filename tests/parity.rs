@@ -8,7 +8,7 @@ use burnbert::burn::prelude::*;
 use burnbert::model::weights::{self, HfModel};
 use burnbert::model::{Bert, SequenceLabels};
 use burnbert::{
-    BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
+    BertConfig, BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification,
     BertForTokenClassification, BertModel,
 };
 use common::*;
@@ -164,6 +164,46 @@ fn question_answering_matches_pytorch() {
     let (start, end) = model.forward(bert_input(reference, &device));
     assert_close("start_logits", start, &reference["start_logits"]);
     assert_close("end_logits", end, &reference["end_logits"]);
+}
+
+#[test]
+fn masked_lm_matches_pytorch() {
+    let device = device();
+    let reference = &reference("tiny_mlm.json");
+    let (model, report) = load::<BertForMaskedLM>("tiny-bert-mlm", "model.safetensors", &device);
+    assert!(
+        report.missing.is_empty() && report.unused.is_empty(),
+        "{report:?}"
+    );
+    let labels: Vec<Vec<i64>> = serde_json::from_value(reference["labels"].clone()).unwrap();
+    let [rows, seq] = [labels.len(), labels[0].len()];
+    let labels =
+        Tensor::<2, Int>::from_data(TensorData::new(labels.concat(), [rows, seq]), &device);
+    let out = model.forward_with_labels(bert_input(reference, &device), labels);
+    assert_close("masked LM logits", out.logits, &reference["logits"]);
+    let loss = out.loss.unwrap().into_scalar::<f32>();
+    let expected = reference["loss"].as_f64().unwrap() as f32;
+    assert!(
+        (loss - expected).abs() <= tolerance(),
+        "{loss} vs {expected}"
+    );
+}
+
+#[test]
+fn a_masked_lm_checkpoint_read_as_a_classifier_reports_its_unused_head() {
+    let device = device();
+    let (_, report) =
+        load::<BertForSequenceClassification>("tiny-bert-mlm", "model.safetensors", &device);
+    assert_eq!(
+        report.unused,
+        [
+            "cls.predictions.bias",
+            "cls.predictions.transform.LayerNorm.bias",
+            "cls.predictions.transform.LayerNorm.weight",
+            "cls.predictions.transform.dense.bias",
+            "cls.predictions.transform.dense.weight",
+        ]
+    );
 }
 
 #[test]

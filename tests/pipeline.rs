@@ -1,10 +1,11 @@
 //! The inference pipelines against `transformers.pipeline` on the tiny models
-//! (`assets/reference/pipelines.json`, written by `tests/reference/make_pipelines.py`).
+//! (`assets/reference/pipelines.json`, written by `tests/reference/make_pipelines.py`; the
+//! fill-mask outputs in `tiny_mlm.json`, by `make_reference.py`).
 
 mod common;
 
 use burnbert::pipeline::{
-    AnswerOptions, FeatureExtractionPipeline, QuestionAnsweringPipeline,
+    AnswerOptions, FeatureExtractionPipeline, FillMaskPipeline, QuestionAnsweringPipeline,
     TextClassificationPipeline, TokenClassificationPipeline,
 };
 use common::*;
@@ -190,4 +191,58 @@ fn feature_extraction_gives_the_pipelines_hidden_states_and_unit_embeddings() {
         let norm = embedding.iter().map(|v| v * v).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-5, "norm {norm}");
     }
+}
+
+#[test]
+fn fill_mask_gives_the_pipelines_tokens_and_sequences() {
+    let reference = &reference("tiny_mlm.json")["fill_mask"];
+    let texts = strings(&reference["texts"]);
+    let top_k = reference["top_k"].as_u64().unwrap() as usize;
+    let fill = FillMaskPipeline::from_pretrained(&path("tiny-bert-mlm"), &device())
+        .unwrap()
+        .with_top_k(top_k);
+    let outputs = fill.predict(&texts).unwrap();
+    for (ours, theirs) in outputs.iter().zip(reference["outputs"].as_array().unwrap()) {
+        // One [MASK] per text: the pipeline gives one list.
+        assert_eq!(ours.len(), 1);
+        let theirs = theirs.as_array().unwrap();
+        assert_eq!(ours[0].len(), theirs.len());
+        for (o, t) in ours[0].iter().zip(theirs) {
+            assert_eq!(o.token, t["token"].as_u64().unwrap() as u32);
+            assert_eq!(o.token_str, t["token_str"].as_str().unwrap());
+            assert_eq!(o.sequence, t["sequence"].as_str().unwrap());
+            close("fill-mask score", o.score, &t["score"]);
+        }
+    }
+    // Batched as one: the same candidates as alone.
+    let alone = fill.with_batch_size(1).predict(&texts).unwrap();
+    assert_eq!(
+        alone
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|p| p.token)
+            .collect::<Vec<_>>(),
+        outputs
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|p| p.token)
+            .collect::<Vec<_>>()
+    );
+    let fill = FillMaskPipeline::from_pretrained(&path("tiny-bert-mlm"), &device()).unwrap();
+    let err = fill
+        .predict(&["the movie was great"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no mask token ([MASK])"), "{err}");
+    let two = fill.predict(&["the [MASK] was [MASK] ."]).unwrap();
+    assert_eq!(two[0].len(), 2);
+    assert_eq!(two[0][0].len(), 5, "top_k 5 by default");
+    assert!(
+        two[0][0][0].sequence.starts_with("[CLS] the "),
+        "{}",
+        two[0][0][0].sequence
+    );
+    assert!(two[0][0][0].sequence.contains("[MASK]"));
 }

@@ -9,7 +9,8 @@ use std::process::Command;
 use burnbert::burn::prelude::*;
 use burnbert::model::weights::HfModel;
 use burnbert::{
-    BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, Pretrained,
+    BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification,
+    BertForTokenClassification, Pretrained,
 };
 use common::*;
 use serde_json::{Value, json};
@@ -143,5 +144,32 @@ fn token_classifier_and_qa_round_trip_through_transformers() {
         "exported end logits",
         end.reshape([-1]),
         &values(&theirs["end_logits"]),
+    );
+}
+
+#[test]
+fn masked_lm_round_trips_through_transformers() {
+    if !python_has_transformers() {
+        return;
+    }
+    let device = device();
+    let reference = &reference("tiny_mlm.json");
+    let bert = perturbed(
+        burnbert::from_pretrained::<BertForMaskedLM>(
+            assets("tiny-bert-mlm").to_str().unwrap(),
+            &device,
+        )
+        .unwrap(),
+    );
+    let ours = bert
+        .model
+        .forward(bert_input(reference, &device))
+        .reshape([-1]);
+    // transformers ties the decoder back to the (nudged) word embeddings it reads.
+    let theirs = export_and_reload(&bert, &reference["inputs"], "mlm");
+    assert_close(
+        "exported masked-LM logits",
+        ours,
+        &values(&theirs["logits"]),
     );
 }

@@ -59,7 +59,9 @@ pub(crate) enum Command {
         task: TaskName,
         /// Training data: a CSV/TSV/JSONL file, or an aclImdb folder (its train/ split); for
         /// token classification a CoNLL file (word first, tag last) or JSONL of tokens/tags;
-        /// for question answering a SQuAD JSON file (split by article without --validation).
+        /// for question answering a SQuAD JSON file (split by article without --validation);
+        /// for masked-lm a text file (a document per line, or --documents blank-line; without
+        /// --validation its first --validation-split of documents validate, as run_mlm.py).
         #[arg(long)]
         data: std::path::PathBuf,
         /// Validation data; without it, a seeded --validation-split of --data.
@@ -120,14 +122,26 @@ pub(crate) enum Command {
         /// compute_class_weight) or one number per label in id order, separated by commas.
         #[arg(long, alias = "class_weights", allow_hyphen_values = true)]
         class_weights: Option<crate::train::ClassWeights>,
+        /// Masked LM: the fraction of tokens masked (run_mlm.py's mlm_probability, 0.15).
+        #[arg(long, alias = "mlm_probability")]
+        mlm_probability: Option<f64>,
+        /// Masked LM: mask whole words (all pieces of a chosen word).
+        #[arg(long, alias = "whole_word_mask")]
+        whole_word_mask: bool,
+        /// Masked LM: one example per document, cut at --max-length, rather than documents
+        /// concatenated into blocks of --max-length tokens (run_mlm.py's line_by_line).
+        #[arg(long, alias = "line_by_line")]
+        line_by_line: bool,
     },
     /// Score a fine-tuned model on labelled data. A classifier: accuracy, macro and per-class
     /// P/R/F1, loss, confusion matrix; a token classifier (CoNLL / JSONL data): seqeval's entity
-    /// P/R/F1 overall and per type, token accuracy, loss.
+    /// P/R/F1 overall and per type, token accuracy, loss; a masked LM (a text file):
+    /// perplexity.
     Eval {
         /// HF folder or hub model id of a fine-tuned classifier.
         model: String,
-        /// Labelled data: a CSV/TSV/JSONL file, or an aclImdb folder (its test/ split).
+        /// Labelled data: a CSV/TSV/JSONL file, or an aclImdb folder (its test/ split); a text
+        /// file for a masked LM.
         #[arg(long)]
         data: std::path::PathBuf,
         #[command(flatten)]
@@ -149,11 +163,11 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Predict with a fine-tuned head: label, tags or answer.
+    /// Predict with a fine-tuned head: label, tags, answer, or the tokens at each [MASK].
     Predict {
         /// HF folder or hub model id.
         model: String,
-        /// The text (classification, tagging).
+        /// The text (classification, tagging; with [MASK] for a masked LM).
         #[arg(long)]
         text: Option<String>,
         /// A second text (sentence-pair classification).
@@ -186,6 +200,9 @@ pub(crate) enum Command {
         /// above this (default 0.5).
         #[arg(long)]
         threshold: Option<f32>,
+        /// Masked LM (fill-mask): candidates per [MASK] (default 5).
+        #[arg(long)]
+        top_k: Option<usize>,
         /// Texts per forward pass with --file (sequence classification).
         #[arg(long, default_value_t = 32)]
         batch_size: usize,

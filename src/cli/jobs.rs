@@ -28,6 +28,10 @@ pub struct DataArgs {
     /// (`--label-delimiter ';'` for `sports;politics`; an empty field is no label).
     #[arg(long)]
     pub label_delimiter: Option<String>,
+    /// Masked-LM text files: a document per line (default), or paragraphs separated by blank
+    /// lines.
+    #[arg(long, value_enum)]
+    pub documents: Option<crate::tasks::masked_lm::DocumentSeparator>,
 }
 
 impl DataArgs {
@@ -158,6 +162,8 @@ pub struct PredictJob {
     pub batch_size: usize,
     /// Multi-label classification: the probability above which a label is predicted.
     pub threshold: Option<f32>,
+    /// Masked LM: candidates per `[MASK]` (default: the pipeline's, 5).
+    pub top_k: Option<usize>,
     /// Print JSON.
     pub json: bool,
 }

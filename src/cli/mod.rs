@@ -89,7 +89,11 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
             class_weights,
             metric_for_best_model,
             load_best_model_at_end,
+            mlm_probability,
+            whole_word_mask,
+            line_by_line,
         } => {
+            refuse_documents(task, &columns)?;
             let mut args = match &config {
                 Some(path) => crate::train::TrainingConfig::from_file(path)?,
                 None => crate::train::TrainingConfig::default(),
@@ -110,6 +114,9 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
             args.metric_for_best_model =
                 metric_for_best_model.unwrap_or(args.metric_for_best_model);
             args.load_best_model_at_end |= load_best_model_at_end;
+            args.mlm_probability = mlm_probability.unwrap_or(args.mlm_probability);
+            args.whole_word_mask |= whole_word_mask;
+            args.line_by_line |= line_by_line;
             args.validate()?;
             let mut job = TrainJob {
                 model,
@@ -145,8 +152,9 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
                 json,
             };
             // A folder without a head is read as a classifier, whose head then comes fresh.
-            task.unwrap_or(TaskName::SequenceClassification)
-                .eval(&job, &columns, &device)
+            let task = task.unwrap_or(TaskName::SequenceClassification);
+            refuse_documents(task, &columns)?;
+            task.eval(&job, &columns, &device)
         }
         Command::Predict {
             model,
@@ -161,6 +169,7 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
             file,
             batch_size,
             threshold,
+            top_k,
             json,
         } => {
             let folder = crate::source::resolve(&model)?;
@@ -193,9 +202,28 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
                 doc_stride,
                 batch_size,
                 threshold,
+                top_k,
                 json,
             };
+            if top_k.is_some() && task != TaskName::MaskedLM {
+                anyhow::bail!(
+                    "--top-k is for masked language modeling (fill-mask); {} does not read it",
+                    task.name()
+                );
+            }
             task.predict(job, &device)
         }
     }
+}
+
+/// An error when `--documents` (how masked-LM text files separate documents) is given to
+/// another task.
+fn refuse_documents(task: TaskName, columns: &crate::cli::jobs::DataArgs) -> Result<()> {
+    if columns.documents.is_some() && task != TaskName::MaskedLM {
+        anyhow::bail!(
+            "--documents is for masked language modeling's text files; {} does not read it",
+            task.name()
+        );
+    }
+    Ok(())
 }

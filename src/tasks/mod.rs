@@ -112,4 +112,5 @@ tasks! {
     SequenceClassification => sequence_classification (burnbert_model::BertForSequenceClassification),
     TokenClassification => token_classification (burnbert_model::BertForTokenClassification),
     QuestionAnswering => question_answering (burnbert_model::BertForQuestionAnswering),
+    MaskedLM => masked_lm (burnbert_model::BertForMaskedLM),
 }

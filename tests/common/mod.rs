@@ -159,3 +159,21 @@ pub fn text_examples(
         })
         .collect()
 }
+
+/// The tensors of a `.safetensors` file by name, as raw bytes: two files with the same
+/// tensors compare equal whatever the order of their headers.
+pub fn safetensors_tensors(path: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Map<String, Value> = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let data = &bytes[8 + n..];
+    header
+        .into_iter()
+        .filter(|(name, _)| name != "__metadata__")
+        .map(|(name, info)| {
+            let range = &info["data_offsets"];
+            let (start, end) = (range[0].as_u64().unwrap(), range[1].as_u64().unwrap());
+            (name, data[start as usize..end as usize].to_vec())
+        })
+        .collect()
+}

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from transformers import (
     BertConfig,
+    BertForMaskedLM,
     BertForQuestionAnswering,
     BertForSequenceClassification,
     BertForTokenClassification,
@@ -173,6 +174,35 @@ def main():
     }
     with open(ASSETS / "reference" / "tiny.json", "w") as f:
         json.dump(reference, f)
+
+    # (e) Masked LM, gelu, decoder tied to the word embeddings: logits of a padded batch, the
+    # loss on a few labelled positions, and the fill-mask pipeline's top 3.
+    folder = ASSETS / "tiny-bert-mlm"
+    config = BertConfig(hidden_act="gelu", **common)
+    model = BertForMaskedLM(config).eval()
+    randomize(model, 5)
+    save(model, folder)
+    tok = write_tokenizer(folder, fast_json=False)
+    enc = batch(tok)
+    labels = torch.full(enc["input_ids"].shape, -100)
+    labels[0, 2] = enc["input_ids"][0, 2]
+    labels[0, 5] = 7
+    labels[1, 1] = enc["input_ids"][1, 1]
+    with torch.no_grad():
+        out = model(**enc, labels=labels)
+    from transformers import pipeline
+
+    fill = pipeline("fill-mask", model=str(folder), tokenizer=str(folder), device="cpu")
+    masked = ["the movie was [MASK] .", "[MASK] lives in paris"]
+    mlm = {
+        "inputs": encode_record(enc),
+        "labels": labels.tolist(),
+        "logits": tensor(out.logits),
+        "loss": out.loss.item(),
+        "fill_mask": {"texts": masked, "top_k": 3, "outputs": [fill(t, top_k=3) for t in masked]},
+    }
+    with open(ASSETS / "reference" / "tiny_mlm.json", "w") as f:
+        json.dump(mlm, f)
 
     if args.minilm:
         minilm(Path(args.minilm))

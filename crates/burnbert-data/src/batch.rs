@@ -11,6 +11,12 @@ pub trait Encoded {
     fn input_ids(&self) -> &[u32];
     /// Segment ids, one per token.
     fn token_type_ids(&self) -> &[u32];
+
+    /// Tells the item the training epoch (1-based) it is drawn in, before it is batched:
+    /// items whose batcher draws at random (masked-LM masking) seed their draws with it, so
+    /// that each epoch draws anew and a resumed epoch draws as the uninterrupted one did.
+    /// Nothing by default; validation items are never told.
+    fn set_epoch(&mut self, _epoch: usize) {}
 }
 
 impl Encoded for Encoding {

@@ -7,7 +7,7 @@
 //! - [`BertEmbeddings`], [`BertEncoder`] (of [`BertLayer`]s), [`BertPooler`]: the encoder,
 //!   assembled as [`BertModel`].
 //! - Task heads: [`BertForSequenceClassification`], [`BertForTokenClassification`],
-//!   [`BertForQuestionAnswering`].
+//!   [`BertForQuestionAnswering`]; the pre-training head [`BertForMaskedLM`].
 //! - [`weights`]: HF weight import (`model.safetensors`, `pytorch_model.bin`) and export.
 //!
 //! Modules take no backend type parameter: they run on the `Device` they are given.
@@ -23,11 +23,11 @@ pub mod weights;
 
 pub use activation::HiddenAct;
 pub use bert::{
-    Bert, BertAttention, BertConfig, BertEmbeddings, BertEncoder, BertForQuestionAnswering,
-    BertForSequenceClassification, BertForTokenClassification, BertInput, BertIntermediate,
-    BertLayer, BertModel, BertModelOutput, BertOutput, BertPooler, BertSelfAttention,
-    BertSelfOutput, ProblemType, QuestionAnsweringOutput, SequenceClassifierOutput, SequenceLabels,
-    TokenClassifierOutput,
+    Bert, BertAttention, BertConfig, BertEmbeddings, BertEncoder, BertForMaskedLM,
+    BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertInput,
+    BertIntermediate, BertLayer, BertModel, BertModelOutput, BertOutput, BertPooler,
+    BertSelfAttention, BertSelfOutput, MaskedLMOutput, ProblemType, QuestionAnsweringOutput,
+    SequenceClassifierOutput, SequenceLabels, TokenClassifierOutput,
 };
 pub use error::ModelError;
 pub use family::{Family, FamilyConfig, ModelLimits};

@@ -172,6 +172,16 @@ pub struct TrainingConfig {
     /// Class weights of the cross-entropy (single-label sequence and token classification), as
     /// `torch.nn.CrossEntropyLoss(weight=...)` takes them; `None`: all 1.
     pub class_weights: Option<ClassWeights>,
+    /// Masked-LM training: the fraction of tokens masked, in `(0, 1)` (`run_mlm.py`'s
+    /// `mlm_probability`, `DataCollatorForLanguageModeling`'s; 0.15).
+    pub mlm_probability: f64,
+    /// Masked-LM training: mask whole words (all pieces of a word chosen through its first),
+    /// as `DataCollatorForLanguageModeling(whole_word_mask=True)`.
+    pub whole_word_mask: bool,
+    /// Masked-LM training: one example per document, cut at `max_length`, rather than
+    /// documents concatenated and cut into blocks of `max_length` (`run_mlm.py`'s
+    /// `line_by_line`).
+    pub line_by_line: bool,
 }
 
 impl Default for TrainingConfig {
@@ -212,6 +222,9 @@ impl Default for TrainingConfig {
             null_score_diff_threshold: 0.0,
             label_smoothing_factor: 0.0,
             class_weights: None,
+            mlm_probability: 0.15,
+            whole_word_mask: false,
+            line_by_line: false,
         }
     }
 }
@@ -261,6 +274,9 @@ impl TrainingConfig {
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return bad("learning_rate", "must be a positive number");
+        }
+        if !(self.mlm_probability > 0.0 && self.mlm_probability < 1.0) {
+            return bad("mlm_probability", "must be in (0, 1)");
         }
         if !(0.0..1.0).contains(&self.label_smoothing_factor) {
             return bad("label_smoothing_factor", "must be in [0, 1)");

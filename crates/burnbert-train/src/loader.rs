@@ -16,6 +16,7 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
 use burn::data::dataset::DatasetError;
 use burn::prelude::*;
+use burnbert_data::Encoded;
 use burnbert_data::split::seeded_shuffle;
 
 /// HF's `LengthGroupedSampler` sorts by length within groups of 50 batches.
@@ -117,7 +118,9 @@ impl<I, O> Clone for EpochLoader<I, O> {
     }
 }
 
-impl<I: Clone + Send + Sync + 'static, O: Send + 'static> DataLoader<O> for EpochLoader<I, O> {
+impl<I: Clone + Encoded + Send + Sync + 'static, O: Send + 'static> DataLoader<O>
+    for EpochLoader<I, O>
+{
     fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<O> + 'a> {
         let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
         // Dropout masks of this epoch are drawn from the same state as in an uninterrupted run.
@@ -136,6 +139,7 @@ impl<I: Clone + Send + Sync + 'static, O: Send + 'static> DataLoader<O> for Epoc
             loader: self,
             order,
             position: 0,
+            epoch,
         })
     }
 
@@ -167,9 +171,10 @@ struct EpochIter<'a, I, O> {
     loader: &'a EpochLoader<I, O>,
     order: Vec<usize>,
     position: usize,
+    epoch: usize,
 }
 
-impl<I: Clone, O> Iterator for EpochIter<'_, I, O> {
+impl<I: Clone + Encoded, O> Iterator for EpochIter<'_, I, O> {
     type Item = Result<O, DatasetError>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -179,14 +184,18 @@ impl<I: Clone, O> Iterator for EpochIter<'_, I, O> {
         let end = (self.position + self.loader.batch_size).min(self.order.len());
         let items = self.order[self.position..end]
             .iter()
-            .map(|&i| self.loader.items[i].clone())
+            .map(|&i| {
+                let mut item = self.loader.items[i].clone();
+                item.set_epoch(self.epoch);
+                item
+            })
             .collect();
         self.position = end;
         Some(Ok(self.loader.batcher.batch(items, &self.loader.device)))
     }
 }
 
-impl<I: Clone, O> DataLoaderIterator<O> for EpochIter<'_, I, O> {
+impl<I: Clone + Encoded, O> DataLoaderIterator<O> for EpochIter<'_, I, O> {
     fn progress(&self) -> Progress {
         Progress::new(self.position, self.order.len(), Some("items".into()))
     }
@@ -196,15 +205,30 @@ impl<I: Clone, O> DataLoaderIterator<O> for EpochIter<'_, I, O> {
 mod tests {
     use super::*;
 
+    /// An item that is its index.
+    #[derive(Clone, Debug)]
+    struct Id(usize);
+    impl Encoded for Id {
+        fn input_ids(&self) -> &[u32] {
+            &[]
+        }
+        fn token_type_ids(&self) -> &[u32] {
+            &[]
+        }
+    }
+    fn ids(n: usize) -> Vec<Id> {
+        (0..n).map(Id).collect()
+    }
+
     #[derive(Clone)]
     struct Ids;
-    impl Batcher<usize, Vec<usize>> for Ids {
-        fn batch(&self, items: Vec<usize>, _device: &Device) -> Vec<usize> {
-            items
+    impl Batcher<Id, Vec<usize>> for Ids {
+        fn batch(&self, items: Vec<Id>, _device: &Device) -> Vec<usize> {
+            items.into_iter().map(|i| i.0).collect()
         }
     }
 
-    fn epoch_batches(loader: &EpochLoader<usize, Vec<usize>>) -> Vec<Vec<usize>> {
+    fn epoch_batches(loader: &EpochLoader<Id, Vec<usize>>) -> Vec<Vec<usize>> {
         loader.iter().map(|b| b.unwrap()).collect()
     }
 
@@ -212,7 +236,7 @@ mod tests {
     fn a_resumed_loader_replays_the_epochs_of_an_uninterrupted_one() {
         let _rng = crate::DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
         let device = Device::flex();
-        let full = EpochLoader::new((0..10).collect(), Ids, 3, 7, 0, &device);
+        let full = EpochLoader::new(ids(10), Ids, 3, 7, 0, &device);
         let first = epoch_batches(&full);
         let second = epoch_batches(&full);
         assert_ne!(first, second, "each epoch has its own order");
@@ -220,9 +244,9 @@ mod tests {
         let mut all: Vec<usize> = first.concat();
         all.sort();
         assert_eq!(all, (0..10).collect::<Vec<_>>());
-        let resumed = EpochLoader::new((0..10).collect(), Ids, 3, 7, 1, &device);
+        let resumed = EpochLoader::new(ids(10), Ids, 3, 7, 1, &device);
         assert_eq!(epoch_batches(&resumed), second);
-        let other_seed = EpochLoader::new((0..10).collect(), Ids, 3, 8, 0, &device);
+        let other_seed = EpochLoader::new(ids(10), Ids, 3, 8, 0, &device);
         assert_ne!(epoch_batches(&other_seed), first);
     }
 
@@ -230,7 +254,7 @@ mod tests {
     fn max_batches_ends_the_last_epoch_early() {
         let _rng = crate::DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
         let device = Device::flex();
-        let loader = EpochLoader::new((0..10).collect(), Ids, 3, 7, 0, &device).max_batches(6);
+        let loader = EpochLoader::new(ids(10), Ids, 3, 7, 0, &device).max_batches(6);
         assert_eq!(epoch_batches(&loader).len(), 4);
         assert_eq!(epoch_batches(&loader).len(), 2);
         assert_eq!(epoch_batches(&loader).len(), 0);
@@ -242,11 +266,11 @@ mod tests {
         let device = Device::flex();
         let draw =
             || Tensor::<1>::random([6], burn::tensor::Distribution::Default, &device).into_data();
-        let full = EpochLoader::new((0..4).collect(), Ids, 2, 3, 0, &device);
+        let full = EpochLoader::new(ids(4), Ids, 2, 3, 0, &device);
         drop(full.iter());
         drop(full.iter());
         let second = draw();
-        let resumed = EpochLoader::new((0..4).collect(), Ids, 2, 3, 1, &device);
+        let resumed = EpochLoader::new(ids(4), Ids, 2, 3, 1, &device);
         drop(resumed.iter());
         assert_eq!(draw(), second);
     }
@@ -256,8 +280,8 @@ mod tests {
         let _rng = crate::DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
         let device = Device::flex();
         let lengths: Vec<usize> = (0..40).map(|i| (i * 7919) % 97).collect();
-        let loader = EpochLoader::new((0..40).collect(), Ids, 4, 1, 0, &device)
-            .group_by_length(lengths.clone());
+        let loader =
+            EpochLoader::new(ids(40), Ids, 4, 1, 0, &device).group_by_length(lengths.clone());
         let batches = epoch_batches(&loader);
         assert_eq!(
             lengths[batches[0][0]],
@@ -270,11 +294,10 @@ mod tests {
             l.iter().max().unwrap() - l.iter().min().unwrap()
         };
         let grouped: usize = batches.iter().map(span).sum();
-        let random: usize =
-            epoch_batches(&EpochLoader::new((0..40).collect(), Ids, 4, 1, 0, &device))
-                .iter()
-                .map(span)
-                .sum();
+        let random: usize = epoch_batches(&EpochLoader::new(ids(40), Ids, 4, 1, 0, &device))
+            .iter()
+            .map(span)
+            .sum();
         assert!(grouped * 3 < random, "{grouped} vs {random}");
         let mut all = batches.concat();
         all.sort();

@@ -452,3 +452,159 @@ fn train_eval_and_predict_a_multi_label_classifier_from_jsonl() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn train_eval_and_fill_masks_with_a_masked_lm() {
+    let dir = scratch("mlm");
+    let lines = [
+        "the movie was great and the story was fun",
+        "john lives in paris",
+        "acme corp works in berlin",
+        "i love this film but the actor was bad",
+    ];
+    // Paragraphs of two lines, separated by blank lines.
+    let text = lines
+        .repeat(8)
+        .chunks(2)
+        .map(|p| p.join("\n"))
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    std::fs::write(dir.join("train.txt"), text).unwrap();
+    let output = dir.join("run");
+    let out = succeeded(burnbert(&[
+        "train",
+        arg(&assets("tiny-bert-mlm")),
+        "--task",
+        "masked-lm",
+        "--data",
+        arg(&dir.join("train.txt")),
+        "--documents",
+        "blank-line",
+        "--whole-word-mask",
+        "--mlm-probability",
+        "0.2",
+        "--max-length",
+        "8",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--learning-rate",
+        "1e-3",
+        "--output",
+        arg(&output),
+    ]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("valid perplexity"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // 16 paragraphs, the first 10 % (2) for validation, in file order.
+    assert!(
+        stderr.contains("training on 14 documents, validating on 2"),
+        "{stderr}"
+    );
+    let recipe: Value = serde_json::from_str(
+        &std::fs::read_to_string(output.join("training_config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(recipe["whole_word_mask"], true);
+    assert_eq!(recipe["mlm_probability"], 0.2);
+    let config = std::fs::read_to_string(output.join("model/config.json")).unwrap();
+    assert!(config.contains("BertForMaskedLM"), "{config}");
+    let model = output.join("model");
+
+    let report = json(&[
+        "eval",
+        arg(&model),
+        "--data",
+        arg(&dir.join("train.txt")),
+        "--max-length",
+        "8",
+        "--json",
+    ]);
+    let loss = report["loss"].as_f64().unwrap();
+    assert!((report["perplexity"].as_f64().unwrap() - loss.exp()).abs() < 1e-9);
+    assert!(report["masked_tokens"].as_u64().unwrap() > 0);
+
+    // The task comes from `architectures`; one [MASK] gives one list.
+    let one = json(&[
+        "predict",
+        arg(&model),
+        "--text",
+        "the movie was [MASK] .",
+        "--top-k",
+        "3",
+        "--json",
+    ]);
+    let candidates = one.as_array().unwrap();
+    assert_eq!(candidates.len(), 3);
+    let scores: Vec<f64> = candidates
+        .iter()
+        .map(|c| c["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    let first = &candidates[0];
+    assert_eq!(
+        first["sequence"].as_str().unwrap(),
+        format!("the movie was {}.", first["token_str"].as_str().unwrap())
+    );
+    let two = json(&[
+        "predict",
+        arg(&model),
+        "--text",
+        "[MASK] lives in [MASK]",
+        "--json",
+    ]);
+    assert_eq!(two.as_array().unwrap().len(), 2);
+    assert_eq!(two[0].as_array().unwrap().len(), 5);
+
+    let err = failed(burnbert(&[
+        "predict",
+        arg(&model),
+        "--text",
+        "no mask here",
+    ]));
+    assert!(err.contains("no mask token ([MASK])"), "{err}");
+    let err = failed(burnbert(&[
+        "predict",
+        arg(&assets("tiny-bert-seqcls")),
+        "--text",
+        "a film",
+        "--top-k",
+        "2",
+    ]));
+    assert!(
+        err.contains("--top-k is for masked language modeling"),
+        "{err}"
+    );
+    let err = failed(burnbert(&[
+        "train",
+        arg(&assets("tiny-bert-seqcls")),
+        "--data",
+        arg(&dir.join("train.txt")),
+        "--documents",
+        "line",
+        "--output",
+        arg(&dir.join("other")),
+    ]));
+    assert!(
+        err.contains("--documents is for masked language modeling"),
+        "{err}"
+    );
+    let err = failed(burnbert(&[
+        "train",
+        arg(&assets("tiny-bert-mlm")),
+        "--task",
+        "masked-lm",
+        "--data",
+        arg(&dir.join("train.txt")),
+        "--text-column",
+        "body",
+        "--output",
+        arg(&dir.join("other")),
+    ]));
+    assert!(
+        err.contains("--text-column is for sequence classification"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

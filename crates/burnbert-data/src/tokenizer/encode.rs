@@ -203,8 +203,14 @@ impl BertTokenizer {
 
     /// Turns ids back into text (WordPiece pieces joined, special tokens skipped).
     pub fn decode(&self, ids: &[u32]) -> Result<String, DataError> {
+        self.decode_with(ids, true)
+    }
+
+    /// Turns ids back into text, special tokens kept or skipped (`tokenizer.decode(ids,
+    /// skip_special_tokens=...)`).
+    pub fn decode_with(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String, DataError> {
         self.inner
-            .decode(ids, true)
+            .decode(ids, skip_special_tokens)
             .map_err(|e| DataError::Encode(e.to_string()))
     }
 }

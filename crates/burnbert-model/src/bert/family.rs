@@ -8,7 +8,7 @@ use crate::family::{Family, FamilyConfig, ModelLimits, SizedTensor};
 use crate::weights::HfModel;
 
 use super::{
-    BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
+    BertConfig, BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification,
     BertForTokenClassification, BertModel,
 };
 
@@ -147,6 +147,29 @@ impl HfModel for BertForQuestionAnswering {
     const BASE_MODEL: bool = false;
     fn init(config: &BertConfig, device: &burn::tensor::Device) -> Self {
         config.init_question_answering(device)
+    }
+}
+
+impl HfModel for BertForMaskedLM {
+    type Family = Bert;
+    const ARCHITECTURE: &'static str = "BertForMaskedLM";
+    const BASE_MODEL: bool = false;
+    fn init(config: &BertConfig, device: &burn::tensor::Device) -> Self {
+        config.init_masked_lm(device)
+    }
+
+    /// The decoder is the word-embedding table: a checkpoint with a decoder of its own
+    /// (`tie_word_embeddings: false`) would give other logits, so it is refused.
+    fn check_config(config: &BertConfig) -> Result<(), ModelError> {
+        if config.tie_word_embeddings() {
+            return Ok(());
+        }
+        Err(ModelError::InvalidConfig {
+            field: "tie_word_embeddings",
+            message: "false: a masked-LM decoder apart from the word embeddings is not \
+                      supported (BertForMaskedLM ties them)"
+                .into(),
+        })
     }
 }
 

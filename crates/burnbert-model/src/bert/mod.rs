@@ -7,7 +7,7 @@
 //!   [`BertIntermediate`] and [`BertOutput`]) → [`BertPooler`], assembled as [`BertModel`].
 //! - [`Bert`]: the family's side of the [contract](crate::family).
 //! - [`heads`]: [`BertForSequenceClassification`], [`BertForTokenClassification`],
-//!   [`BertForQuestionAnswering`].
+//!   [`BertForQuestionAnswering`], [`BertForMaskedLM`].
 
 mod attention;
 mod config;
@@ -25,8 +25,9 @@ pub use embeddings::BertEmbeddings;
 pub use encoder::BertEncoder;
 pub use family::Bert;
 pub use heads::{
-    BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification,
-    QuestionAnsweringOutput, SequenceClassifierOutput, SequenceLabels, TokenClassifierOutput,
+    BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification,
+    BertForTokenClassification, MaskedLMOutput, QuestionAnsweringOutput, SequenceClassifierOutput,
+    SequenceLabels, TokenClassifierOutput,
 };
 pub use layer::{BertIntermediate, BertLayer, BertOutput};
 pub use model::{BertInput, BertModel, BertModelOutput};

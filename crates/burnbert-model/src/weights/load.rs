@@ -101,6 +101,7 @@ pub fn load_pretrained<M: HfModel>(
     ignore_mismatched_sizes: bool,
     device: &burn::tensor::Device,
 ) -> Result<(M, LoadReport), ModelError> {
+    M::check_config(config)?;
     let tensors = read_tensors::<M::Family>(path, M::BASE_MODEL)?;
     let prefix = if M::BASE_MODEL {
         String::new()
@@ -137,7 +138,7 @@ fn apply<M: HfModel>(
 
 /// Whether a Burn path is a task head's (outside the `bert.` encoder).
 fn is_head(path: &str) -> bool {
-    ["classifier.", "qa_outputs."]
+    ["classifier.", "qa_outputs.", "cls."]
         .iter()
         .any(|h| path.starts_with(h))
 }
@@ -328,10 +329,14 @@ fn report<F: Family>(
         .iter()
         .map(|(p, _)| F::burn_to_hf_name(p))
         .collect();
+    // A masked LM's decoder is its word-embedding table and its bias `cls.predictions.bias`:
+    // a checkpoint's `cls.predictions.decoder.*` are copies of those, as HF ties them.
+    let tied = result.applied.iter().any(|p| p == "cls.predictions.bias");
     let mut unused: Vec<String> = result
         .unused
         .into_iter()
         .filter(|p| !p.ends_with("position_ids"))
+        .filter(|p| !(tied && p.starts_with("cls.predictions.decoder.")))
         .map(|p| F::burn_to_hf_name(&p))
         .collect();
     missing.sort();

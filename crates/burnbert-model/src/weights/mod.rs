@@ -37,6 +37,14 @@ pub trait HfModel: Module + ModuleSnapshot + Sized {
     const BASE_MODEL: bool;
     /// Builds the model, freshly initialised, for a config.
     fn init(config: &ConfigOf<Self>, device: &burn::tensor::Device) -> Self;
+
+    /// An error for a config this model cannot follow (checked before loading).
+    ///
+    /// # Errors
+    /// [`ModelError::InvalidConfig`](crate::ModelError::InvalidConfig) naming the field.
+    fn check_config(_config: &ConfigOf<Self>) -> Result<(), crate::ModelError> {
+        Ok(())
+    }
 }
 
 /// Rules from HF names to Burn paths of `F`'s base model or of one of its task models (whose

@@ -7,7 +7,8 @@
 //! ```sh
 //! cargo run --release --example sentiment_reference -- --seed 0   # and 1, 2
 //! ```
-//! Prints the dev accuracy after each epoch and the seconds per epoch.
+//! Prints the dev accuracy after each epoch and the seconds per epoch. `--model` starts from
+//! another checkpoint than all-MiniLM-L6-v2 (the output of `examples/mlm.rs`, for one).
 
 use burnbert::data::split::numpy_permutation;
 use burnbert::tasks::sequence_classification::fine_tune_classifier;
@@ -26,7 +27,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let seed: u64 = flags.parse("seed", 0)?;
     let epochs: usize = flags.parse("epochs", 2)?;
     let device = flags.device()?;
-    let model = burnbert_assets::ensure(&burnbert_assets::MINILM)?;
+    // `--model`: another starting point (an MLM-adapted encoder, `examples/mlm.rs`).
+    let model = std::path::PathBuf::from(flags.model()?);
     let data = burnbert_assets::ensure(&burnbert_assets::PANG_LEE)?.join("sentences.csv");
     let rows = read_file(&data, &Columns::label_text_no_header())?;
     let permutation = numpy_permutation(rows.len(), 0);

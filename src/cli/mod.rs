@@ -94,6 +94,22 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
             line_by_line,
         } => {
             refuse_documents(task, &columns)?;
+            let mlm_flags = [
+                ("--mlm-probability", mlm_probability.is_some()),
+                ("--whole-word-mask", whole_word_mask),
+                ("--line-by-line", line_by_line),
+            ];
+            if let Some((flag, _)) = mlm_flags.iter().find(|(_, given)| *given)
+                && task != TaskName::MaskedLM
+            {
+                anyhow::bail!(
+                    "{flag} is for masked language modeling; {} does not read it",
+                    task.name()
+                );
+            }
+            if !(0.0..1.0).contains(&validation_split) {
+                anyhow::bail!("--validation-split {validation_split}: must be in [0, 1)");
+            }
             let mut args = match &config {
                 Some(path) => crate::train::TrainingConfig::from_file(path)?,
                 None => crate::train::TrainingConfig::default(),

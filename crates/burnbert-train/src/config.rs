@@ -172,7 +172,7 @@ pub struct TrainingConfig {
     /// Class weights of the cross-entropy (single-label sequence and token classification), as
     /// `torch.nn.CrossEntropyLoss(weight=...)` takes them; `None`: all 1.
     pub class_weights: Option<ClassWeights>,
-    /// Masked-LM training: the fraction of tokens masked, in `(0, 1)` (`run_mlm.py`'s
+    /// Masked-LM training: the fraction of tokens masked, in `(0, 1]` (`run_mlm.py`'s
     /// `mlm_probability`, `DataCollatorForLanguageModeling`'s; 0.15).
     pub mlm_probability: f64,
     /// Masked-LM training: mask whole words (all pieces of a word chosen through its first),
@@ -275,8 +275,8 @@ impl TrainingConfig {
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return bad("learning_rate", "must be a positive number");
         }
-        if !(self.mlm_probability > 0.0 && self.mlm_probability < 1.0) {
-            return bad("mlm_probability", "must be in (0, 1)");
+        if !(self.mlm_probability > 0.0 && self.mlm_probability <= 1.0) {
+            return bad("mlm_probability", "must be in (0, 1]");
         }
         if !(0.0..1.0).contains(&self.label_smoothing_factor) {
             return bad("label_smoothing_factor", "must be in [0, 1)");

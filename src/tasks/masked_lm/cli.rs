@@ -4,12 +4,10 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 use super::data::{TextDocument, read_documents};
-use super::train::{MaskedLanguageModeling, evaluate_masked_lm};
 use crate::BertForMaskedLM;
 use crate::burn::tensor::Device;
 use crate::pipeline::FillMaskPipeline;
 use crate::train::TrainingConfig;
-use crate::train::task::Task;
 
 use crate::cli::jobs::{DataArgs, EvalJob, PredictJob, TrainJob, load, print, say};
 
@@ -68,17 +66,10 @@ pub fn eval(job: &EvalJob, columns: &DataArgs, device: &Device) -> Result<()> {
     let documents = read_documents(&job.data, columns.documents.unwrap_or_default())?;
     let args = TrainingConfig {
         max_length: job.max_length.unwrap_or(bert.max_length()),
+        per_device_eval_batch_size: job.batch_size,
         ..TrainingConfig::default()
     };
-    let mut task = MaskedLanguageModeling::new(bert.config.vocab_size);
-    let items = task.encode_valid(&bert.tokenizer, &documents, &args)?;
-    let report = evaluate_masked_lm(
-        &bert.model,
-        &task.batcher(&bert.tokenizer),
-        &items,
-        job.batch_size,
-        device,
-    )?;
+    let report = super::evaluate_documents(&bert, &documents, &args, device)?;
     let plain = format!(
         "perplexity {:.4}  loss {:.4}  ({} masked tokens in {} blocks of {} tokens)",
         report.perplexity, report.loss, report.masked_tokens, report.blocks, args.max_length

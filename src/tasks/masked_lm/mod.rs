@@ -16,8 +16,9 @@ use std::path::Path;
 use burn::tensor::Device;
 use burnbert_train::TrainingConfig;
 
-use crate::Error;
 use crate::fine_tune::fine_tune;
+use crate::{BertForMaskedLM, Error, Pretrained};
+use burnbert_train::task::Task;
 
 #[cfg(feature = "cli")]
 pub(crate) mod cli;
@@ -51,4 +52,34 @@ pub fn fine_tune_masked_lm(
         resume_from_epoch,
         device,
     )
+}
+
+/// Perplexity of a masked language model on `documents`, cut as `args` says (`max_length`,
+/// `line_by_line`) and masked as its validation blocks are (`args.mlm_probability`,
+/// `args.whole_word_mask`, `args.seed`: the same draws every call), `args.per_device_eval_batch_size`
+/// blocks per forward pass. A `max_length` past the model's positions is capped, with a warning.
+///
+/// # Errors
+/// A document the tokenizer cannot encode, text shorter than one block, a vocabulary without
+/// `[MASK]`, a loss that is not finite.
+pub fn evaluate_documents(
+    bert: &Pretrained<BertForMaskedLM>,
+    documents: &[TextDocument],
+    args: &TrainingConfig,
+    device: &Device,
+) -> Result<MaskedLMReport, Error> {
+    // Blocks no longer than the position table (with a warning, as fine-tuning caps them).
+    let args = &TrainingConfig {
+        max_length: bert.tokenizer.cap_max_length(args.max_length),
+        ..args.clone()
+    };
+    let mut task = MaskedLanguageModeling::new(bert.config.vocab_size);
+    let items = task.encode_valid(&bert.tokenizer, documents, args)?;
+    Ok(evaluate_masked_lm(
+        &bert.model,
+        &task.batcher(&bert.tokenizer),
+        &items,
+        args.per_device_eval_batch_size,
+        device,
+    )?)
 }

@@ -81,8 +81,13 @@ impl Pipeline<BertForMaskedLM, FillMaskOptions> {
             .map(|t| {
                 let encoding = tokenizer.encode(t.as_ref(), None, self.max_length)?;
                 if !encoding.input_ids.contains(&mask_id) {
+                    let cut = if encoding.truncated {
+                        format!(" (cut at max_length {} tokens)", self.max_length)
+                    } else {
+                        String::new()
+                    };
                     return Err(Error::Data(DataError::Encode(format!(
-                        "no mask token ([MASK]) in the input '{}'",
+                        "no mask token ([MASK]) in the input '{}'{cut}",
                         t.as_ref()
                     ))));
                 }
@@ -127,6 +132,9 @@ impl Pipeline<BertForMaskedLM, FillMaskOptions> {
                 for &token in order.iter().take(top_k) {
                     let mut filled = ids.clone();
                     filled[column] = token as u32;
+                    // As the pipeline: every padding id out of the sequence (a [PAD] candidate
+                    // too).
+                    filled.retain(|&id| id != tokenizer.pad_id());
                     candidates.push(FillMaskPrediction {
                         score: probabilities[token],
                         token: token as u32,

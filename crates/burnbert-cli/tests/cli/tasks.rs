@@ -606,5 +606,45 @@ fn train_eval_and_fill_masks_with_a_masked_lm() {
         err.contains("--text-column is for sequence classification"),
         "{err}"
     );
+    let err = failed(burnbert(&[
+        "train",
+        arg(&assets("tiny-bert-seqcls")),
+        "--data",
+        arg(&dir.join("train.txt")),
+        "--whole-word-mask",
+        "--output",
+        arg(&dir.join("other")),
+    ]));
+    assert!(
+        err.contains("--whole-word-mask is for masked language modeling"),
+        "{err}"
+    );
+    let err = failed(burnbert(&[
+        "train",
+        arg(&assets("tiny-bert-mlm")),
+        "--task",
+        "masked-lm",
+        "--data",
+        arg(&dir.join("train.txt")),
+        "--validation-split",
+        "1.5",
+        "--output",
+        arg(&dir.join("other")),
+    ]));
+    assert!(
+        err.contains("--validation-split 1.5: must be in [0, 1)"),
+        "{err}"
+    );
+    // Past the position table (40): capped with a warning, as training caps it.
+    let capped = json(&[
+        "eval",
+        arg(&model),
+        "--data",
+        arg(&dir.join("train.txt")),
+        "--max-length",
+        "1000",
+        "--json",
+    ]);
+    assert!(capped["blocks"].as_u64().unwrap() > 0);
     let _ = std::fs::remove_dir_all(&dir);
 }

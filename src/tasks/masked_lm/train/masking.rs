@@ -2,7 +2,8 @@
 //! each token that is not special is chosen with probability `mlm_probability` (with
 //! `whole_word_mask`, each word through its first token, and then all of its tokens); a chosen
 //! token becomes `[MASK]` 80 % of the time, a random token of the vocabulary 10 %, and stays
-//! as it was 10 %; its label is its id, every other label -100.
+//! as it was 10 % (with whole words, `[MASK]` always: transformers 5.x sets `mask_replace_prob`
+//! to 1 there); its label is its id, every other label -100.
 
 use burnbert_model::loss::IGNORE_INDEX;
 use rand::Rng;

@@ -17,6 +17,7 @@ use burn::train::metric::{
     PerplexityMetric,
 };
 use burnbert_data::{BertTokenizer, DataError, Encoded, PaddedBatch};
+use burnbert_model::loss::{CrossEntropyOptions, IGNORE_INDEX, cross_entropy_with};
 use burnbert_model::{BertConfig, BertForMaskedLM, BertInput};
 use burnbert_train::step::{FineTuning, TaskModel, loss_input};
 use burnbert_train::task::{HfTask, Task, Trained, export_hf};
@@ -63,6 +64,8 @@ pub struct MaskedLMBatch {
     pub labels: Tensor<1, Int>,
     /// Blocks in the batch.
     pub rows: usize,
+    /// Label smoothing ε of the loss.
+    pub label_smoothing: f32,
 }
 
 /// Masks and pads blocks (see [`Masking`]).
@@ -78,6 +81,8 @@ pub struct MaskedLMBatcher {
     pub mask_id: u32,
     /// Random replacements are drawn from `0..vocab_size`.
     pub vocab_size: usize,
+    /// Label smoothing ε of the training loss.
+    pub label_smoothing: f32,
 }
 
 impl MaskedLMBatcher {
@@ -95,7 +100,7 @@ impl MaskedLMBatcher {
             .collect();
         let none_chosen = masked
             .iter()
-            .all(|m| m.labels.iter().all(|&l| l == burnbert_model::loss::IGNORE_INDEX));
+            .all(|m| m.labels.iter().all(|&l| l == IGNORE_INDEX));
         if none_chosen {
             let first = items.iter().enumerate().find_map(|(row, item)| {
                 let column = item.block.special_tokens_mask.iter().position(|s| !s)?;
@@ -130,7 +135,7 @@ impl Batcher<MaskedLMItem, MaskedLMBatch> for MaskedLMBatcher {
         let (mut positions, mut labels) = (Vec::new(), Vec::new());
         for (row, m) in masked.iter().enumerate() {
             for (column, &label) in m.labels.iter().enumerate() {
-                if label != burnbert_model::loss::IGNORE_INDEX {
+                if label != IGNORE_INDEX {
                     positions.push((row * batch.seq_len + column) as i64);
                     labels.push(label);
                 }
@@ -142,6 +147,7 @@ impl Batcher<MaskedLMItem, MaskedLMBatch> for MaskedLMBatcher {
             positions: Tensor::from_data(TensorData::new(positions, [n]), device),
             labels: Tensor::from_data(TensorData::new(labels, [n]), device),
             rows: items.len(),
+            label_smoothing: self.label_smoothing,
         }
     }
 }
@@ -191,8 +197,18 @@ impl TaskModel<MaskedLMBatch> for BertForMaskedLM {
     }
 
     fn loss(&self, batch: MaskedLMBatch) -> (Tensor<1>, MaskedLMStepOutput) {
-        let (loss, logits) =
-            self.forward_masked(batch.input, batch.positions, batch.labels.clone());
+        let (loss, logits) = if batch.label_smoothing > 0.0 {
+            let logits = self.forward_at(batch.input, batch.positions);
+            let options = CrossEntropyOptions {
+                weight: None,
+                label_smoothing: batch.label_smoothing,
+            };
+            let loss =
+                cross_entropy_with(logits.clone(), batch.labels.clone(), IGNORE_INDEX, &options);
+            (loss, logits)
+        } else {
+            self.forward_masked(batch.input, batch.positions, batch.labels.clone())
+        };
         (
             loss.clone(),
             MaskedLMStepOutput {
@@ -276,6 +292,9 @@ pub struct MaskedLanguageModeling {
     pub vocab_size: usize,
     /// Id of `[MASK]`, from the tokenizer.
     pub mask_id: u32,
+    /// Label smoothing ε of the loss (`label_smoothing_factor`: HF's `LabelSmoother` applies
+    /// to the masked-LM loss too, over the vocabulary).
+    pub label_smoothing: f32,
 }
 
 impl MaskedLanguageModeling {
@@ -287,6 +306,7 @@ impl MaskedLanguageModeling {
             seed: 0,
             vocab_size,
             mask_id: 0,
+            label_smoothing: 0.0,
         }
     }
 
@@ -304,11 +324,26 @@ impl MaskedLanguageModeling {
             })?;
         self.vocab_size = self.vocab_size.min(tokenizer.vocab_size());
         self.seed = args.seed;
+        if args.class_weights.is_some() {
+            return Err(TrainError::Config {
+                field: "class_weights",
+                message: "weights classes of a label set; masked language modeling predicts \
+                          the vocabulary and does not use it"
+                    .into(),
+            });
+        }
+        self.label_smoothing = args.label_smoothing_factor as f32;
         self.masking = Masking {
             mlm_probability: args.mlm_probability,
             whole_word_mask: args.whole_word_mask,
             ..Masking::default()
         };
+        if args.whole_word_mask {
+            // transformers 5.x: "Random token replacement is not supported with whole word
+            // masking. Setting mask_replace_prob to 1."
+            self.masking.mask_replace_prob = 1.0;
+            self.masking.random_replace_prob = 0.0;
+        }
         let blocks = if args.line_by_line {
             line_by_line(tokenizer, documents, args.max_length)?
         } else {
@@ -333,11 +368,19 @@ impl MaskedLanguageModeling {
             return Err(TrainError::Data(DataError::Invalid {
                 file,
                 line: 1,
-                message: format!(
-                    "no block of {} tokens: the text is shorter than one block (pass a smaller \
-                     max_length, or line_by_line)",
-                    args.max_length
-                ),
+                message: if args.line_by_line {
+                    format!(
+                        "no line with a token to mask: max_length {} leaves room for the special \
+                         tokens only",
+                        args.max_length
+                    )
+                } else {
+                    format!(
+                        "no block of {} tokens: the text is shorter than one block (pass a \
+                         smaller max_length, or line_by_line)",
+                        args.max_length
+                    )
+                },
             }));
         }
         Ok(items)
@@ -380,6 +423,7 @@ impl Task for MaskedLanguageModeling {
             pad_id: tokenizer.pad_id(),
             mask_id: self.mask_id,
             vocab_size: self.vocab_size,
+            label_smoothing: self.label_smoothing,
         }
     }
 
@@ -478,6 +522,7 @@ mod tests {
             pad_id: 0,
             mask_id: 4,
             vocab_size: 60,
+            label_smoothing: 0.0,
         }
     }
 
@@ -530,5 +575,71 @@ mod tests {
         assert_eq!(masked[0].input_ids[1], 4);
         let chosen = masked.iter().flat_map(|m| &m.labels).filter(|&&l| l != -100).count();
         assert_eq!(chosen, 1);
+    }
+
+    #[test]
+    fn whole_words_are_always_masked_and_class_weights_are_refused() {
+        use crate::tasks::masked_lm::data::TextDocument;
+        use burnbert_data::Location;
+        let tokenizer = BertTokenizer::from_folder(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/tiny-bert-mlm"
+        ))
+        .unwrap();
+        let documents = [TextDocument {
+            text: "the movie was great and the story was fun".into(),
+            location: Location {
+                file: "d.txt".into(),
+                line: 1,
+            },
+        }];
+        let mut task = MaskedLanguageModeling::new(60);
+        let args = TrainingConfig {
+            whole_word_mask: true,
+            max_length: 8,
+            ..TrainingConfig::default()
+        };
+        task.encode_train(&tokenizer, &documents, &args).unwrap();
+        assert_eq!(task.masking.mask_replace_prob, 1.0);
+        assert_eq!(task.masking.random_replace_prob, 0.0);
+        assert_eq!(task.mask_id, tokenizer.token_to_id("[MASK]").unwrap());
+        let args = TrainingConfig {
+            class_weights: Some(burnbert_train::ClassWeights::Given(vec![1.0, 2.0])),
+            ..args
+        };
+        let err = task
+            .encode_train(&tokenizer, &documents, &args)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("class_weights"), "{err}");
+    }
+
+    #[test]
+    fn label_smoothing_reaches_the_masked_lm_loss() {
+        let device = Device::flex();
+        // The fixture's weights have a large spread: its predictions are far from uniform.
+        let model = crate::from_pretrained::<BertForMaskedLM>(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/assets/tiny-bert-mlm"),
+            &device,
+        )
+        .unwrap()
+        .model;
+        let mut b = batcher(5);
+        let plain = model.loss(b.batch(items(1), &device)).0;
+        b.label_smoothing = 0.2;
+        let batch = b.batch(items(1), &device);
+        let logits = model.forward_at(batch.input.clone(), batch.positions.clone());
+        let options = CrossEntropyOptions {
+            weight: None,
+            label_smoothing: 0.2,
+        };
+        let expected = cross_entropy_with(logits, batch.labels.clone(), IGNORE_INDEX, &options);
+        let smoothed = model.loss(batch).0;
+        let tolerance = burn::tensor::Tolerance::absolute(1e-6);
+        smoothed
+            .clone()
+            .into_data()
+            .assert_approx_eq::<f32>(&expected.into_data(), tolerance);
+        assert!((smoothed.into_scalar::<f32>() - plain.into_scalar::<f32>()).abs() > 1e-2);
     }
 }

@@ -10,7 +10,8 @@ use burnbert_data::{BertTokenizer, DataError, Encoding, Location};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum DocumentSeparator {
-    /// One document per line (`datasets`' `text` loader, which `run_mlm.py` uses).
+    /// One document per line (`datasets`' `text` loader, which `run_mlm.py` uses; lines cut
+    /// as Python's `str.splitlines` cuts them).
     #[default]
     Line,
     /// Documents are paragraphs separated by blank lines; a paragraph's lines are joined
@@ -56,8 +57,7 @@ pub fn read_documents(
     };
     let mut documents = Vec::new();
     let mut paragraph: Option<TextDocument> = None;
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
+    for (i, line) in split_lines(text).into_iter().enumerate() {
         if line.trim().is_empty() {
             documents.extend(paragraph.take());
             continue;
@@ -88,6 +88,34 @@ pub fn read_documents(
         });
     }
     Ok(documents)
+}
+
+/// The lines of `text` as Python's `str.splitlines` cuts them (what `datasets`' text loader
+/// uses): at `\n`, `\r\n`, `\r`, `\v`, `\f`, `\x1c`-`\x1e`, `\u{85}`, `\u{2028}` and `\u{2029}`.
+/// Written here: Rust's `str::lines` cuts at `\n` only.
+fn split_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let breaks = matches!(
+            c,
+            '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}'
+                | '\u{2029}'
+        );
+        if breaks {
+            lines.push(&text[start..i]);
+            start = i + c.len_utf8();
+            if c == '\r' && chars.peek().map(|&(_, n)| n) == Some('\n') {
+                chars.next();
+                start += 1;
+            }
+        }
+    }
+    if start < text.len() {
+        lines.push(&text[start..]);
+    }
+    lines
 }
 
 /// A block of tokens to mask: model input and what masking needs to know of each token.
@@ -222,6 +250,17 @@ mod tests {
         let path = std::env::temp_dir().join(format!("burnbert-mlm-{}-{name}", std::process::id()));
         std::fs::write(&path, text).unwrap();
         path
+    }
+
+    #[test]
+    fn lines_are_python_s_splitlines() {
+        // "a\nb\r\nc\rd\u{2028}e\x0cf\n\ng\n".splitlines()
+        assert_eq!(
+            split_lines("a\nb\r\nc\rd\u{2028}e\u{c}f\n\ng\n"),
+            ["a", "b", "c", "d", "e", "f", "", "g"]
+        );
+        assert_eq!(split_lines(""), Vec::<&str>::new());
+        assert_eq!(split_lines("x"), ["x"]);
     }
 
     #[test]

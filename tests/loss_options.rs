@@ -35,6 +35,7 @@ fn floats(value: &serde_json::Value) -> Vec<f64> {
 
 #[test]
 fn balanced_class_weights_and_label_smoothing_are_torch_s_cross_entropy() {
+    let _run = one_run_at_a_time();
     let device = device();
     let folder = assets("tiny-bert");
     let output = std::env::temp_dir().join(format!("burnbert-loss-options-{}", std::process::id()));
@@ -129,6 +130,7 @@ fn balanced_class_weights_and_label_smoothing_are_torch_s_cross_entropy() {
 
 #[test]
 fn settings_a_task_does_not_take_are_errors_naming_them() {
+    let _run = one_run_at_a_time();
     let device = device();
     let folder = assets("tiny-bert");
     let output = std::env::temp_dir().join(format!("burnbert-loss-refused-{}", std::process::id()));
@@ -192,6 +194,7 @@ fn settings_a_task_does_not_take_are_errors_naming_them() {
 
 #[test]
 fn a_regressor_picks_its_best_epoch_by_pearson() {
+    let _run = one_run_at_a_time();
     let device = device();
     let folder = assets("tiny-bert");
     let output = std::env::temp_dir().join(format!("burnbert-pearson-{}", std::process::id()));

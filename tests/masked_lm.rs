@@ -57,6 +57,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn a_resumed_masked_lm_run_masks_and_ends_as_the_uninterrupted_one() {
+    let _run = one_run_at_a_time();
     let device = device();
     let model = assets("tiny-bert-mlm");
     let args = TrainingConfig {
@@ -151,6 +152,7 @@ fn a_resumed_masked_lm_run_masks_and_ends_as_the_uninterrupted_one() {
 
 #[test]
 fn text_shorter_than_a_block_is_an_error_naming_the_file() {
+    let _run = one_run_at_a_time();
     let device = device();
     let args = TrainingConfig {
         max_length: 40,

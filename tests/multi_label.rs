@@ -32,6 +32,7 @@ fn examples(n: usize) -> Vec<TextExample> {
 
 #[test]
 fn label_lists_train_a_sigmoid_per_label_with_bce() {
+    let _run = one_run_at_a_time();
     let device = device();
     let folder = assets("tiny-bert");
     let output = std::env::temp_dir().join(format!("burnbert-multi-label-{}", std::process::id()));
@@ -159,5 +160,57 @@ fn label_lists_train_a_sigmoid_per_label_with_bce() {
     let again = evaluate_multi_label(&reloaded.model, &batcher, &items, &labels, 2, &device);
     assert_eq!(again.micro_f1, report.micro_f1);
     assert!((again.loss.unwrap() - report.loss.unwrap()).abs() < 1e-5);
+    let _ = std::fs::remove_dir_all(&output);
+}
+
+#[test]
+fn a_multi_label_classifier_picks_its_best_epoch_by_samples_f1() {
+    let _run = one_run_at_a_time();
+    let device = device();
+    let folder = assets("tiny-bert");
+    let output = std::env::temp_dir().join(format!("burnbert-samples-f1-{}", std::process::id()));
+    let args = TrainingConfig {
+        learning_rate: 1e-2,
+        num_train_epochs: 6,
+        per_device_train_batch_size: 4,
+        per_device_eval_batch_size: 3,
+        load_best_model_at_end: true,
+        metric_for_best_model: "eval_samples_f1".into(),
+        seed: 0,
+        ..TrainingConfig::default()
+    };
+    let trained = fine_tune_multi_label_classifier(
+        folder.to_str().unwrap(),
+        &args,
+        &examples(16),
+        &examples(8),
+        &output,
+        None,
+        &device,
+    )
+    .unwrap();
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(output.join("metrics.json")).unwrap())
+            .unwrap();
+    let per_epoch: Vec<f64> = metrics["valid_samples_f1_per_epoch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(per_epoch.len(), 6);
+    // The chosen epoch has the highest samples F1 (the first of equals), and the report, which
+    // scores the exported model, gives it again: the epoch value is scikit-learn's over the
+    // whole validation set, not a mean of its batches of 3.
+    let best = per_epoch.iter().cloned().fold(f64::MIN, f64::max);
+    assert_eq!(
+        trained.epoch,
+        1 + per_epoch.iter().position(|&v| v == best).unwrap()
+    );
+    assert!(
+        (trained.report.samples_f1 - best).abs() < 1e-9,
+        "{per_epoch:?} {:?}",
+        trained.report
+    );
     let _ = std::fs::remove_dir_all(&output);
 }

@@ -177,3 +177,11 @@ pub fn safetensors_tensors(path: &std::path::Path) -> std::collections::BTreeMap
         })
         .collect()
 }
+
+/// Held by a test that trains while another test of its binary may train too: the device's
+/// random generator (dropout, initialisation) is shared by the process, so two runs at once
+/// would draw each other's numbers.
+pub fn one_run_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static RUNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    RUNS.lock().unwrap_or_else(|e| e.into_inner())
+}

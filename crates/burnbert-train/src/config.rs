@@ -125,9 +125,11 @@ pub struct TrainingConfig {
     pub load_best_model_at_end: bool,
     /// The validation metric that picks the best epoch, by HF's names: `loss` (every task);
     /// `accuracy`, `f1`, `precision`, `recall` (macro) or `matthews_correlation` of a classifier;
-    /// `mse`, `mae`, `pearson` or `spearmanr` of a regressor; `f1` (micro) of a multi-label
-    /// classifier; `accuracy` (token), `f1`, `precision` or `recall` (entity) of a tagger;
-    /// `exact_match` or `f1` of a reader.
+    /// `mse`, `mae`, `pearson` or `spearmanr` of a regressor; `f1` (micro), `macro_f1`,
+    /// `samples_f1`, `subset_accuracy`, `micro_precision` / `_recall`, `macro_precision` /
+    /// `_recall` of a multi-label classifier; `accuracy` (token), `f1`, `precision` or
+    /// `recall` (entity) of a tagger; `exact_match` or `f1` of a reader; `perplexity` of a
+    /// masked language model. HF's `eval_` prefix is accepted (`eval_f1`).
     pub metric_for_best_model: String,
     /// Stop after this many epochs without improvement of `metric_for_best_model`.
     pub early_stopping_patience: Option<usize>,

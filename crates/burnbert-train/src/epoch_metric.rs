@@ -225,6 +225,82 @@ impl ValuePredictions {
     }
 }
 
+/// Label sets, true and predicted, of a batch's examples (multi-label classification): a row
+/// per example, a column per label.
+#[derive(Debug, Clone, Default)]
+pub struct LabelSetPredictions {
+    /// True label sets.
+    pub targets: Vec<Vec<bool>>,
+    /// Predicted label sets (probability above 0.5).
+    pub predictions: Vec<Vec<bool>>,
+}
+
+impl EpochScore for LabelSetPredictions {
+    type Input = LabelSetPredictions;
+
+    fn add(&mut self, input: &LabelSetPredictions) {
+        self.targets.extend(input.targets.iter().cloned());
+        self.predictions.extend(input.predictions.iter().cloned());
+    }
+
+    fn count(&self) -> usize {
+        self.targets.len()
+    }
+}
+
+impl LabelSetPredictions {
+    fn report(&self) -> crate::sklearn::MultiLabelReport {
+        let width = self.targets.first().map_or(0, Vec::len);
+        crate::sklearn::multi_label_report(
+            &self.targets,
+            &self.predictions,
+            &vec![String::new(); width],
+            None,
+        )
+    }
+
+    /// The metrics of a multi-label classification, each a field of
+    /// [`MultiLabelReport`](crate::sklearn::MultiLabelReport) as scikit-learn computes it over the
+    /// whole epoch: `(name in metric_for_best_model, Burn metric)`, all higher-is-better; `f1`
+    /// is the micro F1 (`run_classification.py`'s metric).
+    pub fn metrics() -> [(&'static str, EpochMetric<Self>); 8] {
+        [
+            (
+                "f1",
+                EpochMetric::new("Micro F1", true, |s| s.report().micro_f1),
+            ),
+            (
+                "macro_f1",
+                EpochMetric::new("Macro F1", true, |s| s.report().macro_f1),
+            ),
+            (
+                "samples_f1",
+                EpochMetric::new("Samples F1", true, |s| s.report().samples_f1),
+            ),
+            (
+                "subset_accuracy",
+                EpochMetric::new("Subset Accuracy", true, |s| s.report().subset_accuracy),
+            ),
+            (
+                "micro_precision",
+                EpochMetric::new("Micro Precision", true, |s| s.report().micro_precision),
+            ),
+            (
+                "micro_recall",
+                EpochMetric::new("Micro Recall", true, |s| s.report().micro_recall),
+            ),
+            (
+                "macro_precision",
+                EpochMetric::new("Macro Precision", true, |s| s.report().macro_precision),
+            ),
+            (
+                "macro_recall",
+                EpochMetric::new("Macro Recall", true, |s| s.report().macro_recall),
+            ),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +333,62 @@ mod tests {
         assert!((value - 0.5222329678670935).abs() < 1e-15, "{value}");
         metric.clear();
         assert!(metric.value().is_none() && metric.running_value().is_none());
+    }
+
+    #[test]
+    fn multi_label_scores_are_scikit_learn_s_over_the_epoch() {
+        // The case of sklearn::tests::multi_label_scores_match_scikit_learn (scikit-learn
+        // 1.9.1: micro / macro / samples F1 0.5454545454545454 / 0.325 / 0.4, subset accuracy
+        // 0.2, micro P / R 0.6 / 0.5, macro P / R 0.375 / 0.29166666666666663), in two batches.
+        let rows = |rows: &[[u8; 4]]| -> Vec<Vec<bool>> {
+            rows.iter()
+                .map(|r| r.iter().map(|&v| v == 1).collect())
+                .collect()
+        };
+        let yt = [
+            [1, 0, 1, 0],
+            [0, 1, 0, 0],
+            [1, 1, 0, 0],
+            [0, 0, 0, 0],
+            [1, 0, 0, 0],
+        ];
+        let yp = [
+            [1, 0, 0, 0],
+            [0, 1, 1, 0],
+            [1, 0, 0, 0],
+            [0, 0, 0, 0],
+            [0, 1, 0, 0],
+        ];
+        let metadata = MetricMetadata {
+            progress: burn::data::dataloader::Progress::new(1, 1, None),
+            iteration: Some(0),
+            lr: None,
+        };
+        let expected = [
+            ("f1", 0.5454545454545454),
+            ("macro_f1", 0.325),
+            ("samples_f1", 0.4),
+            ("subset_accuracy", 0.2),
+            ("micro_precision", 0.6),
+            ("micro_recall", 0.5),
+            ("macro_precision", 0.375),
+            ("macro_recall", 0.29166666666666663),
+        ];
+        for ((name, mut metric), (expected_name, value)) in
+            LabelSetPredictions::metrics().into_iter().zip(expected)
+        {
+            assert_eq!(name, expected_name);
+            for range in [0..2, 2..5] {
+                let batch = LabelSetPredictions {
+                    targets: rows(&yt[range.clone()]),
+                    predictions: rows(&yp[range]),
+                };
+                metric.update(&batch, &metadata).unwrap();
+            }
+            let NumericEntry::Final(epoch) = metric.final_value() else {
+                panic!("a final value")
+            };
+            assert!((epoch - value).abs() < 1e-12, "{name}: {epoch} != {value}");
+        }
     }
 }

@@ -173,28 +173,24 @@ pub fn multi_label_report(
     labels: &[String],
     loss: Option<f64>,
 ) -> MultiLabelReport {
-    let count = |f: &dyn Fn(bool, bool) -> bool, column: Option<usize>, row: Option<usize>| {
-        let mut n = 0;
-        for (r, (t, p)) in targets.iter().zip(predictions).enumerate() {
-            for (c, (&t, &p)) in t.iter().zip(p).enumerate() {
-                let selected = column.is_none_or(|x| x == c) && row.is_none_or(|x| x == r);
-                n += usize::from(selected && f(t, p));
+    // One pass: (true positives, predicted, actual) per label and per example.
+    let mut columns = vec![(0, 0, 0); labels.len()];
+    let mut rows = Vec::with_capacity(targets.len());
+    for (t, p) in targets.iter().zip(predictions) {
+        let mut row = (0, 0, 0);
+        for (c, (&t, &p)) in t.iter().zip(p).enumerate() {
+            let cell = (usize::from(t && p), usize::from(p), usize::from(t));
+            row = (row.0 + cell.0, row.1 + cell.1, row.2 + cell.2);
+            if let Some(column) = columns.get_mut(c) {
+                *column = (column.0 + cell.0, column.1 + cell.1, column.2 + cell.2);
             }
         }
-        n
-    };
-    let counts = |column, row| {
-        (
-            count(&|t, p| t && p, column, row),
-            count(&|_, p| p, column, row),
-            count(&|t, _| t, column, row),
-        )
-    };
+        rows.push(row);
+    }
     let per_label: Vec<ClassScores> = labels
         .iter()
-        .enumerate()
-        .map(|(c, label)| {
-            let (tp, predicted, support) = counts(Some(c), None);
+        .zip(&columns)
+        .map(|(label, &(tp, predicted, support))| {
             let (precision, recall, f1) = scores(tp, predicted, support);
             ClassScores {
                 label: label.clone(),
@@ -212,13 +208,13 @@ pub fn multi_label_report(
             values.iter().sum::<f64>() / values.len() as f64
         }
     };
-    let (tp, predicted, actual) = counts(None, None);
+    let (tp, predicted, actual) = rows
+        .iter()
+        .fold((0, 0, 0), |a, r| (a.0 + r.0, a.1 + r.1, a.2 + r.2));
     let (micro_precision, micro_recall, micro_f1) = scores(tp, predicted, actual);
-    let samples = (0..targets.len())
-        .map(|r| {
-            let (tp, predicted, actual) = counts(None, Some(r));
-            scores(tp, predicted, actual).2
-        })
+    let samples = rows
+        .iter()
+        .map(|&(tp, predicted, actual)| scores(tp, predicted, actual).2)
         .collect();
     let exact = targets
         .iter()

@@ -17,7 +17,7 @@ use burnbert_model::loss::{CrossEntropyOptions, IGNORE_INDEX, cross_entropy_with
 use burnbert_model::{BertForSequenceClassification, BertInput, SequenceLabels};
 
 use burnbert_train::TrainError;
-use burnbert_train::epoch_metric::{ClassPredictions, ValuePredictions};
+use burnbert_train::epoch_metric::{ClassPredictions, LabelSetPredictions, ValuePredictions};
 use burnbert_train::step::{TaskModel, loss_input};
 
 /// A tokenized, labelled example.
@@ -205,6 +205,32 @@ impl Adaptor<ClassPredictions> for SequenceOutput {
         ClassPredictions {
             targets: ids(classes.clone()),
             predictions: ids(self.logits.clone().argmax(1).reshape([batch])),
+        }
+    }
+}
+
+impl Adaptor<LabelSetPredictions> for SequenceOutput {
+    /// Each example's labels, true (target above 0.5) and predicted (logit above 0, the
+    /// probability above 0.5); multi-label metrics are registered for label lists only.
+    fn adapt(&self) -> LabelSetPredictions {
+        let SequenceLabels::Targets(targets) = &self.labels else {
+            unreachable!("multi-label metrics are registered for label lists only")
+        };
+        let rows = |t: Tensor<2>, above: f32| -> Vec<Vec<bool>> {
+            let [_, width] = t.dims();
+            let values = t
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .expect("float data");
+            values
+                .chunks(width.max(1))
+                .map(|row| row.iter().map(|&v| v > above).collect())
+                .collect()
+        };
+        LabelSetPredictions {
+            targets: rows(targets.clone(), 0.5),
+            predictions: rows(self.logits.clone(), 0.0),
         }
     }
 }

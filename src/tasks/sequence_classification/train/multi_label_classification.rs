@@ -9,7 +9,8 @@ use std::path::Path;
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use burn::train::SupervisedTraining;
-use burn::train::metric::{ClassReduction, FBetaScoreMetric, LossMetric, Metric, MetricName};
+use burn::train::metric::{LossMetric, Metric, MetricName};
+use burnbert_train::epoch_metric::LabelSetPredictions;
 use crate::tasks::sequence_classification::data::{LabelSet, TextExample};
 use burnbert_data::{BertTokenizer, PaddedBatch};
 use burnbert_model::loss::binary_cross_entropy_with_logits;
@@ -84,21 +85,29 @@ impl Batcher<MultiLabelItem, SequenceBatch> for MultiLabelBatcher {
 pub type TrainedMultiLabelClassifier = Trained<MultiLabelClassification>;
 
 /// Multi-label classification with [`BertForSequenceClassification`] into the labels of
-/// `labels`: the loss and the micro F1 (Burn's, at probability 0.5) in the dashboard; the best
-/// epoch by `loss` or `f1` (micro, `run_classification.py`'s metric).
+/// `labels`: the loss and scikit-learn's scores of the whole epoch (a label predicted at
+/// probability above 0.5) in the dashboard: micro, macro and samples F1, subset accuracy, micro
+/// and macro precision and recall; the best epoch by `loss` or any of them (`f1` is the micro
+/// F1, `run_classification.py`'s metric; the others by their report names, `macro_f1`, ...).
 #[derive(Debug, Clone)]
 pub struct MultiLabelClassification {
     /// The label set, in id order.
     pub labels: LabelSet,
 }
 
-fn micro_f1() -> FBetaScoreMetric {
-    FBetaScoreMetric::multilabel(1.0, 0.5, ClassReduction::Micro)
-}
-
 impl Task for MultiLabelClassification {
     const NAME: &'static str = "multi-label classification";
-    const METRICS: &'static [&'static str] = &["loss", "f1"];
+    const METRICS: &'static [&'static str] = &[
+        "loss",
+        "f1",
+        "macro_f1",
+        "samples_f1",
+        "subset_accuracy",
+        "micro_precision",
+        "micro_recall",
+        "macro_precision",
+        "macro_recall",
+    ];
     type Model = BertForSequenceClassification;
     type Batch = SequenceBatch;
     type Example = TextExample;
@@ -135,13 +144,19 @@ impl Task for MultiLabelClassification {
         &self,
         training: SupervisedTraining<FineTuning<Self::Model, Self::Batch>>,
     ) -> SupervisedTraining<FineTuning<Self::Model, Self::Batch>> {
-        training.metrics((LossMetric::new(), micro_f1()))
+        let [a, b, c, d, e, f, g, h] = LabelSetPredictions::metrics().map(|(_, metric)| metric);
+        training
+            .metrics((LossMetric::new(), a, b, c, d))
+            .metrics((e, f, g, h))
     }
 
     fn watch(&self, metric_for_best_model: &str) -> Watch {
-        match metric_for_best_model {
-            "f1" => Watch::highest(&micro_f1()),
-            _ => Watch::loss(),
+        match LabelSetPredictions::metrics()
+            .into_iter()
+            .find(|(name, _)| *name == metric_for_best_model)
+        {
+            Some((_, metric)) => Watch::highest(&metric),
+            None => Watch::loss(),
         }
     }
 
@@ -182,7 +197,13 @@ impl Task for MultiLabelClassification {
     }
 
     fn epoch_metrics(&self) -> Vec<(&'static str, MetricName)> {
-        vec![("valid_micro_f1_per_epoch", micro_f1().name())]
+        let [micro, macro_f1, samples, subset, ..] = LabelSetPredictions::metrics();
+        vec![
+            ("valid_micro_f1_per_epoch", micro.1.name()),
+            ("valid_macro_f1_per_epoch", macro_f1.1.name()),
+            ("valid_samples_f1_per_epoch", samples.1.name()),
+            ("valid_subset_accuracy_per_epoch", subset.1.name()),
+        ]
     }
 }
 

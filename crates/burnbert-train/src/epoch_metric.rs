@@ -168,13 +168,26 @@ impl ClassPredictions {
     }
 }
 
-/// Predicted and true values of a batch's examples (regression).
-#[derive(Debug, Clone, Default)]
+/// Predicted and true values of a batch's examples (regression): `outputs` per example,
+/// row-major.
+#[derive(Debug, Clone)]
 pub struct ValuePredictions {
     /// Predicted values.
     pub predictions: Vec<f64>,
     /// True values.
     pub targets: Vec<f64>,
+    /// Values per example (targets of the regression).
+    pub outputs: usize,
+}
+
+impl Default for ValuePredictions {
+    fn default() -> Self {
+        Self {
+            predictions: Vec::new(),
+            targets: Vec::new(),
+            outputs: 1,
+        }
+    }
 }
 
 impl EpochScore for ValuePredictions {
@@ -183,43 +196,69 @@ impl EpochScore for ValuePredictions {
     fn add(&mut self, input: &ValuePredictions) {
         self.predictions.extend(&input.predictions);
         self.targets.extend(&input.targets);
+        self.outputs = input.outputs;
     }
 
     fn count(&self) -> usize {
-        self.targets.len()
+        self.targets.len() / self.outputs.max(1)
     }
 }
 
 impl ValuePredictions {
+    /// Each output's (predictions, targets).
+    fn columns(&self) -> Vec<(Vec<f64>, Vec<f64>)> {
+        let width = self.outputs.max(1);
+        (0..width)
+            .map(|c| {
+                let column = |values: &[f64]| -> Vec<f64> {
+                    values.iter().skip(c).step_by(width).copied().collect()
+                };
+                (column(&self.predictions), column(&self.targets))
+            })
+            .collect()
+    }
+
+    /// Mean of a score over the outputs (NaN when one is undefined).
+    fn mean_over_outputs(&self, score: fn(&[f64], &[f64]) -> Option<f64>) -> f64 {
+        let columns = self.columns();
+        let sum: f64 = columns
+            .iter()
+            .map(|(p, t)| score(p, t).unwrap_or(f64::NAN))
+            .sum();
+        sum / columns.len() as f64
+    }
+
+    /// Mean squared error over every output (scikit-learn's `uniform_average`).
+    pub fn mse(&self) -> f64 {
+        crate::scipy::mean_squared_error(&self.predictions, &self.targets).unwrap_or(f64::NAN)
+    }
+
+    /// Mean absolute error over every output.
+    pub fn mae(&self) -> f64 {
+        crate::scipy::mean_absolute_error(&self.predictions, &self.targets).unwrap_or(f64::NAN)
+    }
+
+    /// SciPy's Pearson r, the mean of each output's.
+    pub fn pearson(&self) -> f64 {
+        self.mean_over_outputs(crate::scipy::pearsonr)
+    }
+
+    /// SciPy's Spearman rho, the mean of each output's.
+    pub fn spearmanr(&self) -> f64 {
+        self.mean_over_outputs(crate::scipy::spearmanr)
+    }
+
     /// The metrics of a regression: `(name in metric_for_best_model, Burn metric)`; MSE and MAE
     /// lower is better, Pearson and Spearman higher, as SciPy computes them (NaN where
     /// undefined).
     pub fn metrics() -> [(&'static str, EpochMetric<Self>); 4] {
-        use crate::scipy::{mean_absolute_error, mean_squared_error, pearsonr, spearmanr};
         [
-            (
-                "mse",
-                EpochMetric::new("MSE", false, |v| {
-                    mean_squared_error(&v.predictions, &v.targets).unwrap_or(f64::NAN)
-                }),
-            ),
-            (
-                "mae",
-                EpochMetric::new("MAE", false, |v| {
-                    mean_absolute_error(&v.predictions, &v.targets).unwrap_or(f64::NAN)
-                }),
-            ),
-            (
-                "pearson",
-                EpochMetric::new("Pearson", true, |v| {
-                    pearsonr(&v.predictions, &v.targets).unwrap_or(f64::NAN)
-                }),
-            ),
+            ("mse", EpochMetric::new("MSE", false, Self::mse)),
+            ("mae", EpochMetric::new("MAE", false, Self::mae)),
+            ("pearson", EpochMetric::new("Pearson", true, Self::pearson)),
             (
                 "spearmanr",
-                EpochMetric::new("Spearman", true, |v| {
-                    spearmanr(&v.predictions, &v.targets).unwrap_or(f64::NAN)
-                }),
+                EpochMetric::new("Spearman", true, Self::spearmanr),
             ),
         ]
     }
@@ -390,5 +429,26 @@ mod tests {
             };
             assert!((epoch - value).abs() < 1e-12, "{name}: {epoch} != {value}");
         }
+    }
+
+    #[test]
+    fn several_regression_targets_average_over_their_outputs() {
+        // Two outputs, row-major: output 0 predicts [1, 2, 3] for [1, 2, 4], output 1
+        // [0, 0, 1] for [0, 1, 1]. MSE over the six cells (0 + 0 + 1 + 0 + 1 + 0) / 6; MAE the
+        // same; Pearson the mean of scipy.stats.pearsonr([1,2,3],[1,2,4]) = 0.9819805060619655
+        // and pearsonr([0,0,1],[0,1,1]) = 0.5.
+        let v = ValuePredictions {
+            predictions: vec![1.0, 0.0, 2.0, 0.0, 3.0, 1.0],
+            targets: vec![1.0, 0.0, 2.0, 1.0, 4.0, 1.0],
+            outputs: 2,
+        };
+        assert_eq!(v.count(), 3);
+        assert!((v.mse() - 2.0 / 6.0).abs() < 1e-12);
+        assert!((v.mae() - 2.0 / 6.0).abs() < 1e-12);
+        assert!(
+            (v.pearson() - (0.9819805060619655 + 0.5) / 2.0).abs() < 1e-12,
+            "{}",
+            v.pearson()
+        );
     }
 }

@@ -50,17 +50,20 @@ pub fn train(job: &mut TrainJob, columns: &DataArgs, device: &Device) -> Result<
         |path, split| read(columns, path, split),
         |examples| crate::data::split::split(examples, job.validation_split, job.args.seed),
     )?;
+    // Lists of real numbers are several regression targets, not label names: checked first.
+    if data::is_regression(&train) {
+        let outputs = train[0].targets().map_or(1, |t| t.len());
+        eprintln!(
+            "the labels are real numbers: a regression ({outputs} output(s), MSE), as run_glue.py \
+             reads them"
+        );
+        return fine_tune::<SequenceRegression>(job, &train, &valid, device, regression_scores);
+    }
     if data::is_multi_label(&train) {
         eprintln!("the labels are lists: a multi-label classification (a sigmoid per label, BCE)");
         return fine_tune::<MultiLabelClassification>(job, &train, &valid, device, |r| {
             format!("valid {}", multi_label_scores(r))
         });
-    }
-    if data::is_regression(&train) {
-        eprintln!(
-            "the labels are real numbers: a regression (one output, MSE), as run_glue.py reads them"
-        );
-        return fine_tune::<SequenceRegression>(job, &train, &valid, device, regression_scores);
     }
     fine_tune::<SequenceClassification>(job, &train, &valid, device, |r| {
         format!(
@@ -132,7 +135,7 @@ pub fn eval(job: &EvalJob, columns: &DataArgs, device: &Device) -> Result<()> {
     if bert.config.problem_type == Some(ProblemType::Regression) {
         let examples = read(columns, &job.data, "test")?;
         let max = job.max_length.unwrap_or(bert.max_length());
-        let items = encode_targets(&bert.tokenizer, &examples, max)?;
+        let items = encode_targets(&bert.tokenizer, &examples, max, bert.config.num_labels())?;
         let batcher = RegressionBatcher {
             pad_id: bert.tokenizer.pad_id(),
         };

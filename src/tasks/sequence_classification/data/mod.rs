@@ -111,6 +111,31 @@ impl TextExample {
             })
     }
 
+    /// The label as regression targets: a number, or a list of numbers (several targets,
+    /// `[0.5, 1.2]` in JSONL); an error naming the file and line otherwise.
+    pub fn targets(&self) -> Result<Vec<f32>, DataError> {
+        let Ok(list) = self.label_list() else {
+            return Ok(vec![self.target()?]);
+        };
+        if list.is_empty() {
+            return Err(DataError::Invalid {
+                file: self.location.file.clone(),
+                line: self.location.line,
+                message: "label `[]` has no target (the data's labels are regression targets)"
+                    .into(),
+            });
+        }
+        list.iter()
+            .map(|value| {
+                TextExample {
+                    label: value.clone(),
+                    ..self.clone()
+                }
+                .target()
+            })
+            .collect()
+    }
+
     /// The label as a regression target, or an error naming the file and line.
     pub fn target(&self) -> Result<f32, DataError> {
         let problem = match self.label.trim().parse::<f32>() {
@@ -157,12 +182,25 @@ pub fn is_multi_label(examples: &[TextExample]) -> bool {
 /// the column's type: every label a number, one at least written with a point or an exponent
 /// (`1.0`, `4.8`, `1e-3`), which `datasets` reads as float64. Integers (`0`, `1`, `-1`) are
 /// class ids.
+///
+/// Lists of numbers, one at least not an integer (`[0.5, 1.2]`), are several targets: a
+/// regression with an output per target (`run_classification.py` would read any list as label
+/// names; a list of integers stays multi-label here too).
 pub fn is_regression(examples: &[TextExample]) -> bool {
     let number = |l: &str| l.trim().parse::<f64>().is_ok();
     let integer = |l: &str| l.trim().parse::<i64>().is_ok();
-    !examples.is_empty()
-        && examples.iter().all(|e| number(&e.label))
-        && examples.iter().any(|e| !integer(&e.label))
+    if examples.is_empty() {
+        return false;
+    }
+    if examples.iter().all(|e| number(&e.label)) {
+        return examples.iter().any(|e| !integer(&e.label));
+    }
+    let lists: Vec<Vec<String>> = examples.iter().filter_map(|e| e.label_list().ok()).collect();
+    lists.len() == examples.len()
+        && lists
+            .iter()
+            .all(|l| !l.is_empty() && l.iter().all(|v| number(v)))
+        && lists.iter().flatten().any(|v| !integer(v))
 }
 
 /// The label set of a training set: its distinct labels, sorted (numerically when they are all

@@ -227,6 +227,19 @@ fn real_valued_labels_are_a_regression_target_as_run_glue_reads_them() {
     assert!(!is_regression(&labels(&["pos", "1.5"])));
     assert!(is_regression(&labels(&["1e-3", "2"])));
     assert!(!is_regression(&[]));
+    // Lists of numbers, one at least not an integer: several targets. Lists of integers are
+    // label names (multi-label), as run_classification.py reads any list.
+    let two = labels(&[r#"["0.5","1"]"#, r#"["1","2"]"#]);
+    assert!(is_regression(&two));
+    assert_eq!(two[0].targets().unwrap(), [0.5, 1.0]);
+    assert_eq!(labels(&["4.8"])[0].targets().unwrap(), [4.8]);
+    assert!(!is_regression(&labels(&[r#"["1","2"]"#, r#"["3"]"#])));
+    assert!(!is_regression(&labels(&[r#"["0.5"]"#, "[]"])));
+    assert!(!is_regression(&labels(&[r#"["0.5"]"#, r#"["sports"]"#])));
+    let err = labels(&[r#"["0.5","x"]"#])[0].targets().unwrap_err().to_string();
+    assert!(err.contains("label `x` is not a number"), "{err}");
+    let err = labels(&["[]"])[0].targets().unwrap_err().to_string();
+    assert!(err.contains("has no target"), "{err}");
     for (label, problem) in [
         ("abc", "is not a number"),
         ("1e39", "is past the range of float32"),

@@ -236,22 +236,21 @@ impl Adaptor<LabelSetPredictions> for SequenceOutput {
 }
 
 impl Adaptor<ValuePredictions> for SequenceOutput {
-    /// The first output and target of each example (regression).
+    /// The outputs and targets of each example (regression), row-major.
     fn adapt(&self) -> ValuePredictions {
         let SequenceLabels::Targets(targets) = &self.labels else {
             unreachable!("regression metrics are registered for float targets only")
         };
-        let column = |t: Tensor<2>| -> Vec<f64> {
-            let [batch, _] = t.dims();
-            t.slice([0..batch, 0..1])
-                .into_data()
+        let values = |t: Tensor<2>| -> Vec<f64> {
+            t.into_data()
                 .convert::<f64>()
                 .try_to_vec::<f64>()
                 .expect("float data")
         };
         ValuePredictions {
-            predictions: column(self.logits.clone()),
-            targets: column(targets.clone()),
+            predictions: values(self.logits.clone()),
+            targets: values(targets.clone()),
+            outputs: targets.dims()[1],
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Regression on texts or text pairs (STS-B's similarity scores): `run_glue.py`'s task when the
-//! label column holds real numbers. One output (`num_labels` 1), `problem_type` `regression`,
-//! the mean squared error as the loss; scored with MSE, MAE, and Pearson's and Spearman's
-//! correlations as SciPy computes them ([`burnbert_train::scipy`]).
+//! label column holds real numbers. One output (`num_labels` 1), or one per target when the
+//! labels are lists of numbers; `problem_type` `regression`, the mean squared error over every
+//! output as the loss (`MSELoss`); scored with MSE and MAE over every output (scikit-learn's
+//! `uniform_average`), and Pearson's and Spearman's correlations as SciPy computes them (the
+//! mean of each target's, with several) ([`burnbert_train::scipy`]).
 
 use std::path::Path;
 
@@ -15,7 +17,6 @@ use burnbert_model::{BertConfig, BertForSequenceClassification, ProblemType, Seq
 use serde::Serialize;
 
 use super::{FineTuning, SequenceBatch};
-use burnbert_train::scipy::{mean_absolute_error, mean_squared_error, pearsonr, spearmanr};
 use burnbert_train::task::{HfTask, Task, Trained, export_hf};
 use burnbert_train::epoch_metric::ValuePredictions;
 use burnbert_train::loss::refuse_cross_entropy_options;
@@ -29,34 +30,47 @@ pub struct RegressionItem {
     pub input_ids: Vec<u32>,
     /// Segment ids.
     pub token_type_ids: Vec<u32>,
-    /// The target value.
-    pub target: f32,
+    /// The target values, one per output.
+    pub targets: Vec<f32>,
 }
 
 burnbert_data::impl_encoded!(RegressionItem);
 
-/// Tokenizes `examples` (truncated to `max_length`) with their labels read as numbers; a label
-/// that is not a finite number is an error naming its file and line.
+/// Tokenizes `examples` (truncated to `max_length`) with their labels read as `outputs`
+/// numbers each; a label that is not a finite number, or a list of another length, is an error
+/// naming its file and line.
 pub fn encode_targets(
     tokenizer: &BertTokenizer,
     examples: &[TextExample],
     max_length: usize,
+    outputs: usize,
 ) -> Result<Vec<RegressionItem>, TrainError> {
     examples
         .iter()
         .map(|e| {
-            let target = e.target()?;
+            let targets = e.targets()?;
+            if targets.len() != outputs {
+                return Err(TrainError::Data(burnbert_data::DataError::Invalid {
+                    file: e.location.file.clone(),
+                    line: e.location.line,
+                    message: format!(
+                        "label `{}` has {} target(s), the regression {outputs}",
+                        e.label,
+                        targets.len()
+                    ),
+                }));
+            }
             let encoding = e.encode(tokenizer, max_length)?;
             Ok(RegressionItem {
                 input_ids: encoding.input_ids,
                 token_type_ids: encoding.token_type_ids,
-                target,
+                targets,
             })
         })
         .collect()
 }
 
-/// Pads each batch to its own longest sequence; the targets as `[batch, 1]`.
+/// Pads each batch to its own longest sequence; the targets as `[batch, outputs]`.
 #[derive(Debug, Clone)]
 pub struct RegressionBatcher {
     /// Id of `[PAD]`.
@@ -66,11 +80,12 @@ pub struct RegressionBatcher {
 impl Batcher<RegressionItem, SequenceBatch> for RegressionBatcher {
     fn batch(&self, items: Vec<RegressionItem>, device: &Device) -> SequenceBatch {
         let batch = PaddedBatch::of_items(&items, self.pad_id);
-        let targets: Vec<f32> = items.iter().map(|e| e.target).collect();
+        let width = items.first().map_or(1, |e| e.targets.len());
+        let targets: Vec<f32> = items.iter().flat_map(|e| e.targets.clone()).collect();
         SequenceBatch {
             input: batch.to_input(device),
             labels: SequenceLabels::Targets(Tensor::from_data(
-                TensorData::new(targets, [items.len(), 1]),
+                TensorData::new(targets, [items.len(), width]),
                 device,
             )),
             cross_entropy: Default::default(),
@@ -79,7 +94,8 @@ impl Batcher<RegressionItem, SequenceBatch> for RegressionBatcher {
 }
 
 /// A regressor's scores on labelled examples: GLUE's STS-B metrics (Pearson, Spearman) and the
-/// errors, each `None` where SciPy gives NaN (a constant prediction or target).
+/// errors, each `None` where SciPy gives NaN (a constant prediction or target). With several
+/// targets, MSE and MAE are over every output and the correlations the mean of each target's.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RegressionReport {
     /// Mean squared error (the loss).
@@ -92,17 +108,20 @@ pub struct RegressionReport {
     pub spearmanr: Option<f64>,
     /// Examples scored.
     pub examples: usize,
+    /// Outputs (targets) per example.
+    pub outputs: usize,
 }
 
 /// What a training run gives back.
 pub type TrainedRegressor = Trained<SequenceRegression>;
 
-/// Regression with [`BertForSequenceClassification`] (one output, `problem_type`
-/// `regression`): the MSE loss in the dashboard, the best epoch by `loss`.
+/// Regression with [`BertForSequenceClassification`] (an output per target, `problem_type`
+/// `regression`): the MSE loss, MSE, MAE, Pearson and Spearman in the dashboard, the best epoch
+/// by any of them.
 #[derive(Debug, Clone)]
 pub struct SequenceRegression {
-    /// The output's name (`id2label`): the checkpoint's when it has one output, else `LABEL_0`.
-    pub label: String,
+    /// The outputs' names (`id2label`): the checkpoint's when it has as many, else `LABEL_i`.
+    pub labels: Vec<String>,
 }
 
 impl Task for SequenceRegression {
@@ -122,7 +141,7 @@ impl Task for SequenceRegression {
         args: &TrainingConfig,
     ) -> Result<Vec<RegressionItem>, TrainError> {
         refuse_cross_entropy_options(args, Self::NAME)?;
-        encode_targets(tokenizer, examples, args.max_length)
+        encode_targets(tokenizer, examples, args.max_length, self.labels.len())
     }
 
     fn encode_valid(
@@ -131,7 +150,7 @@ impl Task for SequenceRegression {
         examples: &[TextExample],
         args: &TrainingConfig,
     ) -> Result<Vec<RegressionItem>, TrainError> {
-        encode_targets(tokenizer, examples, args.max_length)
+        encode_targets(tokenizer, examples, args.max_length, self.labels.len())
     }
 
     fn batcher(&self, tokenizer: &BertTokenizer) -> RegressionBatcher {
@@ -160,9 +179,7 @@ impl Task for SequenceRegression {
     }
 
     fn config(&self, config: &BertConfig) -> BertConfig {
-        let mut config = config
-            .clone()
-            .with_labels(std::slice::from_ref(&self.label));
+        let mut config = config.clone().with_labels(&self.labels);
         config.problem_type = Some(ProblemType::Regression);
         config
     }
@@ -206,27 +223,46 @@ impl Task for SequenceRegression {
 }
 
 impl HfTask for SequenceRegression {
-    /// One output, as `run_glue.py` sets `num_labels = 1` for real-valued labels: named as the
-    /// checkpoint's when it has one, else `LABEL_0`. A label of `train` that is not a finite
-    /// number is an error naming its file and line (those of `valid` when they are encoded).
+    /// An output per target (one, as `run_glue.py` sets `num_labels = 1` for real-valued
+    /// labels; as many as each list has), named as the checkpoint's when it has as many, else
+    /// `LABEL_i`. A label of `train` that is not a finite number, or a list of another length
+    /// than the first's, is an error naming its file and line (those of `valid` when they are
+    /// encoded).
     fn from_data(
         checkpoint: &BertConfig,
         train: &[TextExample],
         _valid: &[TextExample],
     ) -> Result<Self, TrainError> {
-        for example in train {
-            example.target()?;
-        }
-        let labels = checkpoint.labels();
-        let label = match labels.as_slice() {
-            [one] if checkpoint.id2label.is_some() => one.clone(),
-            _ => "LABEL_0".to_string(),
+        let outputs = match train.first() {
+            Some(first) => first.targets()?.len(),
+            None => 1,
         };
-        Ok(Self { label })
+        for example in train {
+            let targets = example.targets()?;
+            if targets.len() != outputs {
+                return Err(TrainError::Data(burnbert_data::DataError::Invalid {
+                    file: example.location.file.clone(),
+                    line: example.location.line,
+                    message: format!(
+                        "label `{}` has {} target(s), the first example {outputs}",
+                        example.label,
+                        targets.len()
+                    ),
+                }));
+            }
+        }
+        let named = checkpoint.labels();
+        let labels = if checkpoint.id2label.is_some() && named.len() == outputs {
+            named
+        } else {
+            (0..outputs).map(|i| format!("LABEL_{i}")).collect()
+        };
+        Ok(Self { labels })
     }
 }
 
-/// Scores a regressor on encoded examples: its first output against the targets.
+/// Scores a regressor on encoded examples: its outputs against the targets (see
+/// [`RegressionReport`]).
 pub fn evaluate_regressor(
     model: &BertForSequenceClassification,
     batcher: &RegressionBatcher,
@@ -235,20 +271,27 @@ pub fn evaluate_regressor(
     device: &Device,
 ) -> RegressionReport {
     let model = model.clone().fork(device);
-    let mut predictions = Vec::with_capacity(items.len());
+    let outputs = items.first().map_or(1, |e| e.targets.len());
+    let mut scores = ValuePredictions::default();
     for chunk in items.chunks(batch_size.max(1)) {
         let batch = batcher.batch(chunk.to_vec(), device);
         let [rows, _] = batch.input.input_ids.dims();
-        let logits = model.forward(batch.input).slice([0..rows, 0..1]);
+        let logits = model.forward(batch.input).slice([0..rows, 0..outputs]);
         let values = logits.into_data().convert::<f64>().try_to_vec::<f64>();
-        predictions.extend(values.expect("f64 after convert"));
+        scores.predictions.extend(values.expect("f64 after convert"));
     }
-    let targets: Vec<f64> = items.iter().map(|e| e.target as f64).collect();
+    scores.targets = items
+        .iter()
+        .flat_map(|e| e.targets.iter().map(|&t| f64::from(t)))
+        .collect();
+    scores.outputs = outputs;
+    let finite = |v: f64| v.is_finite().then_some(v);
     RegressionReport {
-        mse: mean_squared_error(&targets, &predictions),
-        mae: mean_absolute_error(&targets, &predictions),
-        pearson: pearsonr(&targets, &predictions),
-        spearmanr: spearmanr(&targets, &predictions),
+        mse: finite(scores.mse()),
+        mae: finite(scores.mae()),
+        pearson: finite(scores.pearson()),
+        spearmanr: finite(scores.spearmanr()),
         examples: items.len(),
+        outputs,
     }
 }

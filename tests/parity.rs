@@ -190,6 +190,60 @@ fn masked_lm_matches_pytorch() {
 }
 
 #[test]
+fn masked_lm_gradients_match_pytorch_through_the_tied_decoder() {
+    let device = device().autodiff();
+    let reference = &reference("tiny_mlm.json");
+    let mut config = BertConfig::from_file(assets("tiny-bert-mlm/config.json")).unwrap();
+    // PyTorch's gradients were taken in eval mode: no dropout.
+    config.hidden_dropout_prob = 0.0;
+    config.attention_probs_dropout_prob = 0.0;
+    let mut model = config.init_masked_lm(&device);
+    weights::load_weights(&mut model, &assets("tiny-bert-mlm/model.safetensors")).unwrap();
+    let labels: Vec<Vec<i64>> = serde_json::from_value(reference["labels"].clone()).unwrap();
+    let [rows, seq] = [labels.len(), labels[0].len()];
+    // The training path: the decoder at the labelled positions only.
+    let (positions, targets): (Vec<i64>, Vec<i64>) = labels
+        .concat()
+        .into_iter()
+        .enumerate()
+        .filter(|(_, l)| *l != -100)
+        .map(|(i, l)| (i as i64, l))
+        .unzip();
+    let n = positions.len();
+    assert!(rows * seq > n);
+    let (loss, _) = model.forward_masked(
+        bert_input(reference, &device),
+        Tensor::from_data(TensorData::new(positions, [n]), &device),
+        Tensor::from_data(TensorData::new(targets, [n]), &device),
+    );
+    let grads = loss.backward();
+    // The word embeddings' gradient holds the decoder's part: without it, it would hold only
+    // the lookup's rows.
+    assert_close(
+        "d loss / d word_embeddings (lookup + tied decoder)",
+        model
+            .bert
+            .embeddings
+            .word_embeddings
+            .weight
+            .grad(&grads)
+            .unwrap(),
+        &reference["grads"]["bert.embeddings.word_embeddings.weight"],
+    );
+    let dense = &model.cls.predictions.transform.dense.weight;
+    assert_close(
+        "d loss / d cls.predictions.transform.dense.weight",
+        dense.grad(&grads).unwrap().transpose(),
+        &reference["grads"]["cls.predictions.transform.dense.weight"],
+    );
+    assert_close(
+        "d loss / d cls.predictions.bias",
+        model.cls.predictions.bias.grad(&grads).unwrap(),
+        &reference["grads"]["cls.predictions.bias"],
+    );
+}
+
+#[test]
 fn a_masked_lm_checkpoint_read_as_a_classifier_reports_its_unused_head() {
     let device = device();
     let (_, report) =

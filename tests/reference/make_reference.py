@@ -188,8 +188,12 @@ def main():
     labels[0, 2] = enc["input_ids"][0, 2]
     labels[0, 5] = 7
     labels[1, 1] = enc["input_ids"][1, 1]
-    with torch.no_grad():
-        out = model(**enc, labels=labels)
+    out = model(**enc, labels=labels)
+    out.loss.backward()
+    # The decoder is the word-embedding table: its gradient sums the lookup's and the decoder's.
+    mlm_grads = {name: tensor(p.grad) for name, p in model.named_parameters()
+                 if name in ("bert.embeddings.word_embeddings.weight",
+                             "cls.predictions.transform.dense.weight", "cls.predictions.bias")}
     from transformers import pipeline
 
     fill = pipeline("fill-mask", model=str(folder), tokenizer=str(folder), device="cpu")
@@ -199,6 +203,7 @@ def main():
         "labels": labels.tolist(),
         "logits": tensor(out.logits),
         "loss": out.loss.item(),
+        "grads": mlm_grads,
         "fill_mask": {"texts": masked, "top_k": 3, "outputs": [fill(t, top_k=3) for t in masked]},
     }
     with open(ASSETS / "reference" / "tiny_mlm.json", "w") as f:

@@ -175,3 +175,78 @@ fn text_shorter_than_a_block_is_an_error_naming_the_file() {
     );
     assert!(!scratch("short").exists(), "the output folder was created");
 }
+
+/// Six training steps on the tiny masked LM, dropout off, on the blocks and masks PyTorch drew
+/// (`tests/reference/mlm_train_curve.py`): the losses are PyTorch's, step for step, so the loss
+/// at the masked positions, the tied decoder's gradient, AdamW's groups, clipping and the
+/// schedule are `transformers`'.
+#[test]
+fn training_steps_are_pytorchs() {
+    use burnbert::BertForMaskedLM;
+    use burnbert::burn::prelude::*;
+    use burnbert::burn::train::TrainStep;
+    use burnbert::tasks::masked_lm::MaskedLMBatch;
+    use burnbert::train::optim;
+    use burnbert::train::step::FineTuning;
+
+    let _run = one_run_at_a_time();
+    let reference = reference("mlm_train.json");
+    let number = |key: &str| reference[key].as_f64().unwrap();
+    let steps = number("steps") as usize;
+    let device = device().autodiff();
+    let folder = assets("tiny-bert-mlm");
+    let mut config = burnbert::BertConfig::from_file(folder.join("config.json")).unwrap();
+    config.hidden_dropout_prob = 0.0;
+    config.attention_probs_dropout_prob = 0.0;
+    let bert =
+        burnbert::from_folder_with_config::<BertForMaskedLM>(&folder, config, &device).unwrap();
+    let args = TrainingConfig {
+        learning_rate: number("learning_rate"),
+        weight_decay: number("weight_decay"),
+        max_grad_norm: number("max_grad_norm"),
+        max_steps: Some(steps),
+        ..TrainingConfig::default()
+    };
+    let parts = optim::ModelParts {
+        layers: bert.config.num_hidden_layers,
+        head: r"^model\.cls\.",
+    };
+    let mut optimizer = optim::optimizer(&args);
+    let mut scheduler = optim::scheduler(&args, steps, steps, parts);
+    let mut task = FineTuning::new(bert.model, &args);
+    let batches: Vec<Vec<Vec<i64>>> =
+        serde_json::from_value(reference["input_ids"].clone()).unwrap();
+    let labels: Vec<Vec<Vec<i64>>> = serde_json::from_value(reference["labels"].clone()).unwrap();
+    let mut losses = Vec::new();
+    for (ids, labels) in batches.iter().zip(&labels) {
+        let [rows, seq] = [ids.len(), ids[0].len()];
+        let (positions, targets): (Vec<i64>, Vec<i64>) = labels
+            .concat()
+            .into_iter()
+            .enumerate()
+            .filter(|(_, l)| *l != -100)
+            .map(|(i, l)| (i as i64, l))
+            .unzip();
+        let n = positions.len();
+        let batch = MaskedLMBatch {
+            input: burnbert::BertInput::new(Tensor::from_data(
+                TensorData::new(ids.concat(), [rows, seq]),
+                &device,
+            )),
+            positions: Tensor::from_data(TensorData::new(positions, [n]), &device),
+            labels: Tensor::from_data(TensorData::new(targets, [n]), &device),
+            rows,
+            label_smoothing: 0.0,
+        };
+        let out = TrainStep::step(&task, batch);
+        losses.push(out.item.loss.clone().into_scalar::<f64>());
+        task = task.optimize(&mut optimizer, scheduler.step(), out.grads);
+    }
+    let expected: Vec<f64> = serde_json::from_value(reference["losses"].clone()).unwrap();
+    let worst = largest_gap(&losses, &expected);
+    eprintln!(
+        "{}: losses {losses:?}, PyTorch {expected:?}, max abs diff {worst:.2e}",
+        backend()
+    );
+    assert!(worst <= 1e-4, "{losses:?} vs PyTorch {expected:?}");
+}

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::cli::jobs::DataArgs;
+use crate::cli::recipe::RecipeFlags;
 use crate::tasks::TaskName;
 
 #[derive(Parser)]
@@ -72,66 +73,18 @@ pub(crate) enum Command {
         validation_split: f64,
         #[command(flatten)]
         columns: DataArgs,
-        /// A recipe file (TOML or JSON) with TrainingArguments names.
+        /// A recipe file (TOML or JSON) with TrainingArguments names; the flags below
+        /// override its values. The merged recipe is saved in OUTPUT.
         #[arg(long)]
         config: Option<std::path::PathBuf>,
-        /// Epochs (num_train_epochs).
-        #[arg(long)]
-        epochs: Option<usize>,
-        /// Peak learning rate.
-        #[arg(long)]
-        learning_rate: Option<f64>,
-        /// Examples per step (per_device_train_batch_size).
-        #[arg(long)]
-        batch_size: Option<usize>,
-        /// Longest input in tokens.
-        #[arg(long)]
-        max_length: Option<usize>,
-        /// Seed of head init, dropout, shuffling and the validation split.
-        #[arg(long)]
-        seed: Option<u64>,
         /// Output folder.
-        #[arg(long)]
+        #[arg(long, alias = "output_dir", visible_alias = "output-dir")]
         output: std::path::PathBuf,
         /// Resume an interrupted run from this epoch's checkpoint in OUTPUT.
-        #[arg(long)]
+        #[arg(long, alias = "resume_from_epoch")]
         resume_from_epoch: Option<usize>,
-        /// Replace the earlier run in a non-empty OUTPUT (its checkpoints, logs, metrics and
-        /// model; other files stay). Without it, a used OUTPUT is refused.
-        #[arg(long)]
-        overwrite_output_dir: bool,
-        /// Start a new task head when the checkpoint's has another number of labels.
-        #[arg(long)]
-        ignore_mismatched_sizes: bool,
-        /// Question answering on SQuAD v2 data: answer "" when the null score beats the best
-        /// span's by more than this (validation EM/F1).
-        #[arg(long, allow_negative_numbers = true)]
-        null_score_diff_threshold: Option<f64>,
-        /// The validation metric that picks the best epoch, by HF's name (`loss`, `accuracy`,
-        /// `f1`, `matthews_correlation`, `pearson`, ...: the task's list is in the error).
-        #[arg(long, alias = "metric_for_best_model")]
-        metric_for_best_model: Option<String>,
-        /// Export the best epoch's model by --metric-for-best-model, not the last one.
-        #[arg(long, alias = "load_best_model_at_end")]
-        load_best_model_at_end: bool,
-        /// Label smoothing of the cross-entropy, in [0, 1) (single-label sequence and token
-        /// classification; TrainingArguments' label_smoothing_factor).
-        #[arg(long, alias = "label_smoothing_factor", allow_negative_numbers = true)]
-        label_smoothing_factor: Option<f64>,
-        /// Class weights of the cross-entropy: `balanced` (scikit-learn's
-        /// compute_class_weight) or one number per label in id order, separated by commas.
-        #[arg(long, alias = "class_weights", allow_hyphen_values = true)]
-        class_weights: Option<crate::train::ClassWeights>,
-        /// Masked LM: the fraction of tokens masked (run_mlm.py's mlm_probability, 0.15).
-        #[arg(long, alias = "mlm_probability")]
-        mlm_probability: Option<f64>,
-        /// Masked LM: mask whole words (all pieces of a chosen word).
-        #[arg(long, alias = "whole_word_mask")]
-        whole_word_mask: bool,
-        /// Masked LM: one example per document, cut at --max-length, rather than documents
-        /// concatenated into blocks of --max-length tokens (run_mlm.py's line_by_line).
-        #[arg(long, alias = "line_by_line")]
-        line_by_line: bool,
+        #[command(flatten)]
+        recipe: RecipeFlags,
     },
     /// Score a fine-tuned model on labelled data. A classifier: accuracy, macro and per-class
     /// P/R/F1, loss, confusion matrix; a token classifier (CoNLL / JSONL data): seqeval's entity

@@ -6,6 +6,7 @@
 mod args;
 mod inspect;
 pub(crate) mod jobs;
+mod recipe;
 
 use std::process::ExitCode;
 
@@ -75,31 +76,12 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
             validation_split,
             columns,
             config,
-            epochs,
-            learning_rate,
-            batch_size,
-            max_length,
-            seed,
             output,
             resume_from_epoch,
-            overwrite_output_dir,
-            ignore_mismatched_sizes,
-            null_score_diff_threshold,
-            label_smoothing_factor,
-            class_weights,
-            metric_for_best_model,
-            load_best_model_at_end,
-            mlm_probability,
-            whole_word_mask,
-            line_by_line,
+            recipe,
         } => {
             refuse_documents(task, &columns)?;
-            let mlm_flags = [
-                ("--mlm-probability", mlm_probability.is_some()),
-                ("--whole-word-mask", whole_word_mask),
-                ("--line-by-line", line_by_line),
-            ];
-            if let Some((flag, _)) = mlm_flags.iter().find(|(_, given)| *given)
+            if let Some(flag) = recipe.masked_lm_flags().first()
                 && task != TaskName::MaskedLM
             {
                 anyhow::bail!(
@@ -114,25 +96,8 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
                 Some(path) => crate::train::TrainingConfig::from_file(path)?,
                 None => crate::train::TrainingConfig::default(),
             };
-            args.num_train_epochs = epochs.unwrap_or(args.num_train_epochs);
-            args.learning_rate = learning_rate.unwrap_or(args.learning_rate);
-            args.per_device_train_batch_size =
-                batch_size.unwrap_or(args.per_device_train_batch_size);
-            args.max_length = max_length.unwrap_or(args.max_length);
-            args.seed = seed.unwrap_or(args.seed);
-            args.overwrite_output_dir |= overwrite_output_dir;
-            args.ignore_mismatched_sizes |= ignore_mismatched_sizes;
-            args.null_score_diff_threshold =
-                null_score_diff_threshold.unwrap_or(args.null_score_diff_threshold);
-            args.label_smoothing_factor =
-                label_smoothing_factor.unwrap_or(args.label_smoothing_factor);
-            args.class_weights = class_weights.or(args.class_weights);
-            args.metric_for_best_model =
-                metric_for_best_model.unwrap_or(args.metric_for_best_model);
-            args.load_best_model_at_end |= load_best_model_at_end;
-            args.mlm_probability = mlm_probability.unwrap_or(args.mlm_probability);
-            args.whole_word_mask |= whole_word_mask;
-            args.line_by_line |= line_by_line;
+            let max_length_given = recipe.max_length.is_some() || config.is_some();
+            recipe.apply(&mut args);
             args.validate()?;
             let mut job = TrainJob {
                 model,
@@ -142,7 +107,7 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
                 output,
                 resume_from_epoch,
                 args,
-                max_length_given: max_length.is_some() || config.is_some(),
+                max_length_given,
             };
             task.train(&mut job, &columns, &device)
         }

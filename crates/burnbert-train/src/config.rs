@@ -20,6 +20,23 @@ pub enum LrSchedulerType {
     Constant,
 }
 
+impl std::str::FromStr for LrSchedulerType {
+    type Err = String;
+
+    /// `TrainingArguments`' names: `linear`, `cosine`, `constant`, `constant_with_warmup`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "linear" => Ok(Self::Linear),
+            "cosine" => Ok(Self::Cosine),
+            "constant" | "constant_with_warmup" => Ok(Self::Constant),
+            other => Err(format!(
+                "'{other}' is not a schedule burnbert has (linear, cosine, constant, \
+                 constant_with_warmup)"
+            )),
+        }
+    }
+}
+
 /// How classes are weighted in the cross-entropy (`class_weights`): `"balanced"` or a list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged, try_from = "RawClassWeights")]

@@ -10,7 +10,7 @@ pub enum TrainError {
     #[error(transparent)]
     Model(#[from] burnbert_model::ModelError),
     /// A training setting is out of range.
-    #[error("invalid training setting {field}: {message}")]
+    #[error("invalid training setting {field} (--{}): {message}", field.replace('_', "-"))]
     Config {
         /// The setting.
         field: &'static str,

@@ -17,6 +17,12 @@ fn train_then_eval_a_classifier_from_csv() {
     )
     .unwrap();
     let output = dir.join("run");
+    // A recipe file, one of whose values a flag (in HF's spelling) overrides.
+    std::fs::write(
+        dir.join("recipe.toml"),
+        "learning_rate = 5e-4\nweight_decay = 0.01\nwarmup_ratio = 0.1\n",
+    )
+    .unwrap();
     let out = burnbert(&[
         "train",
         assets("tiny-bert-seqcls").to_str().unwrap(),
@@ -28,11 +34,13 @@ fn train_then_eval_a_classifier_from_csv() {
         "review",
         "--label-column",
         "sentiment",
+        "--config",
+        dir.join("recipe.toml").to_str().unwrap(),
         "--epochs",
         "2",
         "--batch-size",
         "4",
-        "--learning-rate",
+        "--learning_rate",
         "1e-3",
         "--class-weights",
         "balanced",
@@ -50,6 +58,25 @@ fn train_then_eval_a_classifier_from_csv() {
     .unwrap();
     assert_eq!(recipe["class_weights"], "balanced");
     assert_eq!(recipe["label_smoothing_factor"], 0.1);
+    // The merged recipe: the flags' values over the file's, the file's over the defaults.
+    assert_eq!(
+        (
+            &recipe["learning_rate"],
+            &recipe["weight_decay"],
+            &recipe["warmup_ratio"],
+            &recipe["num_train_epochs"],
+            &recipe["per_device_train_batch_size"],
+            &recipe["adam_epsilon"],
+        ),
+        (
+            &Value::from(1e-3),
+            &Value::from(0.01),
+            &Value::from(0.1),
+            &Value::from(2),
+            &Value::from(4),
+            &Value::from(1e-8)
+        )
+    );
     for f in [
         "model/config.json",
         "model/model.safetensors",

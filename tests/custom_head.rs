@@ -22,9 +22,10 @@ use common::*;
 
 #[test]
 fn a_custom_head_trains_with_the_recipe_learner_checkpoints_and_metrics() {
-    let Some(model) = minilm() else { return };
-    let Some(data) = burnbert_assets::cached(&burnbert_assets::PANG_LEE) else {
-        assert!(!required(), "run `cargo xtask assets`");
+    let Some([model, data]) = burnbert_assets::testing::cached_or_skip([
+        &burnbert_assets::MINILM,
+        &burnbert_assets::PANG_LEE,
+    ]) else {
         return;
     };
     let sentences = read_file(

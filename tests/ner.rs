@@ -128,12 +128,10 @@ fn long_sentences_are_windowed_not_cut() {
 
 #[test]
 fn minilm_learns_conll_entities() {
-    let (Some(model), Some(data)) = (
-        burnbert_assets::cached(&burnbert_assets::MINILM),
-        burnbert_assets::cached(&burnbert_assets::CONLL2003),
-    ) else {
-        assert!(!required(), "run `cargo xtask assets`");
-        eprintln!("skipped: assets not fetched (cargo xtask assets)");
+    let Some([model, data]) = burnbert_assets::testing::cached_or_skip([
+        &burnbert_assets::MINILM,
+        &burnbert_assets::CONLL2003,
+    ]) else {
         return;
     };
     let train = read_conll(&data.join("train.txt")).unwrap();

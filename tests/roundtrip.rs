@@ -20,12 +20,8 @@ fn python_has_transformers() -> bool {
         .args(["-c", "import transformers, torch"])
         .output()
         .is_ok_and(|o| o.status.success());
-    assert!(
-        ok || !required(),
-        "python3 with transformers and torch is required (BURNBERT_REQUIRE_ASSETS=1)"
-    );
     if !ok {
-        eprintln!("skipped: python3 with transformers is not available");
+        skip("python3 with transformers and torch is not available");
     }
     ok
 }

@@ -12,12 +12,10 @@ use common::*;
 
 #[test]
 fn minilm_learns_sentiment_from_800_sentences() {
-    let (Some(model), Some(data)) = (
-        burnbert_assets::cached(&burnbert_assets::MINILM),
-        burnbert_assets::cached(&burnbert_assets::PANG_LEE),
-    ) else {
-        assert!(!required(), "run `cargo xtask assets`");
-        eprintln!("skipped: assets not fetched (cargo xtask assets)");
+    let Some([model, data]) = burnbert_assets::testing::cached_or_skip([
+        &burnbert_assets::MINILM,
+        &burnbert_assets::PANG_LEE,
+    ]) else {
         return;
     };
     let sentences = read_file(

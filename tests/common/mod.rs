@@ -92,11 +92,8 @@ pub fn assert_close<const D: usize>(what: &str, actual: Tensor<D>, reference: &V
     );
 }
 
-/// Whether a test that needs a fetched asset or Python must fail rather than skip when it is
-/// absent: CI sets `BURNBERT_REQUIRE_ASSETS=1`.
-pub fn required() -> bool {
-    std::env::var("BURNBERT_REQUIRE_ASSETS").is_ok_and(|v| v == "1")
-}
+#[allow(unused_imports)] // Not every test binary skips.
+pub use burnbert_assets::testing::{required, skip};
 
 /// The largest `|a - b|` over two equally long series.
 pub fn largest_gap(a: &[f64], b: &[f64]) -> f64 {
@@ -110,31 +107,14 @@ pub fn largest_gap(a: &[f64], b: &[f64]) -> f64 {
 /// The cached all-MiniLM-L6-v2 folder, or `None` (after saying so) when it is not fetched; CI
 /// requires it.
 pub fn minilm() -> Option<PathBuf> {
-    let folder = burnbert_assets::cached(&burnbert_assets::MINILM);
-    if folder.is_none() {
-        assert!(
-            !required(),
-            "all-MiniLM-L6-v2 is not in the asset cache: run `cargo xtask assets`"
-        );
-        eprintln!("skipped: all-MiniLM-L6-v2 not fetched (cargo xtask assets)");
-    }
-    folder
+    burnbert_assets::testing::cached_or_skip([&burnbert_assets::MINILM]).map(|[m]| m)
 }
 
 /// The cached all-MiniLM-L6-v2 folder and SQuAD folder, or `None` (after saying so) when the
 /// assets are not fetched; CI requires them.
 pub fn minilm_and_squad() -> Option<(PathBuf, PathBuf)> {
-    match (
-        burnbert_assets::cached(&burnbert_assets::MINILM),
-        burnbert_assets::cached(&burnbert_assets::SQUAD),
-    ) {
-        (Some(model), Some(data)) => Some((model, data)),
-        _ => {
-            assert!(!required(), "run `cargo xtask assets`");
-            eprintln!("skipped: assets not fetched (cargo xtask assets)");
-            None
-        }
-    }
+    burnbert_assets::testing::cached_or_skip([&burnbert_assets::MINILM, &burnbert_assets::SQUAD])
+        .map(|[model, data]| (model, data))
 }
 
 /// `n` labelled texts, cycling through `rows` of (text, label as written in the data), each

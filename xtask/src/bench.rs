@@ -6,7 +6,9 @@ use std::process::{Command, ExitCode};
 
 use serde_json::{Value, json};
 
-use crate::{cargo, has_vulkan, test_features, torch_env, torch_lib};
+use crate::{
+    backends_target_dir, cargo, has_vulkan, target_dir, test_features, torch_env, torch_lib,
+};
 
 /// The options of `cargo xtask bench`.
 struct BenchOptions {
@@ -48,10 +50,6 @@ impl BenchOptions {
 }
 
 /// Cargo's target folder (`CARGO_TARGET_DIR`, else `target`).
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
-}
-
 /// The batch size of a model in the benchmark: 32 for MiniLM, 8 for bert-base.
 fn batch_of(model: &str) -> usize {
     if model == "bert-base" { 8 } else { 32 }
@@ -146,7 +144,7 @@ pub(crate) fn bench(args: &[String]) -> ExitCode {
     };
     let torch = torch_lib();
     // One binary for every backend but ndarray-blas, built with the features of `xtask test`
-    // (plus cuda when asked for), so that it shares that build of Burn.
+    // (plus cuda when asked for) in its target folder, so that it shares that build of Burn.
     let mut features = test_features(torch.is_some(), has_vulkan());
     if options.backends.iter().any(|b| b == "cuda") {
         features.push("cuda");
@@ -170,7 +168,7 @@ pub(crate) fn bench(args: &[String]) -> ExitCode {
         } else if let Some(binary) = &main_binary {
             Ok(PathBuf::clone(binary))
         } else {
-            build_bench(&features, &target_dir(), "main", torch.as_deref())
+            build_bench(&features, &backends_target_dir(), "main", torch.as_deref())
                 .inspect(|b| main_binary = Some(b.clone()))
         };
         match binary {

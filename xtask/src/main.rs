@@ -2,13 +2,15 @@
 //! - `cargo xtask assets [NAME ...]` fetches the real weights and data into the cache (see
 //!   `burnbert-assets`);
 //! - `cargo xtask reference` regenerates the PyTorch fixtures and reference outputs;
-//! - `cargo xtask test` runs the test suite on the default build (flex), then the parity and
-//!   round-trip tests, built with the other backends' features, on
-//!   every other CPU-reachable backend this machine has: ndarray, LibTorch CPU (when
-//!   `torch==2.9.0` is importable) and wgpu on a software Vulkan driver (when one is installed);
+//! - `cargo xtask test` fetches the assets it lacks, runs the test suite on the default build
+//!   (flex), then the parity and round-trip tests, built with the other backends' features in a
+//!   target folder of their own, on every other CPU-reachable backend this machine has: ndarray,
+//!   LibTorch CPU (when `torch==2.9.0` is importable) and wgpu on a software Vulkan driver (when
+//!   one is installed); it ends with a summary of what ran where and what was skipped and why;
 //! - `cargo xtask bench` measures training and inference throughput and peak memory on each
 //!   backend against PyTorch + `transformers` on the same machine (see `bench()`).
 
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 mod bench;
@@ -149,30 +151,113 @@ fn test_features(torch: bool, vulkan: bool) -> Vec<&'static str> {
     features
 }
 
+/// The target folder of the default build (`CARGO_TARGET_DIR`, else `target`).
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
+}
+
+/// The target folder of the builds with the other backends' features: a folder of their own,
+/// so that `target/release/burnbert` stays the default build (which starts without LibTorch).
+pub(crate) fn backends_target_dir() -> PathBuf {
+    target_dir().join("backends")
+}
+
+/// What one `cargo test` run of `xtask test` gave: libtest's counts, summed over its binaries.
+#[derive(Default)]
+struct TestCounts {
+    passed: usize,
+    failed: usize,
+    ignored: usize,
+    binaries: usize,
+}
+
+impl TestCounts {
+    /// Adds a libtest summary line (`test result: ok. 3 passed; 0 failed; 1 ignored; ...`).
+    fn add(&mut self, line: &str) {
+        let Some(rest) = line.strip_prefix("test result: ") else {
+            return;
+        };
+        self.binaries += 1;
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(what), Some(n)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(n) = n.parse::<usize>() else { continue };
+            match what {
+                "passed" => self.passed += n,
+                "failed" => self.failed += n,
+                "ignored" => self.ignored += n,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs `command`, echoing its standard output line by line, and returns whether it succeeded
+/// with the libtest counts it printed.
+fn run_counting(mut command: Command) -> (bool, TestCounts) {
+    use std::io::BufRead;
+    let mut counts = TestCounts::default();
+    let Ok(mut child) = command.stdout(std::process::Stdio::piped()).spawn() else {
+        return (false, counts);
+    };
+    if let Some(stdout) = child.stdout.take() {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            println!("{line}");
+            counts.add(&line);
+        }
+    }
+    (child.wait().is_ok_and(|s| s.success()), counts)
+}
+
 fn test(extra: &[String]) -> ExitCode {
+    // The assets the real-data tests need, fetched when missing (nothing to do when cached);
+    // a test whose asset cannot be fetched skips, and the summary says so.
+    let mut notes = Vec::new();
+    for asset in burnbert_assets::ALL {
+        if let Err(e) = burnbert_assets::ensure(&asset) {
+            println!("xtask test: {} could not be fetched: {e}", asset.name);
+            notes.push(format!("asset {} not fetched: {e}", asset.name));
+        }
+    }
     let torch = torch_lib();
     let vulkan = has_vulkan();
     let mut backends = vec!["ndarray"];
     if torch.is_some() {
         backends.push("tch:cpu");
     } else {
-        println!("xtask test: no torch==2.9.0 in python3: LibTorch (tch) not tested");
+        notes.push("tch (LibTorch) not tested: no torch==2.9.0 in python3".into());
     }
     if vulkan {
         backends.push("wgpu:cpu");
     } else {
-        println!("xtask test: no Vulkan driver: wgpu not tested");
+        notes.push("wgpu not tested: no Vulkan driver".into());
+    }
+    for note in &notes {
+        println!("xtask test: {note}");
     }
     let features = test_features(torch.is_some(), vulkan).join(",");
+    // Every test that skips appends a line here (burnbert_assets::testing).
+    let skip_log = std::env::temp_dir().join(format!("burnbert-skips-{}.txt", std::process::id()));
+    let _ = std::fs::remove_file(&skip_log);
     // The whole suite on the default build (flex): its `burnbert` binary is the one README's
-    // users build, and starts without LibTorch; then the parity tests with every backend.
+    // users build, and starts without LibTorch; then the parity tests with every backend, built
+    // in a target folder of their own.
     let cargo_test = |device: &str, args: &[&str]| {
         let mut c = cargo();
         c.args(["test", "--release", "--no-fail-fast"]);
         if device != "flex" {
-            c.args(["--features", &features]);
+            c.args(["--features", &features])
+                .env("CARGO_TARGET_DIR", backends_target_dir());
         }
-        c.args(args).args(extra).env("BURN_DEVICE", device);
+        c.args(args)
+            .args(extra)
+            .env("BURN_DEVICE", device)
+            .env(burnbert_assets::testing::SKIP_LOG, &skip_log);
         if let Some(lib) = &torch {
             torch_env(&mut c, lib);
         }
@@ -182,46 +267,48 @@ fn test(extra: &[String]) -> ExitCode {
             c.env("XDG_RUNTIME_DIR", dir);
         }
         if std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
-            c.env("BURNBERT_REQUIRE_ASSETS", "1");
+            c.env(burnbert_assets::testing::REQUIRE, "1");
         }
         let with = if device == "flex" {
             String::new()
         } else {
             format!(" --features {features}")
         };
-        println!(
-            "xtask test: BURN_DEVICE={device} cargo test --release{with} {}",
+        let what = format!(
+            "BURN_DEVICE={device} cargo test --release{with} {}",
             args.join(" ")
         );
-        c.status().is_ok_and(|s| s.success())
+        println!("xtask test: {what}");
+        let (ok, counts) = run_counting(c);
+        (ok, what, counts)
     };
     // The habits first: formatting and clippy (missing docs included) on every target.
     let mut ok = true;
-    for (what, args) in [
-        ("format", &["fmt", "--all", "--check"][..]),
-        (
+    let mut summary = Vec::new();
+    for args in [
+        &["fmt", "--all", "--check"][..],
+        &[
             "clippy",
-            &[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--release",
-                "--",
-                "-D",
-                "warnings",
-            ][..],
-        ),
+            "--workspace",
+            "--all-targets",
+            "--release",
+            "--",
+            "-D",
+            "warnings",
+        ][..],
     ] {
         println!("xtask test: cargo {}", args.join(" "));
         let passed = cargo().args(args).status().is_ok_and(|s| s.success());
-        if !passed {
-            println!("xtask test: {what} check failed");
-        }
+        summary.push(format!(
+            "{}  cargo {}",
+            if passed { "ok    " } else { "FAILED" },
+            args.join(" ")
+        ));
         ok &= passed;
     }
-    ok &= cargo_test("flex", &["--workspace"]);
+    let mut runs = vec![cargo_test("flex", &["--workspace"])];
     for device in backends {
-        ok &= cargo_test(
+        runs.push(cargo_test(
             device,
             &[
                 "--test",
@@ -231,11 +318,70 @@ fn test(extra: &[String]) -> ExitCode {
                 "--test",
                 "train_curve",
             ],
+        ));
+    }
+    for (passed, what, counts) in runs {
+        ok &= passed;
+        summary.push(format!(
+            "{}  {what}: {} passed, {} failed, {} ignored ({} test binaries)",
+            if passed { "ok    " } else { "FAILED" },
+            counts.passed,
+            counts.failed,
+            counts.ignored,
+            counts.binaries
+        ));
+    }
+    println!("\nxtask test: summary");
+    for line in &summary {
+        println!("  {line}");
+    }
+    for note in &notes {
+        println!("  note    {note}");
+    }
+    let skips = std::fs::read_to_string(&skip_log).unwrap_or_default();
+    let _ = std::fs::remove_file(&skip_log);
+    let mut skips: Vec<&str> = skips.lines().collect();
+    skips.sort();
+    if skips.is_empty() {
+        println!("  no test skipped");
+    } else {
+        println!(
+            "  {} tests skipped (they pass without checking anything):",
+            skips.len()
         );
+        for skip in skips {
+            println!("    {skip}");
+        }
     }
     if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestCounts;
+
+    #[test]
+    fn counts_sum_libtests_summaries() {
+        let mut counts = TestCounts::default();
+        for line in [
+            "running 3 tests",
+            "test result: ok. 3 passed; 0 failed; 1 ignored; 0 measured; 2 filtered out; finished in 0.01s",
+            "test result: FAILED. 4 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.50s",
+        ] {
+            counts.add(line);
+        }
+        assert_eq!(
+            (
+                counts.passed,
+                counts.failed,
+                counts.ignored,
+                counts.binaries
+            ),
+            (7, 2, 1, 2)
+        );
     }
 }

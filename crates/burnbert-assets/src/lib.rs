@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 mod fetch;
+pub mod testing;
 
 pub use fetch::{aclimdb, download, sha256_file, unpack_checked};
 use fetch::{check, extract, pip_download};

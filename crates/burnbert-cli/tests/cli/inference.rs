@@ -151,11 +151,8 @@ fn errors_are_messages_not_panics() {
 
 #[test]
 fn minilm_sentence_embedding_is_the_published_one() {
-    let Some(folder) = burnbert_assets::cached(&burnbert_assets::MINILM) else {
-        assert!(
-            std::env::var("BURNBERT_REQUIRE_ASSETS").as_deref() != Ok("1"),
-            "run cargo xtask assets"
-        );
+    let Some([folder]) = burnbert_assets::testing::cached_or_skip([&burnbert_assets::MINILM])
+    else {
         return;
     };
     let out = json(&[

@@ -320,10 +320,9 @@ fn a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one() {
             assert_close(&floats(&ours["logits"]), &floats(&theirs["logits"]));
             assert_eq!(ours["label"], theirs["label"]);
         }
-        other => assert!(
-            std::env::var("BURNBERT_REQUIRE_ASSETS").as_deref() != Ok("1"),
+        other => burnbert_assets::testing::skip(&format!(
             "transformers could not load the export: {other:?}"
-        ),
+        )),
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -19,6 +19,7 @@
 //! ```
 
 pub mod allocator;
+pub mod batches;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod device;

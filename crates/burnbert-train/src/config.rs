@@ -201,6 +201,9 @@ pub struct TrainingConfig {
     /// documents concatenated and cut into blocks of `max_length` (`run_mlm.py`'s
     /// `line_by_line`).
     pub line_by_line: bool,
+    /// Where the run's logs also go: `"none"`, or `"tensorboard"` (also `"all"`): event files
+    /// under `OUTPUT/runs/` ([`crate::tensorboard`]).
+    pub report_to: String,
 }
 
 impl Default for TrainingConfig {
@@ -244,6 +247,7 @@ impl Default for TrainingConfig {
             mlm_probability: 0.15,
             whole_word_mask: false,
             line_by_line: false,
+            report_to: "none".into(),
         }
     }
 }
@@ -332,10 +336,21 @@ impl TrainingConfig {
                 "needs freeze_embeddings, freeze_layers or freeze_encoder",
             );
         }
+        if !matches!(self.report_to.as_str(), "none" | "tensorboard" | "all") {
+            return bad(
+                "report_to",
+                "burnbert reports to \"tensorboard\" (or \"all\", the same) or \"none\"",
+            );
+        }
         if self.num_train_epochs == 0 && self.max_steps.is_none() {
             return bad("num_train_epochs", "must be at least 1");
         }
         Ok(())
+    }
+
+    /// Whether the run writes TensorBoard event files (`report_to`).
+    pub fn reports_to_tensorboard(&self) -> bool {
+        matches!(self.report_to.as_str(), "tensorboard" | "all")
     }
 
     /// Whether any part of the encoder is frozen.

@@ -16,7 +16,8 @@
 //!   `burnbert::tasks`, a module each.
 //! - [`trainer`]: what every task's run goes through (checkpoints, early stopping, resume,
 //!   the chosen epoch); [`step`]: the training step (accumulation, clipping, NaN stop);
-//!   [`run_dir`]: the output folder one run owns and its record of the metrics per epoch.
+//!   [`run_dir`]: the output folder one run owns and its record of the metrics per epoch;
+//!   [`tensorboard`]: the run's TensorBoard event files (`report_to`).
 //! - [`sklearn`]: scikit-learn's classification metrics: accuracy, macro and per-class
 //!   precision / recall / F1, confusion matrix, the multi-label scores; [`scipy`]: SciPy's
 //!   correlations and the regression errors.
@@ -35,6 +36,7 @@ pub mod scipy;
 pub mod sklearn;
 pub mod step;
 pub mod task;
+pub mod tensorboard;
 pub mod trainer;
 
 pub use config::{ClassWeightMode, ClassWeights, LrSchedulerType, TrainingConfig};

@@ -67,6 +67,30 @@ pub struct ModelParts<'a> {
     pub head: &'a str,
 }
 
+impl ModelParts<'_> {
+    /// Each parameter group's name and a parameter path in it, for reading its learning rate:
+    /// `embeddings`, `layer_0` .. `layer_{L-1}`, `pooler` and `head` (the head's path is its
+    /// regex unescaped, plus `weight`: the heads' regexes are plain prefixes).
+    pub fn groups(&self) -> Vec<(String, String)> {
+        let head = self.head.trim_start_matches('^').replace('\\', "") + "weight";
+        std::iter::once((
+            "embeddings".into(),
+            "model.bert.embeddings.word_embeddings.weight".into(),
+        ))
+        .chain((0..self.layers).map(|i| {
+            (
+                format!("layer_{i}"),
+                format!("model.bert.encoder.layer.{i}.output.dense.weight"),
+            )
+        }))
+        .chain([
+            ("pooler".into(), "model.bert.pooler.dense.weight".into()),
+            ("head".into(), head),
+        ])
+        .collect()
+    }
+}
+
 const EMBEDDINGS: &str = r"^model\.bert\.embeddings\.";
 const POOLER: &str = r"^model\.bert\.pooler\.";
 

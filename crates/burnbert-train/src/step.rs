@@ -61,6 +61,63 @@ impl NonFiniteGuard {
     }
 }
 
+/// What each optimizer step leaves for the loggers that Burn's metrics do not carry: the global
+/// gradient norm (before clipping, as HF logs `grad_norm`) and the learning rate of every
+/// parameter group. Off (nothing kept) unless [`StepTelemetry::probing`] made it.
+#[derive(Clone, Default)]
+pub struct StepTelemetry {
+    /// Each group's name and a parameter path in it (`None`: off).
+    probes: Option<Arc<Vec<(String, String)>>>,
+    steps: Arc<Mutex<Vec<StepRecord>>>,
+}
+
+/// One optimizer step's gradient norm and learning rates (see [`StepTelemetry`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRecord {
+    /// The global gradient norm, before clipping.
+    pub grad_norm: f64,
+    /// Each parameter group's name and learning rate.
+    pub learning_rates: Vec<(String, f64)>,
+}
+
+impl std::fmt::Debug for StepTelemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StepTelemetry({})", self.probes.is_some())
+    }
+}
+
+impl StepTelemetry {
+    /// Telemetry that reads the learning rate of each group `(name, a parameter path in it)`.
+    pub fn probing(groups: Vec<(String, String)>) -> Self {
+        Self {
+            probes: Some(Arc::new(groups)),
+            steps: Arc::default(),
+        }
+    }
+
+    /// Keeps a step's record, when on.
+    fn record(&self, grad_norm: f64, lr: &ModuleLearningRate) {
+        let Some(probes) = &self.probes else { return };
+        let id = burn::module::ParamId::new();
+        let learning_rates = probes
+            .iter()
+            .map(|(name, path)| (name.clone(), lr.lr_from_param(id, Some(path))))
+            .collect();
+        self.steps
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(StepRecord {
+                grad_norm,
+                learning_rates,
+            });
+    }
+
+    /// The records kept since the last call, oldest first.
+    pub fn take(&self) -> Vec<StepRecord> {
+        std::mem::take(&mut *self.steps.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 /// A batch's mean loss as Burn's `LossMetric` should weigh it: once per example. Burn weighs
 /// each batch's loss by the length of this tensor, so the epoch's value is then the mean over
 /// the examples, as HF's `eval_loss` (each batch's mean repeated batch-size times), not the mean
@@ -102,6 +159,9 @@ pub struct FineTuning<M: Module, B> {
     /// Watches the gradient norm.
     #[module(skip)]
     pub guard: NonFiniteGuard,
+    /// Keeps each step's gradient norm and learning rates for the loggers.
+    #[module(skip)]
+    pub telemetry: StepTelemetry,
     /// The batch type (no data).
     #[module(skip)]
     pub batch: PhantomData<B>,
@@ -116,6 +176,7 @@ impl<M: Module, B: Clone + std::fmt::Debug + Send> FineTuning<M, B> {
             max_grad_norm: args.max_grad_norm,
             accumulation: args.gradient_accumulation_steps,
             guard: NonFiniteGuard::default(),
+            telemetry: StepTelemetry::default(),
             batch: PhantomData,
         }
     }
@@ -145,6 +206,7 @@ impl<M: TaskModel<B>, B: Clone + Send + Sync + std::fmt::Debug + 'static> TrainS
         if !self.guard.check(norm) {
             return self;
         }
+        self.telemetry.record(norm, &lr);
         let grads = if self.max_grad_norm > 0.0 {
             optim::clip_to_global_norm(&self, grads, self.max_grad_norm, norm)
         } else {

@@ -28,7 +28,8 @@ use burnbert_data::Encoded;
 use crate::loader::EpochLoader;
 use crate::renderer::LineRenderer;
 use crate::run_dir::RunDir;
-use crate::step::{FineTuning, NonFiniteGuard, TaskModel};
+use crate::step::{FineTuning, NonFiniteGuard, StepTelemetry, TaskModel};
+use crate::tensorboard::TensorBoardLogger;
 use crate::{TrainError, TrainingConfig, optim};
 
 /// Where a run writes.
@@ -230,6 +231,17 @@ where
             Split::Valid,
         ))
         .build();
+    optim::freeze(model.bert_mut(), args);
+    let parts = optim::ModelParts {
+        layers: model.bert_mut().encoder.layer.len(),
+        head: M::HEAD,
+    };
+    // Kept only for a logger that reads it (each step's record waits there until read).
+    let telemetry = if args.reports_to_tensorboard() {
+        StepTelemetry::probing(parts.groups())
+    } else {
+        StepTelemetry::default()
+    };
     // Burn's file logger first: its logs answer the strategies' queries.
     training = training
         .with_metric_logger(FileMetricLogger::new(dir.path()))
@@ -242,6 +254,14 @@ where
         .with_checkpointing_strategy(strategy)
         .num_epochs(args.epochs(examples))
         .summary();
+    let tensorboard = if args.reports_to_tensorboard() {
+        let first_step = dir.resume_from_epoch().unwrap_or(0) * args.steps_per_epoch(examples);
+        let logger = TensorBoardLogger::new(dir.path(), args, first_step, telemetry.clone())?;
+        training = training.with_metric_logger(logger.clone());
+        Some(logger)
+    } else {
+        None
+    };
     if args.gradient_accumulation_steps > 1 {
         training = training.grads_accumulation(args.gradient_accumulation_steps);
     }
@@ -263,11 +283,6 @@ where
     let guard = NonFiniteGuard::new(training.interrupter());
     dir.record().stop_on_save_error(training.interrupter());
     let total_steps = args.total_steps(examples);
-    optim::freeze(model.bert_mut(), args);
-    let parts = optim::ModelParts {
-        layers: model.bert_mut().encoder.layer.len(),
-        head: M::HEAD,
-    };
     // On the autodiff side with each parameter's training state (frozen parts stay frozen),
     // wherever the model was built: forking a model built on a plain device would leave every
     // parameter untracked.
@@ -276,6 +291,7 @@ where
     let model = valid.train().fork(&device.clone().autodiff());
     let task = FineTuning {
         guard: guard.clone(),
+        telemetry,
         ..FineTuning::new(model, args)
     };
     let learner = Learner::new(
@@ -297,6 +313,11 @@ where
 
     if let Some(error) = dir.record().save_error() {
         return Err(error);
+    }
+    if let Some(error) = tensorboard.and_then(|t| t.error()) {
+        return Err(TrainError::Learner(format!(
+            "the TensorBoard events were not written: {error}"
+        )));
     }
     let losses = dir.record().values(&LossMetric::new().name());
     let epochs_run = dir.record().epochs().max(1);

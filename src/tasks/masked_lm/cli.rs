@@ -89,7 +89,7 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
     job.refuse_answer_flags("masked language modeling")?;
     job.refuse_threshold("masked language modeling")?;
     job.check_fields("masked language modeling", &["text"])?;
-    for (i, input) in job.inputs.iter().enumerate() {
+    for (i, input) in crate::batches::one_by_one("predict", job.inputs.iter().enumerate()) {
         let text = input.text.as_deref().with_context(|| {
             format!(
                 "{}`text` (with [MASK]) is required for masked language modeling",

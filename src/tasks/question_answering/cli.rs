@@ -124,7 +124,7 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
         });
     job.refuse_threshold("question answering")?;
     job.check_fields("question answering", &["question", "context"])?;
-    for (i, input) in job.inputs.iter().enumerate() {
+    for (i, input) in crate::batches::one_by_one("predict", job.inputs.iter().enumerate()) {
         let (Some(question), Some(context)) = (&input.question, &input.context) else {
             bail!(
                 "{}`question` and `context` are required for question answering",

@@ -230,35 +230,33 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
             Ok((text, input.text_pair.clone()))
         })
         .collect::<Result<Vec<_>>>()?;
-    let batch_size = job.batch_size.max(1);
-    for (c, chunk) in pairs.chunks(batch_size).enumerate() {
-        let predictions = classifier.predict_pairs(chunk).or_else(|e| {
-            // Which input the batch's error is about: each alone, until one fails.
-            for (i, pair) in chunk.iter().enumerate() {
-                let alone = classifier.predict_pairs(std::slice::from_ref(pair));
-                job.at(c * batch_size + i, alone)?;
-            }
-            Err(anyhow::Error::from(e))
-        })?;
-        for p in predictions {
-            if multi_label {
-                // Every label whose probability is above the threshold, as
-                // `run_classification.py` predicts (`sigmoid(logits) > 0.5`).
-                let labels: Vec<&String> = names
-                    .iter()
-                    .zip(&p.probabilities)
-                    .filter(|(_, probability)| **probability > threshold)
-                    .map(|(name, _)| name)
-                    .collect();
-                let mut value = json!(p);
-                value["labels"] = json!(labels);
-                let plain = labels.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", ");
-                print(job.json, &value, &format!("[{plain}]"));
-                continue;
-            }
-            let best = p.probabilities.iter().cloned().fold(f32::MIN, f32::max);
-            print(job.json, &json!(p), &format!("{} ({best:.4})", p.label));
+    // All inputs at once: the pipeline batches them by length and keeps their order.
+    let predictions = classifier.predict_pairs(&pairs).or_else(|e| {
+        // Which input the error is about: each alone, until one fails.
+        for (i, pair) in pairs.iter().enumerate() {
+            let alone = classifier.predict_pairs(std::slice::from_ref(pair));
+            job.at(i, alone)?;
         }
+        Err(anyhow::Error::from(e))
+    })?;
+    for p in predictions {
+        if multi_label {
+            // Every label whose probability is above the threshold, as
+            // `run_classification.py` predicts (`sigmoid(logits) > 0.5`).
+            let labels: Vec<&String> = names
+                .iter()
+                .zip(&p.probabilities)
+                .filter(|(_, probability)| **probability > threshold)
+                .map(|(name, _)| name)
+                .collect();
+            let mut value = json!(p);
+            value["labels"] = json!(labels);
+            let plain = labels.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", ");
+            print(job.json, &value, &format!("[{plain}]"));
+            continue;
+        }
+        let best = p.probabilities.iter().cloned().fold(f32::MIN, f32::max);
+        print(job.json, &json!(p), &format!("{} ({best:.4})", p.label));
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `transformers.pipeline("text-classification")`: the label and probabilities of each text.
 
+use crate::batches::{Batch, Batches, in_order};
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softmax};
 use burnbert_data::PaddedBatch;
@@ -54,8 +55,8 @@ impl Pipeline<BertForSequenceClassification> {
 
 /// The classification steps, for any task that reads a sequence classifier's output.
 impl<O> Pipeline<BertForSequenceClassification, O> {
-    /// Encodes `inputs` (texts, or pairs), `batch_size` per forward pass, and decodes the
-    /// logits.
+    /// Encodes `inputs` (texts, or pairs), `batch_size` per forward pass in batches of similar
+    /// length ([`Batches`]), and decodes the logits, in the inputs' order.
     pub(super) fn classify<'a>(
         &self,
         inputs: impl Iterator<Item = (&'a str, Option<&'a str>)>,
@@ -64,13 +65,14 @@ impl<O> Pipeline<BertForSequenceClassification, O> {
         let encodings = inputs
             .map(|(text, pair)| tokenizer.encode(text, pair, self.max_length))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut predictions = Vec::with_capacity(encodings.len());
-        for chunk in encodings.chunks(self.batch_size.max(1)) {
-            let batch = PaddedBatch::new(chunk, tokenizer.pad_id())?;
+        let mut batches = Vec::new();
+        let by_length = Batches::new("predict", &encodings, self.batch_size, |e| e.input_ids.len());
+        for Batch { indices, items } in by_length {
+            let batch = PaddedBatch::new(&items, tokenizer.pad_id())?;
             let logits = self.pretrained.model.forward(batch.to_input(&self.device));
-            predictions.extend(self.decode(logits)?);
+            batches.push((indices, self.decode(logits)?));
         }
-        Ok(predictions)
+        Ok(in_order(encodings.len(), batches))
     }
 
     /// Labels and probabilities from a batch's logits `[batch, num_labels]`.

@@ -84,7 +84,7 @@ pub fn predict(job: PredictJob, device: &Device) -> Result<()> {
     job.refuse_answer_flags("token classification")?;
     job.refuse_threshold("token classification")?;
     job.check_fields("token classification", &["text"])?;
-    for (i, input) in job.inputs.iter().enumerate() {
+    for (i, input) in crate::batches::one_by_one("predict", job.inputs.iter().enumerate()) {
         let text = input.text.as_deref().with_context(|| {
             format!(
                 "{}`text` is required for token classification",

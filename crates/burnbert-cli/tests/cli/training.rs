@@ -349,3 +349,113 @@ fn an_unwritable_output_is_an_error_naming_it() {
     assert!(stderr.contains(output.to_str().unwrap()), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--report-to tensorboard`: TensorBoard's own reader (tensorboard 2.21.0) reads the event
+/// file back with a value per optimizer step (accumulation counted), each group's learning
+/// rate on HF's schedule, the validation metrics of each epoch and the recipe.
+#[test]
+fn tensorboard_reads_the_runs_events_back() {
+    let dir = scratch("tensorboard");
+    let train = write_csv(&dir, "train.csv", "text,label", 40);
+    let valid = write_csv(&dir, "valid.csv", "text,label", 6);
+    let output = dir.join("run");
+    succeeded(burnbert(&[
+        "train",
+        assets("tiny-bert-seqcls").to_str().unwrap(),
+        "--data",
+        train.to_str().unwrap(),
+        "--validation",
+        valid.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--gradient-accumulation-steps",
+        "2",
+        "--learning-rate",
+        "1e-3",
+        "--head-learning-rate",
+        "2e-3",
+        "--warmup-steps",
+        "2",
+        "--report_to",
+        "tensorboard",
+        "--output",
+        output.to_str().unwrap(),
+    ]));
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference/read_tensorboard.py");
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let read = Command::new(&python)
+        .arg(&script)
+        .arg(output.join("runs"))
+        .output();
+    let events: Value = match read {
+        Ok(out) if out.status.success() => serde_json::from_slice(&out.stdout).unwrap(),
+        other => {
+            return burnbert_assets::testing::skip(&format!(
+                "python3 with tensorboard 2.21.0 could not read the events: {other:?}"
+            ));
+        }
+    };
+    let scalars = &events["scalars"];
+    let series = |tag: &str| -> Vec<(i64, f64)> {
+        scalars[tag]
+            .as_array()
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {tag} in {:?}",
+                    scalars.as_object().map(|o| o.keys().collect::<Vec<_>>())
+                )
+            })
+            .iter()
+            .map(|p| (p[0].as_i64().unwrap(), p[1].as_f64().unwrap()))
+            .collect()
+    };
+    // 40 examples in batches of 4, two batches per optimizer step: 5 steps an epoch.
+    let steps: Vec<i64> = (1..=10).collect();
+    for tag in ["train/loss", "train/grad_norm", "train/learning_rate"] {
+        let values = series(tag);
+        assert_eq!(
+            values.iter().map(|v| v.0).collect::<Vec<_>>(),
+            steps,
+            "{tag}"
+        );
+    }
+    assert!(series("train/grad_norm").iter().all(|v| v.1 > 0.0));
+    // HF's linear schedule with 2 warmup steps over 10: optimizer step s uses the factor of
+    // scheduler step s - 1 (0 at the first step).
+    let factor = |s: i64| {
+        let k = (s - 1) as f64;
+        if k < 2.0 { k / 2.0 } else { (10.0 - k) / 8.0 }
+    };
+    for (tag, peak) in [
+        ("train/learning_rate/head", 2e-3),
+        ("train/learning_rate/layer_0", 1e-3),
+        ("train/learning_rate/embeddings", 1e-3),
+    ] {
+        for (step, lr) in series(tag) {
+            let expected = peak * factor(step);
+            assert!(
+                (lr - expected).abs() <= 1e-7 * peak,
+                "{tag} at {step}: {lr} vs {expected}"
+            );
+        }
+    }
+    // The validation metrics at the step that ends each epoch, equal to the run's record.
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(output.join("metrics.json")).unwrap())
+            .unwrap();
+    let eval_loss = series("eval/loss");
+    assert_eq!(eval_loss.iter().map(|v| v.0).collect::<Vec<_>>(), [5, 10]);
+    let recorded = metrics["valid_loss_per_epoch"][1].as_f64().unwrap();
+    assert!((eval_loss[1].1 - recorded).abs() <= 1e-6 * recorded.abs().max(1.0));
+    assert_eq!(series("eval/accuracy").len(), 2);
+    let recipe = events["texts"]["args/text_summary"].as_str().unwrap();
+    assert!(
+        recipe.contains("\"report_to\": \"tensorboard\""),
+        "{recipe}"
+    );
+    assert!(recipe.contains("\"head_learning_rate\": 0.002"), "{recipe}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -15,12 +15,15 @@ use crate::{TrainError, TrainingConfig};
 mod record;
 
 pub use record::EpochRecord;
+pub(crate) use record::epoch_value;
 
 /// What a run writes in its output folder (Burn's learner: `checkpoint/`, `train/`, `valid/`,
-/// `experiment.log`; burnbert: the recipe, the epoch record, the metrics, the export).
+/// `experiment.log`; burnbert: the recipe, the epoch record, the metrics, the export, the
+/// TensorBoard events in `runs/`).
 /// `overwrite_output_dir` removes these, and only these, before a new run.
-const RUN_FILES: [&str; 8] = [
+const RUN_FILES: [&str; 9] = [
     "checkpoint",
+    crate::tensorboard::LOG_DIR,
     "train",
     "valid",
     "experiment.log",

@@ -173,7 +173,7 @@ impl MetricLogger for EpochRecord {
 
 /// An epoch's value from its entries, as Burn's learner aggregates them: the last entry when
 /// it is the epoch's final value, else the mean of the batch values weighted by their counts.
-fn epoch_value(points: &[NumericEntry]) -> Option<f64> {
+pub(crate) fn epoch_value(points: &[NumericEntry]) -> Option<f64> {
     if let Some(NumericEntry::Final(value)) = points.last() {
         return Some(*value);
     }

@@ -5,6 +5,7 @@
 
 mod masking;
 
+use crate::batches::{Batch, Batches};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -251,16 +252,17 @@ pub fn evaluate_masked_lm(
         return Err(TrainError::Data(DataError::EmptyBatch));
     }
     let (mut total, mut masked_tokens) = (0.0, 0);
-    for chunk in items.chunks(batch_size.max(1)) {
-        let batch = batcher.batch(chunk.to_vec(), device);
+    for Batch { items: chunk, .. } in Batches::new("eval", items, batch_size, |b| b.input_ids().len()) {
+        let first = chunk[0].index;
+        let batch = batcher.batch(chunk, device);
         let n = batch.labels.dims()[0];
         let (loss, _) = model.forward_masked(batch.input, batch.positions, batch.labels);
         let loss = f64::from(loss.into_scalar::<f32>());
         if !loss.is_finite() {
             return Err(TrainError::Learner(format!(
-                "the masked-LM loss of validation blocks from {} on is {loss}: the model's \
-                 outputs are not finite",
-                chunk[0].index
+                "the masked-LM loss of a batch of validation blocks (block {} among them) is \
+                 {loss}: the model's outputs are not finite",
+                first
             )));
         }
         total += loss * n as f64;

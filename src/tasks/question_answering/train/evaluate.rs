@@ -1,6 +1,7 @@
 //! A reader's logits over SQuAD windows, and its official EM / F1.
 
 use burn::prelude::*;
+use crate::batches::{Batch, Batches, in_order};
 use crate::tasks::question_answering::data::{QaFeature, SquadExample};
 use burnbert_data::{BertTokenizer, PaddedBatch};
 use burnbert_model::BertForQuestionAnswering;
@@ -20,9 +21,10 @@ pub fn feature_logits(
     batch_size: usize,
     device: &Device,
 ) -> Result<Vec<StartEndLogits>, TrainError> {
-    let mut logits = Vec::with_capacity(features.len());
-    for chunk in features.chunks(batch_size.max(1)) {
-        let encodings: Vec<_> = chunk.iter().map(|f| f.encoding.clone()).collect();
+    let mut batches = Vec::new();
+    let by_length = Batches::new("eval", features, batch_size, |f| f.encoding.input_ids.len());
+    for Batch { indices, items } in by_length {
+        let encodings: Vec<_> = items.into_iter().map(|f| f.encoding).collect();
         let batch = PaddedBatch::new(&encodings, tokenizer.pad_id())?;
         let (start, end) = model.forward(batch.to_input(device));
         let [b, seq] = start.dims();
@@ -33,13 +35,17 @@ pub fn feature_logits(
                 .expect("floats")
         };
         let (start, end) = (floats(start), floats(end));
-        for row in 0..b {
-            logits.push((
-                start[row * seq..(row + 1) * seq].to_vec(),
-                end[row * seq..(row + 1) * seq].to_vec(),
-            ));
-        }
+        let rows = (0..b)
+            .map(|row| {
+                (
+                    start[row * seq..(row + 1) * seq].to_vec(),
+                    end[row * seq..(row + 1) * seq].to_vec(),
+                )
+            })
+            .collect();
+        batches.push((indices, rows));
     }
+    let logits = in_order(features.len(), batches);
     Ok(logits)
 }
 

@@ -3,6 +3,7 @@
 //! dashboard, with HF's recipe (see [`burnbert_train::optim`]), and the best model exported as an HF
 //! folder.
 
+use crate::batches::{Batch, Batches};
 use std::path::Path;
 
 use burn::data::dataloader::batcher::Batcher;
@@ -303,11 +304,14 @@ pub fn evaluate(
 ) -> Result<ClassificationReport, TrainError> {
     let model = model.clone().fork(device);
     let (mut targets, mut predictions, mut loss_sum) = (Vec::new(), Vec::new(), 0.0);
-    for chunk in examples.chunks(batch_size.max(1)) {
-        let batch = batcher.batch(chunk.to_vec(), device);
+    let batches = Batches::new("eval", examples, batch_size, |e| e.input_ids.len());
+    for Batch { items, .. } in batches {
+        targets.extend(items.iter().map(|e| e.label));
+        let n = items.len();
+        let batch = batcher.batch(items, device);
         let logits = model.forward(batch.input);
         let loss = cross_entropy(logits.clone(), batch.labels, IGNORE_INDEX).into_scalar::<f64>();
-        loss_sum += loss * chunk.len() as f64;
+        loss_sum += loss * n as f64;
         let predicted: Vec<i64> = softmax(logits, 1)
             .argmax(1)
             .into_data()
@@ -315,7 +319,6 @@ pub fn evaluate(
             .try_to_vec::<i64>()
             .expect("ids");
         predictions.extend(predicted.iter().map(|&p| p as usize));
-        targets.extend(chunk.iter().map(|e| e.label));
     }
     let loss = loss_sum / examples.len().max(1) as f64;
     Ok(classification_report(

@@ -4,6 +4,7 @@
 //! its logit is above 0 (probability 0.5), and scored with scikit-learn's multi-label metrics
 //! ([`burnbert_train::sklearn::multi_label_report`]).
 
+use crate::batches::{Batch, Batches};
 use std::path::Path;
 
 use burn::data::dataloader::batcher::Batcher;
@@ -240,15 +241,22 @@ pub fn evaluate_multi_label(
     device: &Device,
 ) -> MultiLabelReport {
     let model = model.clone().fork(device);
-    let (mut predictions, mut loss_sum) = (Vec::with_capacity(items.len()), 0.0);
-    for chunk in items.chunks(batch_size.max(1)) {
-        let batch = batcher.batch(chunk.to_vec(), device);
-        let SequenceLabels::Targets(targets) = batch.labels else {
+    let (mut predictions, mut targets, mut loss_sum) = (Vec::new(), Vec::new(), 0.0);
+    let batches = Batches::new("eval", items, batch_size, |e| e.input_ids.len());
+    for Batch { items: chunk, .. } in batches {
+        targets.extend(
+            chunk
+                .iter()
+                .map(|e| e.targets.iter().map(|&t| t > 0.5).collect::<Vec<_>>()),
+        );
+        let n = chunk.len();
+        let batch = batcher.batch(chunk, device);
+        let SequenceLabels::Targets(batch_targets) = batch.labels else {
             unreachable!("the batcher gives targets")
         };
         let logits = model.forward(batch.input);
-        let loss = binary_cross_entropy_with_logits(logits.clone(), targets);
-        loss_sum += loss.into_scalar::<f64>() * chunk.len() as f64;
+        let loss = binary_cross_entropy_with_logits(logits.clone(), batch_targets);
+        loss_sum += loss.into_scalar::<f64>() * n as f64;
         let width = labels.len();
         let values = logits.into_data().convert::<f32>().try_to_vec::<f32>();
         let values = values.expect("f32 after convert");
@@ -258,10 +266,6 @@ pub fn evaluate_multi_label(
                 .map(|row| row.iter().map(|&v| v > 0.0).collect::<Vec<_>>()),
         );
     }
-    let targets: Vec<Vec<bool>> = items
-        .iter()
-        .map(|e| e.targets.iter().map(|&t| t > 0.5).collect())
-        .collect();
     let loss = loss_sum / items.len().max(1) as f64;
     multi_label_report(&targets, &predictions, labels.names(), Some(loss))
 }

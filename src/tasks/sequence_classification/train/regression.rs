@@ -5,6 +5,7 @@
 //! `uniform_average`), and Pearson's and Spearman's correlations as SciPy computes them (the
 //! mean of each target's, with several) ([`burnbert_train::scipy`]).
 
+use crate::batches::{Batch, Batches};
 use std::path::Path;
 
 use burn::data::dataloader::batcher::Batcher;
@@ -273,17 +274,19 @@ pub fn evaluate_regressor(
     let model = model.clone().fork(device);
     let outputs = items.first().map_or(1, |e| e.targets.len());
     let mut scores = ValuePredictions::default();
-    for chunk in items.chunks(batch_size.max(1)) {
-        let batch = batcher.batch(chunk.to_vec(), device);
+    let batches = Batches::new("eval", items, batch_size, |e| e.input_ids.len());
+    for Batch { items: chunk, .. } in batches {
+        scores.targets.extend(
+            chunk
+                .iter()
+                .flat_map(|e| e.targets.iter().map(|&t| f64::from(t))),
+        );
+        let batch = batcher.batch(chunk, device);
         let [rows, _] = batch.input.input_ids.dims();
         let logits = model.forward(batch.input).slice([0..rows, 0..outputs]);
         let values = logits.into_data().convert::<f64>().try_to_vec::<f64>();
         scores.predictions.extend(values.expect("f64 after convert"));
     }
-    scores.targets = items
-        .iter()
-        .flat_map(|e| e.targets.iter().map(|&t| f64::from(t)))
-        .collect();
     scores.outputs = outputs;
     let finite = |v: f64| v.is_finite().then_some(v);
     RegressionReport {

@@ -1,6 +1,7 @@
 //! A tagger's predictions per word (windows merged back into sentences), and its seqeval
 //! scores.
 
+use crate::batches::{Batch, Batches};
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use burnbert_data::BertTokenizer;
@@ -41,8 +42,9 @@ fn tag_windows(
         loss_sum: 0.0,
         labelled: 0,
     };
-    for chunk in windows.chunks(batch_size.max(1)) {
-        let batch = batcher.batch(chunk.to_vec(), device);
+    let batches = Batches::new("eval", windows, batch_size, |w| w.input_ids.len());
+    for Batch { items: chunk, .. } in batches {
+        let batch = batcher.batch(chunk.clone(), device);
         let logits = model.forward(batch.input);
         let [b, seq, num_labels] = logits.dims();
         let labelled = chunk

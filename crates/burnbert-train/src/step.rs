@@ -68,7 +68,7 @@ impl NonFiniteGuard {
 pub struct StepTelemetry {
     /// Each group's name and a parameter path in it (`None`: off).
     probes: Option<Arc<Vec<(String, String)>>>,
-    steps: Arc<Mutex<Vec<StepRecord>>>,
+    steps: Arc<Mutex<std::collections::VecDeque<StepRecord>>>,
 }
 
 /// One optimizer step's gradient norm and learning rates (see [`StepTelemetry`]).
@@ -106,15 +106,20 @@ impl StepTelemetry {
         self.steps
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(StepRecord {
+            .push_back(StepRecord {
                 grad_norm,
                 learning_rates,
             });
     }
 
-    /// The records kept since the last call, oldest first.
-    pub fn take(&self) -> Vec<StepRecord> {
-        std::mem::take(&mut *self.steps.lock().unwrap_or_else(|e| e.into_inner()))
+    /// The oldest record not read yet: the next optimizer step's. Burn's learner may hand its
+    /// metrics to the loggers on another thread, later than the steps run, so a logger reads
+    /// one record per step it logs rather than what is there when it logs.
+    pub fn next(&self) -> Option<StepRecord> {
+        self.steps
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
     }
 }
 

@@ -47,6 +47,13 @@ struct State {
     path: PathBuf,
     names: HashMap<MetricId, String>,
     telemetry: StepTelemetry,
+    /// Forward passes per optimizer step.
+    accumulation: usize,
+    /// The epoch being trained and its batches so far.
+    epoch: usize,
+    epoch_batches: usize,
+    /// The training entries of a batch that ended no optimizer step yet (accumulating).
+    pending: Option<Vec<(String, NumericEntry)>>,
     /// Optimizer steps done, the resumed ones included.
     step: usize,
     /// Validation entries of the epoch being validated, per tag.
@@ -142,6 +149,10 @@ impl TensorBoardLogger {
                 path,
                 names: HashMap::new(),
                 telemetry,
+                accumulation: args.gradient_accumulation_steps.max(1),
+                epoch: 0,
+                epoch_batches: 0,
+                pending: None,
                 step: first_step,
                 valid: HashMap::new(),
                 error: None,
@@ -202,6 +213,21 @@ impl State {
         }
     }
 
+    /// Logs an optimizer step: its gradient norm and learning rates, and the training entries
+    /// of its last batch.
+    fn log_step(&mut self, entries: Vec<(String, NumericEntry)>) {
+        self.step += 1;
+        if let Some(record) = self.telemetry.next() {
+            self.scalar("train/grad_norm", record.grad_norm);
+            for (group, lr) in &record.learning_rates {
+                self.scalar(&format!("train/learning_rate/{group}"), *lr);
+            }
+        }
+        for (name, point) in entries {
+            self.scalar(&format!("train/{name}"), value(&point));
+        }
+    }
+
     fn flush(&mut self) {
         if self.error.is_none()
             && let Err(e) = self.writer.flush()
@@ -212,7 +238,7 @@ impl State {
 }
 
 impl MetricLogger for TensorBoardLogger {
-    fn log(&mut self, update: MetricsUpdate, _epoch: usize, split: &Split) {
+    fn log(&mut self, update: MetricsUpdate, epoch: usize, split: &Split) {
         let mut state = self.lock();
         let entries: Vec<(String, NumericEntry)> = update
             .entries_numeric
@@ -226,21 +252,27 @@ impl MetricLogger for TensorBoardLogger {
             .collect();
         match split {
             Split::Train => {
-                // Each telemetry record is one optimizer step: a batch that ends no step (an
-                // accumulating one) is not logged.
-                let steps = state.telemetry.take();
-                if steps.is_empty() {
+                // The epoch's final values of epoch metrics come in an update of their own,
+                // after its batches': not a batch.
+                if !entries.is_empty()
+                    && entries
+                        .iter()
+                        .all(|(_, p)| matches!(p, NumericEntry::Final(_)))
+                {
                     return;
                 }
-                for record in steps {
-                    state.step += 1;
-                    state.scalar("train/grad_norm", record.grad_norm);
-                    for (group, lr) in &record.learning_rates {
-                        state.scalar(&format!("train/learning_rate/{group}"), *lr);
-                    }
+                // Burn's learner steps the optimizer after every `accumulation` batches of an
+                // epoch and after its last one; a batch that ends no step waits.
+                if epoch != state.epoch {
+                    state.epoch = epoch;
+                    state.epoch_batches = 0;
                 }
-                for (name, point) in entries {
-                    state.scalar(&format!("train/{name}"), value(&point));
+                state.epoch_batches += 1;
+                if state.epoch_batches.is_multiple_of(state.accumulation) {
+                    state.pending = None;
+                    state.log_step(entries);
+                } else {
+                    state.pending = Some(entries);
                 }
             }
             _ => {
@@ -263,6 +295,12 @@ impl MetricLogger for TensorBoardLogger {
 
     fn log_epoch_summary(&mut self, summary: EpochSummary) {
         let mut state = self.lock();
+        // The epoch's last batches, fewer than `accumulation`, ended a step too.
+        if summary.split == Split::Train
+            && let Some(entries) = state.pending.take()
+        {
+            state.log_step(entries);
+        }
         if summary.split == Split::Valid {
             let valid = std::mem::take(&mut state.valid);
             let mut valid: Vec<_> = valid.into_iter().collect();

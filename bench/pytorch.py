@@ -97,6 +97,8 @@ def main():
         "times_s": times,
         "warmup": a.warmup,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        # The ATen kernels' dispatch level on this CPU: DEFAULT, AVX2, AVX512, ...
+        "simd": torch.backends.cpu.get_cpu_capability(),
     }))
 
 

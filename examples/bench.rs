@@ -147,9 +147,36 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "warmup": warmup,
             "peak_rss_mb": peak_rss_mb(),
             "allocator_tuned": allocator_tuned,
+            "simd": simd_level(),
         })
     );
     Ok(())
+}
+
+/// The widest SIMD instruction set this CPU offers the runtime-dispatched kernels (burn-flex's,
+/// gemm's), detected as they detect it: `AVX512` (AVX-512F), `AVX2` (with FMA), `SSE4.1`,
+/// `NEON`, else `none`; comparable to PyTorch's `torch.backends.cpu.get_cpu_capability()`.
+fn simd_level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return "AVX512";
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return "AVX2";
+        }
+        if std::arch::is_x86_feature_detected!("sse4.1") {
+            return "SSE4.1";
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        if std::arch::is_aarch64_feature_detected!("neon") {
+            return "NEON";
+        }
+    }
+    "none"
 }
 
 /// The process's peak resident set (`VmHWM` of `/proc/self/status`), in MiB; `None` off Linux.

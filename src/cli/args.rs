@@ -80,7 +80,8 @@ pub(crate) enum Command {
         /// Output folder.
         #[arg(long, alias = "output_dir", visible_alias = "output-dir")]
         output: std::path::PathBuf,
-        /// Resume an interrupted run from this epoch's checkpoint in OUTPUT.
+        /// Resume an interrupted run from this epoch's checkpoint in OUTPUT; with
+        /// --eval-strategy steps, from validation N's (after step N × --eval-steps).
         #[arg(long, alias = "resume_from_epoch")]
         resume_from_epoch: Option<usize>,
         #[command(flatten)]
@@ -162,5 +163,11 @@ pub(crate) enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Redraw a training run's report (OUTPUT/report.html: loss, metric, learning-rate and
+    /// gradient-norm curves per step, the validation scores, the recipe) from its files.
+    Report {
+        /// The run's output folder (`burnbert train --output`).
+        output: std::path::PathBuf,
     },
 }

@@ -194,6 +194,11 @@ fn run_command(command: Command, device: &Device) -> Result<()> {
             }
             task.predict(job, &device)
         }
+        Command::Report { output } => {
+            let path = crate::train::report::write(&output)?;
+            println!("{}", path.display());
+            Ok(())
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 //! `--freeze-encoder true`, and `--load-best-model-at-end false` turns off what a recipe file
 //! turned on.
 
-use crate::train::{ClassWeights, LrSchedulerType, TrainingConfig};
+use crate::train::{ClassWeights, IntervalStrategy, LrSchedulerType, TrainingConfig};
 
 /// How many values a flag of this kind takes: a switch none or one.
 macro_rules! num_args {
@@ -155,10 +155,29 @@ recipe_flags! {
         unfreeze_after_epochs: usize => some,
     }
     "Evaluation" {
+        /// When to validate: `epoch` (after every epoch) or `steps` (every --eval-steps
+        /// optimizer steps, and at the end) [default: epoch].
+        #[arg(alias = "evaluation_strategy")]
+        eval_strategy: IntervalStrategy => set,
+        /// Optimizer steps between validations with --eval-strategy steps [default:
+        /// --logging-steps].
+        eval_steps: usize => some,
         /// Examples per evaluation batch [default: 8].
         per_device_eval_batch_size: usize => set,
     }
+    "Logging & Monitoring Training" {
+        /// Optimizer steps between logged training values (TensorBoard's averaged loss and
+        /// metrics, the line log without a terminal) [default: each step to TensorBoard, 10
+        /// batches to the line log].
+        logging_steps: usize => some,
+    }
     "Checkpointing & Saving" {
+        /// When to checkpoint: `epoch`, `steps` (every --save-steps, a multiple of
+        /// --eval-steps, and at the end) or `no` [default: as --eval-strategy].
+        save_strategy: IntervalStrategy => some,
+        /// Optimizer steps between checkpoints with --save-strategy steps [default:
+        /// --eval-steps].
+        save_steps: usize => some,
         /// Checkpoints kept besides the best one.
         save_total_limit: usize => some,
         /// Replace the earlier run in a non-empty OUTPUT (its checkpoints, logs, metrics and
@@ -285,7 +304,9 @@ mod tests {
             group_by_length = true\ndataloader_num_workers = 2\noverwrite_output_dir = true\n\
             ignore_mismatched_sizes = true\nnull_score_diff_threshold = -1.5\n\
             label_smoothing_factor = 0.1\nclass_weights = [1.0, 3.0]\nmlm_probability = 0.2\n\
-            whole_word_mask = true\nline_by_line = true\nreport_to = \"tensorboard\"\n";
+            whole_word_mask = true\nline_by_line = true\nreport_to = \"tensorboard\"\n\
+            eval_strategy = \"steps\"\neval_steps = 50\nsave_strategy = \"steps\"\n\
+            save_steps = 100\nlogging_steps = 10\n";
         let dir = std::env::temp_dir().join(format!("burnbert-recipe-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("recipe.toml");
@@ -357,6 +378,16 @@ mod tests {
             "--line-by-line",
             "--report-to",
             "tensorboard",
+            "--eval-strategy",
+            "steps",
+            "--eval-steps",
+            "50",
+            "--save-strategy",
+            "steps",
+            "--save-steps",
+            "100",
+            "--logging-steps",
+            "10",
         ])
         .unwrap();
         assert_eq!(kebab, from_file);

@@ -234,7 +234,7 @@ pub(crate) fn bench(args: &[String]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The CPU model and core count, for the table's caption.
+/// The CPU model, core count and SIMD flags, for the table's caption.
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -246,7 +246,21 @@ fn machine() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores")
+    let flags = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            let line = info.lines().find(|l| l.starts_with("flags"))?.to_string();
+            let has: Vec<&str> = ["avx512f", "avx2", "fma"]
+                .into_iter()
+                .filter(|f| line.split_whitespace().any(|w| w == *f))
+                .collect();
+            Some(has.join(" "))
+        })
+        .unwrap_or_default();
+    format!(
+        "{cpu}, {cores} cores, flags: {}",
+        if flags.is_empty() { "-" } else { &flags }
+    )
 }
 
 /// The Markdown table of README: one row per backend and model, ratios to PyTorch's row.
@@ -283,8 +297,8 @@ fn bench_table(results: &[Value]) -> String {
         None => "-".into(),
     };
     rows.push(format!("machine: {}", machine()));
-    rows.push("| backend | model | batch | train samples/s | inference samples/s | peak RSS train MiB | peak RSS inference MiB |".into());
-    rows.push("|---|---|---|---|---|---|---|".into());
+    rows.push("| backend | SIMD | model | batch | train samples/s | inference samples/s | peak RSS train MiB | peak RSS inference MiB |".into());
+    rows.push("|---|---|---|---|---|---|---|---|".into());
     for (framework, backend, model) in seen {
         let train = find(&framework, &backend, &model, "train");
         let infer = find(&framework, &backend, &model, "inference");
@@ -295,8 +309,12 @@ fn bench_table(results: &[Value]) -> String {
         } else {
             backend
         };
+        let simd = train
+            .or(infer)
+            .and_then(|r| r["simd"].as_str())
+            .unwrap_or("-");
         rows.push(format!(
-            "| {name} | {model} | {} | {} | {} | {} | {} |",
+            "| {name} | {simd} | {model} | {} | {} | {} | {} | {} |",
             batch_of(&model),
             cell(train, base_train, "samples_per_s"),
             cell(infer, base_infer, "samples_per_s"),

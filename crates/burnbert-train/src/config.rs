@@ -37,6 +37,33 @@ impl std::str::FromStr for LrSchedulerType {
     }
 }
 
+/// When a run evaluates or saves (`eval_strategy`, `save_strategy`): `TrainingArguments`'
+/// `IntervalStrategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntervalStrategy {
+    /// Never (saving only: burnbert always evaluates).
+    No,
+    /// Every `eval_steps` / `save_steps` optimizer steps, and at the end of training.
+    Steps,
+    /// At the end of every epoch.
+    Epoch,
+}
+
+impl std::str::FromStr for IntervalStrategy {
+    type Err = String;
+
+    /// `TrainingArguments`' names: `no`, `steps`, `epoch`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "no" => Ok(Self::No),
+            "steps" => Ok(Self::Steps),
+            "epoch" => Ok(Self::Epoch),
+            other => Err(format!("'{other}' is not one of no, steps, epoch")),
+        }
+    }
+}
+
 /// How classes are weighted in the cross-entropy (`class_weights`): `"balanced"` or a list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged, try_from = "RawClassWeights")]
@@ -136,6 +163,25 @@ pub struct TrainingConfig {
     pub max_grad_norm: f64,
     /// Seed of head initialisation, dropout and shuffling.
     pub seed: u64,
+    /// When to validate: `epoch` (after every epoch) or `steps` (every `eval_steps` optimizer
+    /// steps and at the end of training). HF's default is `no`; burnbert always validates, as
+    /// its best model, early stopping and checkpoints go by validations. HF's older name
+    /// `evaluation_strategy` is read too.
+    #[serde(alias = "evaluation_strategy")]
+    pub eval_strategy: IntervalStrategy,
+    /// Optimizer steps between validations with `eval_strategy = "steps"` (HF: defaults to
+    /// `logging_steps`).
+    pub eval_steps: Option<usize>,
+    /// When to checkpoint (model, optimizer, schedule: what a resume needs): `None` (as
+    /// `eval_strategy`), `epoch`, `steps` (every `save_steps`, a multiple of the validation
+    /// interval, and at the end of training) or `no`. Checkpoints are made at validations.
+    pub save_strategy: Option<IntervalStrategy>,
+    /// Optimizer steps between checkpoints with `save_strategy = "steps"`.
+    pub save_steps: Option<usize>,
+    /// Optimizer steps between logged training values (TensorBoard: each training value
+    /// averaged over them, as `Trainer` logs its loss; the line log without a terminal);
+    /// `None`: every step to TensorBoard, every 10 batches to the line log.
+    pub logging_steps: Option<usize>,
     /// Checkpoints kept besides the best one.
     pub save_total_limit: Option<usize>,
     /// Export the best epoch's model (by `metric_for_best_model`) rather than the last one.
@@ -224,6 +270,11 @@ impl Default for TrainingConfig {
             lr_scheduler_type: LrSchedulerType::Linear,
             max_grad_norm: 1.0,
             seed: 42,
+            eval_strategy: IntervalStrategy::Epoch,
+            eval_steps: None,
+            save_strategy: None,
+            save_steps: None,
+            logging_steps: None,
             save_total_limit: None,
             load_best_model_at_end: false,
             metric_for_best_model: "loss".into(),
@@ -345,7 +396,114 @@ impl TrainingConfig {
         if self.num_train_epochs == 0 && self.max_steps.is_none() {
             return bad("num_train_epochs", "must be at least 1");
         }
+        self.validate_intervals()
+    }
+
+    /// Checks `eval_*`, `save_*` and `logging_steps` against each other: checkpoints are made at
+    /// validations (Burn's learner checkpoints after validating).
+    fn validate_intervals(&self) -> Result<(), TrainError> {
+        let bad = |field, message: String| Err(TrainError::Config { field, message });
+        for (field, steps) in [
+            ("eval_steps", self.eval_steps),
+            ("save_steps", self.save_steps),
+            ("logging_steps", self.logging_steps),
+        ] {
+            if steps == Some(0) {
+                return bad(field, "must be at least 1".into());
+            }
+        }
+        match self.eval_strategy {
+            IntervalStrategy::No => {
+                return bad(
+                    "eval_strategy",
+                    "burnbert validates during training (its best model, early stopping and \
+                     checkpoints go by validations): give \"epoch\" or \"steps\""
+                        .into(),
+                );
+            }
+            IntervalStrategy::Steps if self.eval_steps.or(self.logging_steps).is_none() => {
+                return bad(
+                    "eval_steps",
+                    "eval_strategy \"steps\" needs eval_steps (or logging_steps)".into(),
+                );
+            }
+            _ => {}
+        }
+        let save = self.save_strategy.unwrap_or(self.eval_strategy);
+        match (save, self.eval_strategy) {
+            (IntervalStrategy::Steps, IntervalStrategy::Steps) => {
+                let eval = self.eval_steps.or(self.logging_steps).unwrap_or(1);
+                let steps = self.save_steps.unwrap_or(eval);
+                if !steps.is_multiple_of(eval) {
+                    return bad(
+                        "save_steps",
+                        format!(
+                            "checkpoints are made at validations: give a multiple of eval_steps \
+                             ({eval}), not {steps}"
+                        ),
+                    );
+                }
+            }
+            (IntervalStrategy::Steps, IntervalStrategy::Epoch)
+            | (IntervalStrategy::Epoch, IntervalStrategy::Steps) => {
+                return bad(
+                    "save_strategy",
+                    format!(
+                        "checkpoints are made at validations: save_strategy {save:?} does not go \
+                         with eval_strategy {:?} (give the same, or \"steps\" with save_steps a \
+                         multiple of eval_steps)",
+                        self.eval_strategy
+                    )
+                    .to_lowercase(),
+                );
+            }
+            (IntervalStrategy::No, _) if self.load_best_model_at_end => {
+                return bad(
+                    "save_strategy",
+                    "load_best_model_at_end loads the best validation's checkpoint: it needs \
+                     save_strategy \"steps\" or \"epoch\", not \"no\""
+                        .into(),
+                );
+            }
+            _ => {}
+        }
         Ok(())
+    }
+
+    /// Optimizer steps between validations (`examples` training examples): an epoch's with
+    /// `eval_strategy = "epoch"`, else `eval_steps` (or `logging_steps`).
+    pub fn steps_per_evaluation(&self, examples: usize) -> usize {
+        match self.eval_strategy {
+            IntervalStrategy::Steps => self.eval_steps.or(self.logging_steps).unwrap_or(1),
+            _ => self.steps_per_epoch(examples),
+        }
+    }
+
+    /// Validations of the whole run: one after each interval of
+    /// [`Self::steps_per_evaluation`], and one at the end of training. Burn's learner runs
+    /// each interval as one of its epochs.
+    pub fn evaluations(&self, examples: usize) -> usize {
+        self.total_steps(examples)
+            .div_ceil(self.steps_per_evaluation(examples))
+    }
+
+    /// Validations between checkpoints (`None`: never saved); the last validation is always
+    /// saved when saving is on.
+    pub fn evaluations_per_save(&self, examples: usize) -> Option<usize> {
+        match self.save_strategy.unwrap_or(self.eval_strategy) {
+            IntervalStrategy::No => None,
+            IntervalStrategy::Steps if self.eval_strategy == IntervalStrategy::Steps => {
+                let eval = self.steps_per_evaluation(examples);
+                Some((self.save_steps.unwrap_or(eval) / eval).max(1))
+            }
+            _ => Some(1),
+        }
+    }
+
+    /// The optimizer step (1-based, cumulative) after which validation `evaluation` (1-based)
+    /// runs.
+    pub fn evaluation_step(&self, examples: usize, evaluation: usize) -> usize {
+        (evaluation * self.steps_per_evaluation(examples)).min(self.total_steps(examples))
     }
 
     /// Whether the run writes TensorBoard event files (`report_to`).
@@ -370,14 +528,6 @@ impl TrainingConfig {
     pub fn total_steps(&self, examples: usize) -> usize {
         self.max_steps
             .unwrap_or(self.steps_per_epoch(examples) * self.num_train_epochs)
-    }
-
-    /// Epochs to run: `num_train_epochs`, or enough to reach `max_steps`.
-    pub fn epochs(&self, examples: usize) -> usize {
-        match self.max_steps {
-            Some(steps) => steps.div_ceil(self.steps_per_epoch(examples)),
-            None => self.num_train_epochs,
-        }
     }
 
     /// Warmup steps: `warmup_steps`, else `ceil(warmup_ratio · total)` as HF computes it.
@@ -435,6 +585,93 @@ mod tests {
             max_steps: Some(10),
             ..c
         };
-        assert_eq!((c.total_steps(100), c.epochs(100)), (10, 3));
+        assert_eq!((c.total_steps(100), c.evaluations(100)), (10, 3));
+        assert_eq!(c.evaluation_step(100, 3), 10);
+    }
+
+    #[test]
+    fn validations_every_n_steps_and_checkpoints_at_some_of_them() {
+        let c = TrainingConfig {
+            per_device_train_batch_size: 10,
+            num_train_epochs: 2,
+            eval_strategy: IntervalStrategy::Steps,
+            eval_steps: Some(4),
+            save_steps: Some(8),
+            ..Default::default()
+        };
+        // 10 steps an epoch, 20 in all: validations after steps 4, 8, ..., 20.
+        assert_eq!(c.evaluations(100), 5);
+        assert_eq!(
+            (1..=5)
+                .map(|e| c.evaluation_step(100, e))
+                .collect::<Vec<_>>(),
+            [4, 8, 12, 16, 20]
+        );
+        assert_eq!(c.evaluations_per_save(100), Some(2));
+        // eval_steps falls back to logging_steps, as in HF.
+        let fallback = TrainingConfig {
+            eval_steps: None,
+            logging_steps: Some(3),
+            save_steps: None,
+            ..c.clone()
+        };
+        assert_eq!(
+            (
+                fallback.evaluations(100),
+                fallback.evaluations_per_save(100)
+            ),
+            (7, Some(1))
+        );
+        let error = |c: TrainingConfig| c.validate().unwrap_err().to_string();
+        let e = error(TrainingConfig {
+            save_steps: Some(6),
+            ..c.clone()
+        });
+        assert!(
+            e.contains("save_steps") && e.contains("multiple of eval_steps (4), not 6"),
+            "{e}"
+        );
+        let e = error(TrainingConfig {
+            eval_steps: None,
+            ..c.clone()
+        });
+        assert!(e.contains("eval_steps"), "{e}");
+        let e = error(TrainingConfig {
+            save_strategy: Some(IntervalStrategy::Epoch),
+            ..c.clone()
+        });
+        assert!(
+            e.contains("save_strategy epoch does not go with eval_strategy steps"),
+            "{e}"
+        );
+        let e = error(TrainingConfig {
+            save_strategy: Some(IntervalStrategy::No),
+            load_best_model_at_end: true,
+            ..c.clone()
+        });
+        assert!(e.contains("load_best_model_at_end"), "{e}");
+        let e = error(TrainingConfig {
+            eval_strategy: IntervalStrategy::No,
+            ..c.clone()
+        });
+        assert!(e.contains("eval_strategy"), "{e}");
+        let no_save = TrainingConfig {
+            save_strategy: Some(IntervalStrategy::No),
+            ..c
+        };
+        assert_eq!(no_save.evaluations_per_save(100), None);
+        // Per epoch (the default): one validation and one checkpoint an epoch.
+        let epochs = TrainingConfig {
+            per_device_train_batch_size: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            (
+                epochs.evaluations(95),
+                epochs.evaluation_step(95, 2),
+                epochs.evaluations_per_save(95)
+            ),
+            (3, 20, Some(1))
+        );
     }
 }

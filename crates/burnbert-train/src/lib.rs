@@ -17,7 +17,9 @@
 //! - [`trainer`]: what every task's run goes through (checkpoints, early stopping, resume,
 //!   the chosen epoch); [`step`]: the training step (accumulation, clipping, NaN stop);
 //!   [`run_dir`]: the output folder one run owns and its record of the metrics per epoch;
-//!   [`tensorboard`]: the run's TensorBoard event files (`report_to`).
+//!   [`history`]: the run's log history per step (`log_history.json`), and with
+//!   `report_to` its TensorBoard event files ([`tensorboard`]); [`report`]: the run's page of
+//!   curves, scores and recipe (`report.html`).
 //! - [`sklearn`]: scikit-learn's classification metrics: accuracy, macro and per-class
 //!   precision / recall / F1, confusion matrix, the multi-label scores; [`scipy`]: SciPy's
 //!   correlations and the regression errors.
@@ -26,10 +28,12 @@ pub mod checkpoint;
 mod config;
 pub mod epoch_metric;
 mod error;
+pub mod history;
 pub mod loader;
 pub mod loss;
 pub mod optim;
 mod renderer;
+pub mod report;
 pub mod run_dir;
 pub mod schedule;
 pub mod scipy;
@@ -39,7 +43,9 @@ pub mod task;
 pub mod tensorboard;
 pub mod trainer;
 
-pub use config::{ClassWeightMode, ClassWeights, LrSchedulerType, TrainingConfig};
+pub use config::{
+    ClassWeightMode, ClassWeights, IntervalStrategy, LrSchedulerType, TrainingConfig,
+};
 pub use error::TrainError;
 
 /// Held by the unit tests that seed or draw from the flex device's generator, which all flex

@@ -10,10 +10,12 @@ use burn::train::renderer::{
     MetricsRendererTraining,
 };
 
-/// Prints `[epoch e/E train step s i/N] Loss: ... | Accuracy: ...` every `every` steps and the
-/// epoch's final value of each metric.
+/// Prints `[epoch e/E train step s i/N] Loss: ... | Accuracy: ...` every `every` batches and
+/// the epoch's final value of each metric (`interval` for "epoch" when a Burn epoch is a
+/// validation interval of steps).
 pub(crate) struct LineRenderer {
     every: usize,
+    unit: &'static str,
     names: HashMap<MetricId, String>,
     latest: Vec<(MetricId, String)>,
     split: String,
@@ -24,9 +26,10 @@ pub(crate) struct LineRenderer {
 }
 
 impl LineRenderer {
-    pub(crate) fn new(every: usize) -> Self {
+    pub(crate) fn new(every: usize, unit: &'static str) -> Self {
         Self {
             every: every.max(1),
+            unit,
             names: HashMap::new(),
             latest: Vec::new(),
             split: String::new(),
@@ -48,7 +51,8 @@ impl LineRenderer {
         match state {
             MetricState::Numeric(entry, Some(NumericEntry::Final(value))) => {
                 println!(
-                    "[epoch {}/{} {split}] {} = {value:.4}",
+                    "[{} {}/{} {split}] {} = {value:.4}",
+                    self.unit,
                     self.epoch,
                     self.total_epochs,
                     self.name(&entry.metric_id)
@@ -95,8 +99,9 @@ impl TrainingProgressLogger for LineRenderer {
         self.total_epochs = total_epochs;
         self.epoch = starting_epoch;
         println!(
-            "{}: epochs {starting_epoch}..={total_epochs}",
-            label.unwrap_or("training")
+            "{}: {}s {starting_epoch}..={total_epochs}",
+            label.unwrap_or("training"),
+            self.unit
         );
     }
     fn update_epoch(&mut self, epoch: usize) {
@@ -117,7 +122,8 @@ impl TrainingProgressLogger for LineRenderer {
                 .map(|(id, t)| format!("{}: {t}", self.name(id)))
                 .collect();
             println!(
-                "[epoch {}/{} {} step {} {}/{}] {}",
+                "[{} {}/{} {} step {} {}/{}] {}",
+                self.unit,
                 self.epoch,
                 self.total_epochs,
                 self.split,

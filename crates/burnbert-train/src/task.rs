@@ -124,11 +124,15 @@ pub trait Task {
     }
 }
 
-/// `metrics.json`, its fields in this order.
+/// `metrics.json`, its fields in this order. `epoch` is the chosen validation (1-based; an
+/// epoch with `eval_strategy = "epoch"`), `global_step` the optimizer step it came after, and
+/// the per-epoch lists have one value per validation.
 #[derive(Serialize)]
 struct Summary<'a, R> {
     epoch: usize,
+    global_step: usize,
     epochs_run: usize,
+    evaluated_at_steps: Vec<usize>,
     #[serde(flatten)]
     settings: std::collections::BTreeMap<&'static str, serde_json::Value>,
     valid: &'a R,
@@ -162,8 +166,13 @@ pub struct Trained<T: Task> {
     pub model: T::Model,
     /// Its config, with the task's labels.
     pub config: BertConfig,
-    /// The epoch the exported model comes from (1-based).
+    /// The validation the exported model comes from (1-based; with `eval_strategy = "epoch"`,
+    /// the epoch).
     pub epoch: usize,
+    /// The optimizer step it came after.
+    pub step: usize,
+    /// That validation in words: `epoch 2` or `step 90`.
+    pub chosen: String,
     /// Its scores on the validation examples.
     pub report: T::Report,
     /// The folder the model was saved to (`OUTPUT/model`).
@@ -237,7 +246,12 @@ where
         ))
         .metric_train_numeric(LearningRateMetric::new());
     let watch = task.watch(&args.metric_for_best_model);
-    let fitted = fit(args, &dir, training, watch, examples, model, device)?;
+    // HF's names of the task's metrics, for the log history.
+    let names = T::METRICS
+        .iter()
+        .map(|name| (task.watch(name).metric.to_string(), name.to_string()))
+        .collect();
+    let fitted = fit(args, &dir, training, watch, names, examples, model, device)?;
     let config = task.config(config);
     let epoch_loss = fitted.losses.get(fitted.epoch - 1).copied().flatten();
     let report = task.evaluate(
@@ -254,7 +268,11 @@ where
 
     let summary = Summary {
         epoch: fitted.epoch,
+        global_step: fitted.step,
         epochs_run: fitted.epochs_run,
+        evaluated_at_steps: (1..=fitted.epochs_run)
+            .map(|e| args.evaluation_step(examples, e))
+            .collect(),
         settings: task.summary_fields(args).into_iter().collect(),
         valid: &report,
         valid_loss_per_epoch: &fitted.losses,
@@ -265,10 +283,17 @@ where
             .collect(),
     };
     dir.write_json("metrics.json", &summary)?;
+    crate::report::write(dir.path())?;
+    let chosen = match args.eval_strategy {
+        crate::IntervalStrategy::Steps => format!("step {}", fitted.step),
+        _ => format!("epoch {}", fitted.epoch),
+    };
     Ok(Trained {
         model: fitted.model,
         config,
         epoch: fitted.epoch,
+        step: fitted.step,
+        chosen,
         report,
         exported,
     })

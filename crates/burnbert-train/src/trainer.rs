@@ -1,5 +1,6 @@
 //! The trainer every task's run goes through: the output folder, the loaders, Burn's
-//! `SupervisedTraining` with atomic checkpointers (every epoch; the last N and the best kept),
+//! `SupervisedTraining` with atomic checkpointers (at validations, every epoch or every N
+//! steps: one Burn epoch per validation interval; the last N and the best kept),
 //! early stopping, resume, the dashboard or line log, the stop on a non-finite loss, and the
 //! model of the chosen epoch. The training step itself is in [`crate::step`].
 
@@ -13,9 +14,6 @@ use burn::data::dataset::InMemDataset;
 use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::TensorReadError;
-use burn::train::checkpoint::{
-    ComposedCheckpointingStrategy, KeepLastNCheckpoints, MetricCheckpointingStrategy,
-};
 use burn::train::logger::FileMetricLogger;
 use burn::train::metric::store::{Aggregate, Direction, Split};
 use burn::train::metric::{LossMetric, Metric, MetricMetadata, MetricName, SerializedEntry};
@@ -25,11 +23,12 @@ use burn::train::{
 
 use burnbert_data::Encoded;
 
-use crate::loader::EpochLoader;
+use crate::checkpoint::SaveRounds;
+use crate::history::HistoryLogger;
+use crate::loader::{EpochLoader, StepPlan};
 use crate::renderer::LineRenderer;
 use crate::run_dir::RunDir;
 use crate::step::{FineTuning, NonFiniteGuard, StepTelemetry, TaskModel};
-use crate::tensorboard::TensorBoardLogger;
 use crate::{TrainError, TrainingConfig, optim};
 
 /// Where a run writes.
@@ -85,14 +84,15 @@ pub(crate) fn check_metric(
     })
 }
 
-/// The training loader, in an order that a resumed run replays (see [`EpochLoader`]), and the
-/// validation loader, in file order. `group_by_length` groups the training items by length.
+/// The training loader, one validation interval per Burn epoch, in an order that a resumed run
+/// replays (see [`EpochLoader`]), and the validation loader, in file order. `group_by_length`
+/// groups the training items by length.
 pub(crate) fn loaders<I, O, B>(
     train: Vec<I>,
     valid: Vec<I>,
     batcher: B,
     args: &TrainingConfig,
-    resume_from_epoch: Option<usize>,
+    resume_from: Option<usize>,
     device: &Device,
 ) -> (Arc<dyn DataLoader<O>>, Arc<dyn DataLoader<O>>)
 where
@@ -101,17 +101,16 @@ where
     B: Batcher<I, O> + Clone + 'static,
 {
     let lengths: Vec<usize> = train.iter().map(|item| item.input_ids().len()).collect();
+    let plan = StepPlan::new(args, train.len());
     let mut loader = EpochLoader::new(
         train,
         batcher.clone(),
         args.per_device_train_batch_size,
         args.seed,
-        resume_from_epoch.unwrap_or(0),
+        resume_from.unwrap_or(0),
         device,
-    );
-    if let Some(steps) = args.max_steps {
-        loader = loader.max_batches(steps * args.gradient_accumulation_steps);
-    }
+    )
+    .plan(plan);
     if args.group_by_length {
         loader = loader.group_by_length(lengths);
     }
@@ -186,8 +185,10 @@ impl Metric for Named {
 pub(crate) struct Fitted<M> {
     /// The model of the chosen epoch (best with `load_best_model_at_end`, else the last).
     pub model: M,
-    /// That epoch, 1-based.
+    /// That validation, 1-based (with `eval_strategy = "epoch"`, the epoch).
     pub epoch: usize,
+    /// The optimizer step it came after.
+    pub step: usize,
     /// Epochs run (fewer than asked after an early stop).
     pub epochs_run: usize,
     /// Validation loss per epoch.
@@ -199,12 +200,15 @@ pub(crate) struct Fitted<M> {
 /// epochs with the recipe's optimizer and schedule, writing into `dir`, then loads the model of
 /// the chosen epoch: the
 /// last, or with `load_best_model_at_end` the best by `watch` in the run's
-/// [`EpochRecord`](crate::run_dir::EpochRecord).
+/// [`EpochRecord`](crate::run_dir::EpochRecord). `names` are HF's names of the task's metrics
+/// (`(Burn's name, HF's name)`), which the log history uses.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn fit<M: TaskModel<B>, B: Clone + Send + Sync + std::fmt::Debug + 'static>(
     args: &TrainingConfig,
     dir: &RunDir,
     mut training: SupervisedTraining<FineTuning<M, B>>,
     watch: Watch,
+    names: Vec<(String, String)>,
     examples: usize,
     mut model: M,
     device: &Device,
@@ -220,28 +224,23 @@ where
         }
     };
     let watched = Named(watch.metric.clone());
-    let strategy = ComposedCheckpointingStrategy::builder()
-        .add(KeepLastNCheckpoints::new(
-            args.save_total_limit.unwrap_or(usize::MAX),
-        ))
-        .add(MetricCheckpointingStrategy::new(
-            &watched,
-            Aggregate::Mean,
-            direction(),
-            Split::Valid,
-        ))
-        .build();
+    let evaluations = args.evaluations(examples);
+    let saving = SaveRounds::new(
+        args.evaluations_per_save(examples),
+        evaluations,
+        args.save_total_limit,
+        dir.record().clone(),
+        &watch.metric.to_string(),
+        watch.highest,
+    )
+    .with_saved(dir.checkpoint_epochs());
     optim::freeze(model.bert_mut(), args);
     let parts = optim::ModelParts {
         layers: model.bert_mut().encoder.layer.len(),
         head: M::HEAD,
     };
-    // Kept only for a logger that reads it (each step's record waits there until read).
-    let telemetry = if args.reports_to_tensorboard() {
-        StepTelemetry::probing(parts.groups())
-    } else {
-        StepTelemetry::default()
-    };
+    // Each step's gradient norm and learning rates, for the log history.
+    let telemetry = StepTelemetry::probing(parts.groups());
     // Burn's file logger first: its logs answer the strategies' queries.
     training = training
         .with_metric_logger(FileMetricLogger::new(dir.path()))
@@ -251,17 +250,18 @@ where
             dir.checkpointer("optim")?,
             dir.checkpointer("scheduler")?,
         )
-        .with_checkpointing_strategy(strategy)
-        .num_epochs(args.epochs(examples))
+        .with_checkpointing_strategy(saving.clone())
+        .num_epochs(evaluations)
         .summary();
-    let tensorboard = if args.reports_to_tensorboard() {
-        let first_step = dir.resume_from_epoch().unwrap_or(0) * args.steps_per_epoch(examples);
-        let logger = TensorBoardLogger::new(dir.path(), args, first_step, telemetry.clone())?;
-        training = training.with_metric_logger(logger.clone());
-        Some(logger)
-    } else {
-        None
-    };
+    let history = HistoryLogger::new(
+        dir.path(),
+        args,
+        StepPlan::new(args, examples),
+        dir.resume_from_epoch().unwrap_or(0),
+        telemetry.clone(),
+    )?
+    .with_names(names);
+    training = training.with_metric_logger(history.clone());
     if args.gradient_accumulation_steps > 1 {
         training = training.grads_accumulation(args.gradient_accumulation_steps);
     }
@@ -278,7 +278,14 @@ where
         training = training.checkpoint(epoch);
     }
     if !std::io::stdout().is_terminal() {
-        training = training.renderer(Box::new(LineRenderer::new(10)));
+        let every = args
+            .logging_steps
+            .map_or(10, |n| n * args.gradient_accumulation_steps);
+        let unit = match args.eval_strategy {
+            crate::IntervalStrategy::Steps => "interval",
+            _ => "epoch",
+        };
+        training = training.renderer(Box::new(LineRenderer::new(every, unit)));
     }
     let guard = NonFiniteGuard::new(training.interrupter());
     dir.record().stop_on_save_error(training.interrupter());
@@ -314,17 +321,14 @@ where
     if let Some(error) = dir.record().save_error() {
         return Err(error);
     }
-    if let Some(error) = tensorboard.and_then(|t| t.error()) {
+    if let Some(error) = history.error() {
         return Err(TrainError::Learner(format!(
-            "the TensorBoard events were not written: {error}"
+            "the log history or the TensorBoard events were not written: {error}"
         )));
     }
     let losses = dir.record().values(&LossMetric::new().name());
     let epochs_run = dir.record().epochs().max(1);
-    let best = dir
-        .record()
-        .best_epoch(&watch.metric, watch.highest)
-        .unwrap_or(epochs_run);
+    let best = saving.best(epochs_run).unwrap_or(epochs_run);
     let epoch = if args.load_best_model_at_end {
         best
     } else {
@@ -340,6 +344,7 @@ where
     Ok(Fitted {
         model: model.model,
         epoch,
+        step: args.evaluation_step(examples, epoch),
         epochs_run,
         losses,
     })

@@ -31,9 +31,9 @@ pub fn train(job: &mut TrainJob, columns: &DataArgs, device: &Device) -> Result<
     )?;
     let r = &trained.report;
     say(&format!(
-        "epoch {}: valid perplexity {:.4} (loss {:.4} over {} masked tokens in {} blocks); model \
+        "{}: valid perplexity {:.4} (loss {:.4} over {} masked tokens in {} blocks); model \
          saved to {}",
-        trained.epoch,
+        trained.chosen,
         r.perplexity,
         r.loss,
         r.masked_tokens,

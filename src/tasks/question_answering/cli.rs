@@ -38,8 +38,8 @@ pub fn train(job: &mut TrainJob, columns: &DataArgs, device: &Device) -> Result<
     )?;
     let s = &trained.report.scores;
     say(&format!(
-        "epoch {}: valid exact match {:.2}, F1 {:.2} ({} questions); model saved to {}",
-        trained.epoch,
+        "{}: valid exact match {:.2}, F1 {:.2} ({} questions); model saved to {}",
+        trained.chosen,
         s.exact_match,
         s.f1,
         s.questions,

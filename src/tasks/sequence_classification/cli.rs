@@ -94,8 +94,8 @@ fn fine_tune<T: HfTask<Example = TextExample>>(
         device,
     )?;
     say(&format!(
-        "epoch {}: {}; model saved to {}",
-        trained.epoch,
+        "{}: {}; model saved to {}",
+        trained.chosen,
         scores(&trained.report),
         trained.exported.display()
     ));

@@ -30,8 +30,8 @@ pub fn train(job: &mut TrainJob, columns: &DataArgs, device: &Device) -> Result<
     )?;
     let r = &trained.report;
     say(&format!(
-        "epoch {}: valid entity F1 {:.4} (P {:.4}, R {:.4}), token accuracy {:.4}; model saved to {}",
-        trained.epoch,
+        "{}: valid entity F1 {:.4} (P {:.4}, R {:.4}), token accuracy {:.4}; model saved to {}",
+        trained.chosen,
         r.overall.f1,
         r.overall.precision,
         r.overall.recall,

@@ -353,6 +353,211 @@ fn an_unwritable_output_is_an_error_naming_it() {
 /// `--report-to tensorboard`: TensorBoard's own reader (tensorboard 2.21.0) reads the event
 /// file back with a value per optimizer step (accumulation counted), each group's learning
 /// rate on HF's schedule, the validation metrics of each epoch and the recipe.
+/// The run's TensorBoard events as TensorBoard's own reader reads them (`None`, the test
+/// skipped, without python3 and tensorboard 2.21.0).
+fn read_events(output: &Path) -> Option<Value> {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference/read_tensorboard.py");
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let read = Command::new(&python)
+        .arg(&script)
+        .arg(output.join("runs"))
+        .output();
+    match read {
+        Ok(out) if out.status.success() => Some(serde_json::from_slice(&out.stdout).unwrap()),
+        other => {
+            burnbert_assets::testing::skip(&format!(
+                "python3 with tensorboard 2.21.0 could not read the events: {other:?}"
+            ));
+            None
+        }
+    }
+}
+
+/// A scalar's `(step, value)` points in [`read_events`]' output.
+fn series(events: &Value, tag: &str) -> Vec<(i64, f64)> {
+    let scalars = &events["scalars"];
+    scalars[tag]
+        .as_array()
+        .unwrap_or_else(|| {
+            panic!(
+                "no {tag} in {:?}",
+                scalars.as_object().map(|o| o.keys().collect::<Vec<_>>())
+            )
+        })
+        .iter()
+        .map(|p| (p[0].as_i64().unwrap(), p[1].as_f64().unwrap()))
+        .collect()
+}
+
+/// HF's `--eval_strategy steps`: validations (and so checkpoints, the best model and early
+/// stopping) every N optimizer steps, across epoch ends, with gradient accumulation ending a
+/// group at each epoch's end; a resume from a checkpoint in the middle of an epoch ends with
+/// the weights of the uninterrupted run, bit for bit.
+#[test]
+fn a_step_based_run_validates_and_saves_at_its_steps_and_resumes_mid_epoch() {
+    let dir = scratch("steps");
+    // 30 examples in batches of 4: 8 batches an epoch, 3 a step: steps of 3, 3 and 2 batches,
+    // 6 steps in 2 epochs. Validation every 2 steps (after steps 2, 4, 6; the second interval
+    // crosses the epoch's end), a checkpoint every 4 and at the end.
+    let train = write_csv(&dir, "train.csv", "text,label", 30);
+    let valid = write_csv(&dir, "valid.csv", "text,label", 6);
+    let model = assets("tiny-bert-seqcls");
+    let args = |output: &Path| -> Vec<String> {
+        [
+            "train",
+            model.to_str().unwrap(),
+            "--data",
+            train.to_str().unwrap(),
+            "--validation",
+            valid.to_str().unwrap(),
+            "--num_train_epochs",
+            "2",
+            "--per_device_train_batch_size",
+            "4",
+            "--gradient_accumulation_steps",
+            "3",
+            "--learning_rate",
+            "1e-3",
+            "--eval_strategy",
+            "steps",
+            "--eval_steps",
+            "2",
+            "--save_steps",
+            "4",
+            "--logging_steps",
+            "2",
+            "--report_to",
+            "tensorboard",
+            "--output_dir",
+            output.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let whole = dir.join("whole");
+    let out = succeeded(burnbert(
+        &args(&whole).iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(log.contains("intervals 1..=3"), "{log}");
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(whole.join("metrics.json")).unwrap())
+            .unwrap();
+    assert_eq!(metrics["evaluated_at_steps"], serde_json::json!([2, 4, 6]));
+    assert_eq!(metrics["global_step"], 6);
+    assert_eq!(metrics["valid_loss_per_epoch"].as_array().unwrap().len(), 3);
+    let checkpoints = |run: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(run.join("checkpoint"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with("model-"))
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(checkpoints(&whole), ["model-2.bpk", "model-3.bpk"]);
+    // The log history: training values every 2 steps, a validation after steps 2, 4 and 6.
+    let history: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(whole.join("log_history.json")).unwrap())
+            .unwrap();
+    let steps_of = |key: &str| -> Vec<u64> {
+        history
+            .iter()
+            .filter(|e| e.get(key).is_some())
+            .map(|e| e["step"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(steps_of("eval_loss"), [2, 4, 6]);
+    assert_eq!(steps_of("loss"), [2, 4, 6]);
+    assert_eq!(steps_of("learning_rate/head"), [2, 4, 6]);
+    let eval_loss: Vec<f64> = history
+        .iter()
+        .filter_map(|e| e.get("eval_loss")?.as_f64())
+        .collect();
+    let recorded: Vec<f64> = metrics["valid_loss_per_epoch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    for (logged, recorded) in eval_loss.iter().zip(&recorded) {
+        assert!((logged - recorded).abs() <= 1e-9 * recorded.abs().max(1.0));
+    }
+    // HF's names and scales: `eval_accuracy` a fraction, equal to the record's percentage.
+    let accuracy: Vec<f64> = history
+        .iter()
+        .filter_map(|e| e.get("eval_accuracy")?.as_f64())
+        .collect();
+    let recorded_accuracy = metrics["valid_accuracy_per_epoch"].as_array().unwrap();
+    assert_eq!(accuracy.len(), 3);
+    for (logged, recorded) in accuracy.iter().zip(recorded_accuracy) {
+        assert!((logged * 100.0 - recorded.as_f64().unwrap()).abs() < 1e-9);
+    }
+    assert!(history.iter().any(|e| e.get("eval_f1").is_some()));
+    assert!(
+        history
+            .iter()
+            .any(|e| e.get("matthews_correlation").is_some())
+    );
+    // The report, and `burnbert report` redraws the same page from the run's files.
+    let report = std::fs::read_to_string(whole.join("report.html")).unwrap();
+    assert!(report.matches("<svg").count() >= 4, "{report}");
+    assert!(report.contains("Validation accuracy"), "{report}");
+    assert!(report.contains("<h3>confusion_matrix</h3>"), "{report}");
+    std::fs::remove_file(whole.join("report.html")).unwrap();
+    succeeded(burnbert(&["report", whole.to_str().unwrap()]));
+    assert_eq!(
+        std::fs::read_to_string(whole.join("report.html")).unwrap(),
+        report
+    );
+
+    if let Some(events) = read_events(&whole) {
+        let steps = |tag: &str| -> Vec<i64> { series(&events, tag).iter().map(|p| p.0).collect() };
+        assert_eq!(steps("eval/loss"), [2, 4, 6]);
+        assert_eq!(steps("train/loss"), [2, 4, 6]);
+        assert_eq!(steps("train/grad_norm"), [2, 4, 6]);
+        let recorded = metrics["valid_loss_per_epoch"][1].as_f64().unwrap();
+        let logged = series(&events, "eval/loss")[1].1;
+        assert!((logged - recorded).abs() <= 1e-6 * recorded.abs().max(1.0));
+    }
+
+    // Resume from the checkpoint after step 4, in the middle of epoch 2, as if the run had
+    // been stopped before its last interval.
+    let resumed = dir.join("resumed");
+    std::fs::create_dir_all(resumed.join("checkpoint")).unwrap();
+    for entry in std::fs::read_dir(&whole).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() && path.file_name().unwrap() != "metrics.json" {
+            std::fs::copy(&path, resumed.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    for kind in ["model", "optim", "scheduler"] {
+        let name = format!("{kind}-2.bpk");
+        std::fs::copy(
+            whole.join("checkpoint").join(&name),
+            resumed.join("checkpoint").join(&name),
+        )
+        .unwrap();
+    }
+    let mut resume = args(&resumed);
+    resume.extend(["--resume-from-epoch".into(), "2".into()]);
+    succeeded(burnbert(
+        &resume.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    let weights = |run: &Path| tensors(&run.join("model/model.safetensors"));
+    assert!(
+        weights(&whole) == weights(&resumed),
+        "the resumed run's weights differ from the uninterrupted run's"
+    );
+    assert!(
+        tensors(&model.join("model.safetensors"))["classifier.weight"]
+            != weights(&resumed)["classifier.weight"],
+        "training changed nothing"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn tensorboard_reads_the_runs_events_back() {
     let dir = scratch("tensorboard");
@@ -383,35 +588,10 @@ fn tensorboard_reads_the_runs_events_back() {
         "--output",
         output.to_str().unwrap(),
     ]));
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference/read_tensorboard.py");
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let read = Command::new(&python)
-        .arg(&script)
-        .arg(output.join("runs"))
-        .output();
-    let events: Value = match read {
-        Ok(out) if out.status.success() => serde_json::from_slice(&out.stdout).unwrap(),
-        other => {
-            return burnbert_assets::testing::skip(&format!(
-                "python3 with tensorboard 2.21.0 could not read the events: {other:?}"
-            ));
-        }
+    let Some(events) = read_events(&output) else {
+        return;
     };
-    let scalars = &events["scalars"];
-    let series = |tag: &str| -> Vec<(i64, f64)> {
-        scalars[tag]
-            .as_array()
-            .unwrap_or_else(|| {
-                panic!(
-                    "no {tag} in {:?}",
-                    scalars.as_object().map(|o| o.keys().collect::<Vec<_>>())
-                )
-            })
-            .iter()
-            .map(|p| (p[0].as_i64().unwrap(), p[1].as_f64().unwrap()))
-            .collect()
-    };
+    let series = |tag: &str| series(&events, tag);
     // 40 examples in batches of 4, two batches per optimizer step: 5 steps an epoch.
     let steps: Vec<i64> = (1..=10).collect();
     for tag in ["train/loss", "train/grad_norm", "train/learning_rate"] {

@@ -18,12 +18,14 @@ pub use record::EpochRecord;
 pub(crate) use record::epoch_value;
 
 /// What a run writes in its output folder (Burn's learner: `checkpoint/`, `train/`, `valid/`,
-/// `experiment.log`; burnbert: the recipe, the epoch record, the metrics, the export, the
-/// TensorBoard events in `runs/`).
+/// `experiment.log`; burnbert: the recipe, the epoch record, the metrics, the export, the log
+/// history, the report, the TensorBoard events in `runs/`).
 /// `overwrite_output_dir` removes these, and only these, before a new run.
-const RUN_FILES: [&str; 9] = [
+const RUN_FILES: [&str; 11] = [
     "checkpoint",
     crate::tensorboard::LOG_DIR,
+    crate::history::HISTORY,
+    crate::report::REPORT,
     "train",
     "valid",
     "experiment.log",

@@ -63,6 +63,26 @@ impl EpochRecord {
         best_epoch(&self.values(metric), highest)
     }
 
+    /// A record of one metric's values (tests).
+    #[cfg(test)]
+    pub(crate) fn with_values(metric: &str, values: &[Option<f64>]) -> Self {
+        let record = Self::default();
+        record.lock().epochs.insert(metric.into(), values.to_vec());
+        record
+    }
+
+    /// Among `epochs` (1-based), the one with the highest (or lowest) value of `metric`; the
+    /// first on a tie.
+    pub fn best_of(&self, metric: &str, highest: bool, epochs: &[usize]) -> Option<usize> {
+        let values: Vec<Option<f64>> = self
+            .values(metric)
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| v.filter(|_| epochs.contains(&(i + 1))))
+            .collect();
+        best_epoch(&values, highest)
+    }
+
     /// The error of the last failed save of `epochs.json`, if any (a logger cannot return one).
     pub fn save_error(&self) -> Option<TrainError> {
         self.lock().save_error.take()

@@ -61,10 +61,13 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
     }
 }
 
+/// How long a decision after a validation waits for the validation's record.
+pub(crate) const RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// When a run checkpoints, as HF's `Trainer` does with `save_strategy` / `save_steps`,
 /// `save_total_limit` and `load_best_model_at_end`: after every `every`-th validation (Burn
 /// epoch) and after the last one; of those, it keeps the last `limit` and the best by
-/// `metric` in the run's [`EpochRecord`] (which Burn's learner has written when it asks).
+/// `metric` in the run's [`EpochRecord`], once the record has the validation.
 /// Burn's `KeepLastNCheckpoints` and `MetricCheckpointingStrategy` count every epoch and look
 /// for the best among all, saved or not; this one counts the saved ones only.
 #[derive(Clone)]
@@ -131,10 +134,12 @@ impl SaveRounds {
         if !self.saves(round) {
             return Vec::new();
         }
+        self.record.wait_for(round, RECORD_WAIT);
         self.saved.retain(|&r| r < round);
         self.saved.push(round);
         let mut actions = vec![CheckpointingAction::Save];
-        if let Some(limit) = self.limit {
+        // A limit of 0 is no limit, as in HF's checkpoint rotation.
+        if let Some(limit) = self.limit.filter(|&l| l > 0) {
             let best = self.record.best_of(&self.metric, self.highest, &self.saved);
             let old = self.saved.len().saturating_sub(limit);
             let dropped: Vec<usize> = self.saved[..old]

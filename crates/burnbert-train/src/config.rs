@@ -137,7 +137,8 @@ pub struct TrainingConfig {
     pub learning_rate: f64,
     /// Epochs (whole epochs: Burn's learner counts whole epochs).
     pub num_train_epochs: usize,
-    /// Stop after this many optimizer steps when set (the schedule then spans them).
+    /// Stop after this many optimizer steps when set (the schedule then spans them); 0, as
+    /// HF's non-positive values, leaves `num_train_epochs` in charge.
     pub max_steps: Option<usize>,
     /// Examples per forward pass.
     pub per_device_train_batch_size: usize,
@@ -182,7 +183,7 @@ pub struct TrainingConfig {
     /// averaged over them, as `Trainer` logs its loss; the line log without a terminal);
     /// `None`: every step to TensorBoard, every 10 batches to the line log.
     pub logging_steps: Option<usize>,
-    /// Checkpoints kept besides the best one.
+    /// Checkpoints kept besides the best one (0, as HF's non-positive values: no limit).
     pub save_total_limit: Option<usize>,
     /// Export the best epoch's model (by `metric_for_best_model`) rather than the last one.
     pub load_best_model_at_end: bool,
@@ -393,7 +394,13 @@ impl TrainingConfig {
                 "burnbert reports to \"tensorboard\" (or \"all\", the same) or \"none\"",
             );
         }
-        if self.num_train_epochs == 0 && self.max_steps.is_none() {
+        if self.early_stopping_patience == Some(0) {
+            return bad(
+                "early_stopping_patience",
+                "must be at least 1 (validations without improvement before stopping)",
+            );
+        }
+        if self.num_train_epochs == 0 && self.max_steps.is_none_or(|s| s == 0) {
             return bad("num_train_epochs", "must be at least 1");
         }
         self.validate_intervals()
@@ -527,6 +534,7 @@ impl TrainingConfig {
     /// Optimizer steps of the whole run.
     pub fn total_steps(&self, examples: usize) -> usize {
         self.max_steps
+            .filter(|&s| s > 0)
             .unwrap_or(self.steps_per_epoch(examples) * self.num_train_epochs)
     }
 
@@ -587,6 +595,20 @@ mod tests {
         };
         assert_eq!((c.total_steps(100), c.evaluations(100)), (10, 3));
         assert_eq!(c.evaluation_step(100, 3), 10);
+        // 0, as HF's non-positive max_steps, leaves the epochs in charge.
+        let c = TrainingConfig {
+            max_steps: Some(0),
+            ..c
+        };
+        assert_eq!(c.total_steps(100), 12);
+        let error = TrainingConfig {
+            early_stopping_patience: Some(0),
+            ..c
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("early_stopping_patience"), "{error}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! - every `logging_steps` optimizer steps (each step without it): `step`, `epoch` (the
 //!   fractional epoch, as HF logs it), `loss` and each training metric (averaged over the
-//!   batches since the last entry, as `Trainer` logs its loss), `learning_rate` (the step's),
+//!   batches since the last entry, as `Trainer` logs its loss), `learning_rate` (the one the
+//!   step used; HF logs the next step's),
 //!   `grad_norm` (before clipping), `learning_rate/<group>` (every parameter group:
 //!   embeddings, each layer, pooler, head) and `elapsed_s` (seconds of training so far);
 //! - after each validation: `step`, `epoch`, `eval_loss`, `eval_<metric>`, `elapsed_s`.

@@ -30,16 +30,42 @@ type Lines = Vec<(String, Vec<(f64, f64)>)>;
 /// Writes `output/report.html` from the run's files there and returns its path.
 ///
 /// # Errors
-/// [`TrainError::Io`] / [`TrainError::ConfigFile`] when `log_history.json` is missing (a run
-/// of a burnbert before it, or no folder of a run) or unreadable, or the page cannot be
-/// written; [`TrainError::Config`] when a chart cannot be drawn.
+/// [`TrainError::ConfigFile`] when `log_history.json` is missing (no folder of a run, or a run
+/// of a burnbert before it) or it, `metrics.json` or `training_config.json` is there but not
+/// readable JSON; [`TrainError::Io`] when a file cannot be read or the page written;
+/// [`TrainError::Config`] when a chart cannot be drawn.
 pub fn write(output: &Path) -> Result<PathBuf, TrainError> {
-    let entries = history::read(&output.join(HISTORY))?;
-    let read_json = |name: &str| -> Option<Value> {
-        serde_json::from_str(&std::fs::read_to_string(output.join(name)).ok()?).ok()
+    let history = output.join(HISTORY);
+    if !history.is_file() {
+        return Err(TrainError::ConfigFile {
+            path: output.to_path_buf(),
+            message: format!(
+                "not the output folder of a burnbert training run: it has no {HISTORY} (runs \
+                 of burnbert before the log history have none)"
+            ),
+        });
+    }
+    let entries = history::read(&history)?;
+    // The other files are optional (a run stopped early has no metrics.json), but one that is
+    // there must read.
+    let read_json = |name: &str| -> Result<Option<Value>, TrainError> {
+        let path = output.join(name);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| TrainError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| TrainError::ConfigFile {
+                path,
+                message: e.to_string(),
+            })
     };
-    let metrics = read_json("metrics.json");
-    let recipe = read_json(RunDir::RECIPE);
+    let metrics = read_json("metrics.json")?;
+    let recipe = read_json(RunDir::RECIPE)?;
     let page = page(output, &entries, metrics.as_ref(), recipe.as_ref())?;
     let path = output.join(REPORT);
     burnbert_model::weights::write_atomic(&path, page.as_bytes()).map_err(|source| {
@@ -178,6 +204,7 @@ fn chart(title: &str, lines: &Lines) -> Result<String, TrainError> {
         chart
             .configure_mesh()
             .x_desc("optimizer step")
+            .x_label_formatter(&|v| format!("{v:.0}"))
             .y_label_formatter(&|v| format_value(*v))
             .light_line_style(WHITE.mix(0.0))
             .draw()
@@ -524,6 +551,26 @@ mod tests {
         // The confusion matrix's cells, shaded by count.
         assert!(page.contains("rgba(31,119,180,1.000);color:#fff\">2</td>"));
         assert!(page.contains("rgba(31,119,180,0.000);color:#000\">0</td>"));
+    }
+
+    #[test]
+    fn a_folder_that_is_not_a_run_and_an_unreadable_file_are_errors() {
+        let dir = std::env::temp_dir().join(format!("burnbert-report-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let error = write(&dir).unwrap_err().to_string();
+        assert!(
+            error.contains("not the output folder of a burnbert training run"),
+            "{error}"
+        );
+        std::fs::write(dir.join(HISTORY), "[]").unwrap();
+        std::fs::write(dir.join("metrics.json"), "{bad").unwrap();
+        let error = write(&dir).unwrap_err().to_string();
+        assert!(error.contains("metrics.json"), "{error}");
+        // An empty history and no metrics: a page without curves that says so.
+        std::fs::remove_file(dir.join("metrics.json")).unwrap();
+        let page = std::fs::read_to_string(write(&dir).unwrap()).unwrap();
+        assert!(page.contains("the run did not finish"), "{page}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

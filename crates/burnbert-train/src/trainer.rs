@@ -13,13 +13,10 @@ use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::InMemDataset;
 use burn::module::Module;
 use burn::prelude::*;
-use burn::tensor::TensorReadError;
 use burn::train::logger::FileMetricLogger;
-use burn::train::metric::store::{Aggregate, Direction, Split};
-use burn::train::metric::{LossMetric, Metric, MetricMetadata, MetricName, SerializedEntry};
-use burn::train::{
-    Learner, LearnerModel, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
-};
+use burn::train::metric::store::EventStoreClient;
+use burn::train::metric::{LossMetric, Metric, MetricName};
+use burn::train::{EarlyStoppingStrategy, Learner, LearnerModel, SupervisedTraining};
 
 use burnbert_data::Encoded;
 
@@ -156,29 +153,33 @@ impl Watch {
     }
 }
 
-/// A metric known by its name only. Burn's checkpointing and early-stopping strategies take a
-/// metric but read nothing of it but its name; this lets [`fit`] build them from a [`Watch`]
-/// (it is never registered, so never updated).
+/// HF's `EarlyStoppingCallback`: stops after `patience` validations without improvement of
+/// `metric` over the best so far, as the run's [`EpochRecord`](crate::run_dir::EpochRecord)
+/// has them. Burn's `MetricEarlyStoppingStrategy` keeps its best in memory, so a resumed run
+/// would start counting afresh; this one reads the whole record (a resume loads it) each time.
 #[derive(Clone)]
-struct Named(MetricName);
+struct EarlyStopping {
+    record: crate::run_dir::EpochRecord,
+    metric: String,
+    highest: bool,
+    patience: usize,
+}
 
-impl Metric for Named {
-    type Input = ();
-
-    fn name(&self) -> MetricName {
-        self.0.clone()
+impl EarlyStopping {
+    /// Whether the run stops after validation `round` (1-based).
+    fn stops_after(&self, round: usize) -> bool {
+        self.record.wait_for(round, crate::checkpoint::RECORD_WAIT);
+        let mut values = self.record.values(&self.metric);
+        values.truncate(round);
+        crate::run_dir::best_epoch(&values, self.highest)
+            .is_some_and(|best| round.saturating_sub(best) >= self.patience)
     }
+}
 
-    fn update(&mut self, _: &(), _: &MetricMetadata) -> Result<SerializedEntry, TensorReadError> {
-        self.compute()
+impl EarlyStoppingStrategy for EarlyStopping {
+    fn should_stop(&mut self, round: usize, _: &EventStoreClient) -> bool {
+        self.stops_after(round)
     }
-
-    fn compute(&mut self) -> Result<SerializedEntry, TensorReadError> {
-        let na = SerializedEntry::NOT_AVAILABLE.to_string();
-        Ok(SerializedEntry::new(na.clone(), na))
-    }
-
-    fn clear(&mut self) {}
 }
 
 /// What [`fit`] gives back.
@@ -216,14 +217,6 @@ pub(crate) fn fit<M: TaskModel<B>, B: Clone + Send + Sync + std::fmt::Debug + 's
 where
     FineTuning<M, B>: LearnerModel,
 {
-    let direction = || {
-        if watch.highest {
-            Direction::Highest
-        } else {
-            Direction::Lowest
-        }
-    };
-    let watched = Named(watch.metric.clone());
     let evaluations = args.evaluations(examples);
     let saving = SaveRounds::new(
         args.evaluations_per_save(examples),
@@ -251,8 +244,7 @@ where
             dir.checkpointer("scheduler")?,
         )
         .with_checkpointing_strategy(saving.clone())
-        .num_epochs(evaluations)
-        .summary();
+        .num_epochs(evaluations);
     let history = HistoryLogger::new(
         dir.path(),
         args,
@@ -265,14 +257,13 @@ where
     if args.gradient_accumulation_steps > 1 {
         training = training.grads_accumulation(args.gradient_accumulation_steps);
     }
-    if let Some(n_epochs) = args.early_stopping_patience {
-        training = training.early_stopping(MetricEarlyStoppingStrategy::new(
-            &watched,
-            Aggregate::Mean,
-            direction(),
-            Split::Valid,
-            StoppingCondition::NoImprovementSince { n_epochs },
-        ));
+    if let Some(patience) = args.early_stopping_patience {
+        training = training.early_stopping(EarlyStopping {
+            record: dir.record().clone(),
+            metric: watch.metric.to_string(),
+            highest: watch.highest,
+            patience,
+        });
     }
     if let Some(epoch) = dir.resume_from_epoch() {
         training = training.checkpoint(epoch);
@@ -353,6 +344,27 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn early_stopping_counts_validations_since_the_best_whatever_the_process() {
+        // Losses of 5 validations: the best is the second.
+        let record = crate::run_dir::EpochRecord::with_values(
+            "Loss",
+            &[Some(0.9), Some(0.5), Some(0.6), Some(0.5), Some(0.7)],
+        );
+        let stopping = EarlyStopping {
+            record,
+            metric: "Loss".into(),
+            highest: false,
+            patience: 2,
+        };
+        // A tie does not improve (HF's and Burn's strict comparison): stop after the fourth.
+        let stops: Vec<bool> = (1..=5).map(|r| stopping.stops_after(r)).collect();
+        assert_eq!(stops, [false, false, false, true, true]);
+        // A resumed run's strategy is new, and decides the same from the record.
+        let resumed = stopping.clone();
+        assert!(resumed.stops_after(4));
+    }
 
     #[test]
     fn a_metric_the_task_does_not_report_is_refused() {

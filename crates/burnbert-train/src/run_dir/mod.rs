@@ -15,7 +15,7 @@ use crate::{TrainError, TrainingConfig};
 mod record;
 
 pub use record::EpochRecord;
-pub(crate) use record::epoch_value;
+pub(crate) use record::{best_epoch, epoch_value};
 
 /// What a run writes in its output folder (Burn's learner: `checkpoint/`, `train/`, `valid/`,
 /// `experiment.log`; burnbert: the recipe, the epoch record, the metrics, the export, the log

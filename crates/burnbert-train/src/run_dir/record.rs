@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use burn::train::Interrupter;
 use burn::train::logger::MetricLogger;
@@ -22,6 +23,8 @@ use crate::TrainError;
 #[derive(Debug, Clone, Default)]
 pub struct EpochRecord {
     state: Arc<Mutex<RecordState>>,
+    /// Signalled when an epoch is recorded.
+    recorded: Arc<Condvar>,
 }
 
 #[derive(Default)]
@@ -56,6 +59,18 @@ impl EpochRecord {
     /// Epochs recorded.
     pub fn epochs(&self) -> usize {
         Self::epochs_in(&self.lock())
+    }
+
+    /// Waits until `epochs` epochs are recorded, at most `timeout`; whether they are. Burn's
+    /// learner hands the metrics to its loggers on a thread of their own, so a checkpointing or
+    /// early-stopping decision right after a validation waits for the validation's record.
+    pub fn wait_for(&self, epochs: usize, timeout: Duration) -> bool {
+        let state = self.lock();
+        let (state, _) = self
+            .recorded
+            .wait_timeout_while(state, timeout, |s| Self::epochs_in(s) < epochs)
+            .unwrap_or_else(|e| e.into_inner());
+        Self::epochs_in(&state) >= epochs
     }
 
     /// The epoch (1-based) with the highest (or lowest) value of `metric`; the first on a tie.
@@ -180,6 +195,7 @@ impl MetricLogger for EpochRecord {
             values.resize(epoch.saturating_sub(1), None);
             values.push(epoch_value(&points));
         }
+        self.recorded.notify_all();
         if let Some(file) = state.file.clone()
             && let Err(error) = write_json(&file, &state.epochs)
         {
@@ -210,7 +226,8 @@ pub(crate) fn epoch_value(points: &[NumericEntry]) -> Option<f64> {
     (count > 0.0).then(|| sum / count)
 }
 
-fn best_epoch(values: &[Option<f64>], highest: bool) -> Option<usize> {
+/// The epoch (1-based) of the highest (or lowest) value; the first on a tie.
+pub(crate) fn best_epoch(values: &[Option<f64>], highest: bool) -> Option<usize> {
     values
         .iter()
         .enumerate()

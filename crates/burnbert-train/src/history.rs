@@ -179,19 +179,6 @@ impl HistoryLogger {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The entries so far.
-    pub fn entries(&self) -> Vec<Entry> {
-        self.lock().entries.clone()
-    }
-
-    /// The TensorBoard event file, if the run writes one.
-    pub fn event_file(&self) -> Option<PathBuf> {
-        self.lock()
-            .tensorboard
-            .as_ref()
-            .map(|t| t.path().to_path_buf())
-    }
-
     /// The first error of writing, if any (the run goes on without its logs).
     pub fn error(&self) -> Option<String> {
         self.lock().error.clone()

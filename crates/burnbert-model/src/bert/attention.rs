@@ -6,7 +6,7 @@ use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
 use crate::BertConfig;
-use crate::ops::{dropout, softmax};
+use crate::ops::{self, dropout, softmax};
 
 /// The query/key/value projections and scaled dot-product attention over all heads.
 ///
@@ -103,15 +103,21 @@ impl BertSelfAttention {
     pub fn forward(&self, hidden_states: Tensor<3>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
         let [batch, seq, hidden] = hidden_states.dims();
         let heads = self.num_attention_heads;
+        let query = self.query.forward(hidden_states.clone());
+        let key = self.key.forward(hidden_states.clone());
+        let value = self.value.forward(hidden_states);
+        let device = query.device();
+        if !device.is_autodiff()
+            && let Some(context) = ops::attention(&query, &key, &value, heads, mask.as_ref())
+        {
+            return context;
+        }
         let split_heads = |x: Tensor<3>| {
             x.reshape([batch, seq, heads, hidden / heads])
                 .swap_dims(1, 2)
         };
-        let query = split_heads(self.query.forward(hidden_states.clone()));
-        let key = split_heads(self.key.forward(hidden_states.clone()));
-        let value = split_heads(self.value.forward(hidden_states));
+        let (query, key, value) = (split_heads(query), split_heads(key), split_heads(value));
 
-        let device = query.device();
         let dropout_active = self.dropout.prob > 0.0 && device.is_autodiff();
         let mask_read_backwards = mask.is_some() && !fused_attention_masks_true_keys(&device);
         let context = if dropout_active || mask_read_backwards {

@@ -47,6 +47,27 @@ fn exact_gelu_gradient(device: &Device) -> bool {
     })
 }
 
+/// Scaled dot-product attention of a layer's query, key and value projections, the heads split
+/// from and merged back into the hidden dimension, for inference: burnbert's kernel where it has
+/// one (f32 on flex without autodiff), else `None` (the caller spells it out with Burn's ops).
+///
+/// # Shapes
+/// - query, key, value, output: `[batch, seq, hidden]`
+/// - mask: `[batch, heads, seq, seq]`, `true` for keys to ignore
+#[allow(unused_variables)]
+pub(crate) fn attention(
+    query: &Tensor<3>,
+    key: &Tensor<3>,
+    value: &Tensor<3>,
+    heads: usize,
+    mask: Option<&Tensor<4, Bool>>,
+) -> Option<Tensor<3>> {
+    #[cfg(feature = "flex")]
+    return flex::attention(query, key, value, heads, mask);
+    #[cfg(not(feature = "flex"))]
+    None
+}
+
 /// Softmax over the keys: burnbert's kernel where it has one (f32 on flex), else Burn's.
 ///
 /// # Shapes

@@ -1,6 +1,6 @@
-//! burnbert's own CPU kernels for two element-wise ops that Burn 0.22.1's `flex` backend runs
-//! slowly: the exact GELU and dropout, each forward and backward. Profiled on all-MiniLM-L6-v2
-//! (batch 32, sequence 128) on this project's 2-core benchmark machine:
+//! burnbert's own CPU kernels for ops that Burn 0.22.1's `flex` backend runs slowly: the exact
+//! GELU, softmax and dropout, each forward and backward, and attention for inference. Profiled
+//! on all-MiniLM-L6-v2 (batch 32, sequence 128) on this project's 2-core benchmark machines:
 //!
 //! - GELU: flex's `gelu` and `gelu_backward` (`burn-flex` `ops/activation.rs`) call `libm::erff`
 //!   once per element on one thread: scalar, branchy code, 22 % of an inference pass's CPU time
@@ -10,6 +10,9 @@
 //! - Dropout: Burn's `Dropout` (`burn-nn` `modules/dropout.rs`) draws an f32 Bernoulli tensor
 //!   (one ChaCha draw per element, on one thread), multiplies by it and by `1/(1-p)`, and keeps
 //!   the mask for the backward pass: 15 % of a training step's CPU time.
+//! - Attention (inference): copies of the query, key, value and context between the
+//!   `[batch, seq, hidden]` and `[batch, heads, seq, head]` layouts, and a scalar softmax with
+//!   libm's `expf`: 18 % of an inference pass's CPU time on an AVX2 EPYC.
 //!
 //! Here each runs over all cores in chunks, as straight-line code that the compiler vectorises
 //! (AVX-512 or AVX2 chosen at run time; the versions do the same operations in the same order,
@@ -17,6 +20,8 @@
 //!
 //! - [`gelu`](gelu::gelu): an `erf` and an `exp` written as polynomials; within 1e-6 of Burn's GELU.
 //! - [`softmax`](softmax::softmax): one pass per row forward, one backward (`dy·y - y·Σ dy·y`), keeping `y`.
+//! - [`attention`](attention::attention) (inference): each head's two matrix products read and
+//!   write the `[batch, seq, hidden]` layout in place, with the softmax above between them.
 //! - [`dropout`](dropout::dropout): the mask of element `i` is a hash of `i` and a key drawn from the device's
 //!   generator, so it depends only on that generator's state, as Burn's does (a resumed run
 //!   draws the same masks), and the backward pass recomputes it instead of keeping it.
@@ -42,11 +47,13 @@ use burn::tensor::{Bytes, DType};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
+mod attention;
 mod dropout;
 mod gelu;
 mod math;
 mod softmax;
 
+pub(crate) use attention::attention;
 pub(crate) use dropout::dropout;
 pub(crate) use gelu::gelu;
 pub(crate) use softmax::softmax;
@@ -54,9 +61,9 @@ pub(crate) use softmax::softmax;
 /// Defines a slice kernel once and compiles it three times: for AVX-512, for AVX2 + FMA and for
 /// the baseline, picked at run time. No `mul_add`: the versions do the same roundings.
 macro_rules! kernel {
-    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
         $(#[$doc])*
-        fn $name($($arg: $ty),*) {
+        $vis fn $name($($arg: $ty),*) {
             #[inline(always)]
             fn body($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]

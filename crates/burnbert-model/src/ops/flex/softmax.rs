@@ -93,7 +93,7 @@ fn row_sum(xs: impl Fn(usize) -> f32, len: usize) -> f32 {
 
 kernel! {
     /// `x ← softmax(x)` over one row.
-    fn softmax_row_in_place(xs: &mut [f32]) {
+    pub(super) fn softmax_row_in_place(xs: &mut [f32]) {
         let max = row_max(xs);
         for x in xs.iter_mut() {
             *x = exp(*x - max);

@@ -107,8 +107,8 @@ impl BertSelfAttention {
         let key = self.key.forward(hidden_states.clone());
         let value = self.value.forward(hidden_states);
         let device = query.device();
-        if !device.is_autodiff()
-            && let Some(context) = ops::attention(&query, &key, &value, heads, mask.as_ref())
+        if let Some(context) =
+            ops::attention(&query, &key, &value, heads, mask.as_ref(), &self.dropout)
         {
             return context;
         }

@@ -48,8 +48,10 @@ fn exact_gelu_gradient(device: &Device) -> bool {
 }
 
 /// Scaled dot-product attention of a layer's query, key and value projections, the heads split
-/// from and merged back into the hidden dimension, for inference: burnbert's kernel where it has
-/// one (f32 on flex without autodiff), else `None` (the caller spells it out with Burn's ops).
+/// from and merged back into the hidden dimension, with Burn's [`Dropout`] on the probabilities
+/// (when it is training on an autodiff device with `prob > 0`, as Burn's `Dropout::forward`):
+/// burnbert's kernel where it has one (f32 on flex), else `None` (the caller spells it out with
+/// Burn's ops).
 ///
 /// # Shapes
 /// - query, key, value, output: `[batch, seq, hidden]`
@@ -61,9 +63,19 @@ pub(crate) fn attention(
     value: &Tensor<3>,
     heads: usize,
     mask: Option<&Tensor<4, Bool>>,
+    dropout: &Dropout,
 ) -> Option<Tensor<3>> {
+    let active =
+        dropout.training.is_enabled() && query.device().is_autodiff() && dropout.prob > 0.0;
     #[cfg(feature = "flex")]
-    return flex::attention(query, key, value, heads, mask);
+    return flex::attention(
+        query,
+        key,
+        value,
+        heads,
+        mask,
+        active.then_some(dropout.prob),
+    );
     #[cfg(not(feature = "flex"))]
     None
 }

@@ -1,24 +1,36 @@
-//! Scaled dot-product attention for inference, read from the projections' `[batch, seq, hidden]`
-//! layout and written to the context's: `softmax(Q·Kᵀ/√d + mask)·V` per head.
+//! Scaled dot-product attention, `dropout(softmax(Q·Kᵀ/√d + mask))·V` per head, read from the
+//! projections' `[batch, seq, hidden]` layout and written to the context's, forward and
+//! backward.
 //!
-//! Burn's path (`split_heads`, flex's fused `attention`, merging the heads) copies the query,
-//! key and value into `[batch, heads, seq, head]` (`to_contiguous`), applies the scale, mask and
-//! softmax one element at a time with libm's `expf`, and copies the context back: on the
-//! 2-core AVX2 EPYC 18 % of an all-MiniLM-L6-v2 inference pass's CPU time went to those steps
-//! (`perf`: flex's `attention_naive_impl` 8.6 %, `expf` 4.4 %, `copy_2d_tiled` 5.1 %). Here
-//! each (batch, head) is one task that reads its head's columns in place through gemm's
-//! strides, softmaxes its rows with [`softmax_row_in_place`], and writes its columns of the
-//! output; nothing is copied.
+//! Burn's path (`split_heads`, flex's fused `attention` or, when training, the products, scale,
+//! mask, softmax and dropout spelled out, then merging the heads) copies the query, key, value
+//! and context between layouts and, in inference, applies the scale, mask and softmax one
+//! element at a time with libm's `expf`: on the 2-core AVX2 EPYC 18 % of an all-MiniLM-L6-v2
+//! inference pass's CPU time went to those steps (`perf`: flex's `attention_naive_impl` 8.6 %,
+//! `expf` 4.4 %, `copy_2d_tiled` 5.1 %). Here each (batch, head) is one task that reads its
+//! head's columns in place through gemm's strides, runs the row softmax and dropout kernels of
+//! this module's siblings between its products, and writes its columns of the output; nothing is
+//! copied. Training keeps the probabilities (before dropout) for the backward pass, as Burn's
+//! softmax node does; the dropout mask is the dropout kernel's, recomputed.
 
-use burn::backend::Flex;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::{Autodiff, Flex};
 use burn::prelude::*;
-use burn::tensor::{BoolStore, DType};
+use burn::tensor::{BoolStore, Bytes, DType, Shape};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
-use super::softmax::softmax_row_in_place;
-use super::{contiguous, new_like};
+use super::contiguous;
+use super::dropout::{Mask, mask_in_place, mask_into};
+use super::softmax::{softmax_grad_row_in_place, softmax_row_in_place};
 
-/// The attention context of one layer, for f32 tensors on flex without autodiff; `None` for
+/// The attention context of one layer for f32 tensors on flex, with autodiff (training, with
+/// inverted dropout of probability `dropout` on the probabilities when given) or without
+/// (inference; `dropout` is then ignored, as Burn's dropout is the identity there); `None` for
 /// any other tensor (the caller then uses Burn's ops).
 ///
 /// `mask` is `true` where a key must be ignored; those scores are set to `f32::MIN`, as the
@@ -35,207 +47,606 @@ pub(crate) fn attention(
     value: &Tensor<3>,
     heads: usize,
     mask: Option<&Tensor<4, Bool>>,
+    dropout: Option<f64>,
 ) -> Option<Tensor<3>> {
-    if query.dtype() != DType::F32 || query.device().is_autodiff() {
+    if [query, key, value].iter().any(|x| x.dtype() != DType::F32) {
         return None;
     }
-    let [batch, seq, hidden] = query.dims();
-    if key.dims() != [batch, seq, hidden]
-        || value.dims() != [batch, seq, hidden]
-        || heads == 0
-        || !hidden.is_multiple_of(heads)
+    let geometry = Geometry::of(query.dims(), key.dims(), value.dims(), heads)?;
+    let device = query.device();
+    if !device.is_autodiff() {
+        let primitive = |x: &Tensor<3>| x.clone().try_into_primitive::<Flex>().ok();
+        let mask = match mask {
+            Some(mask) => Some(flex_mask(mask.clone().try_into_primitive::<Flex>().ok()?)?),
+            None => None,
+        };
+        let (q, k, v) = (primitive(query)?, primitive(key)?, primitive(value)?);
+        let (context, _) = forward(&q, &k, &v, geometry, mask.as_ref(), None, false)?;
+        return Some(Tensor::from_primitive::<Flex>(context));
+    }
+    let primitive = |x: &Tensor<3>| x.clone().try_into_primitive::<Autodiff<Flex>>().ok();
+    let mask = match mask {
+        Some(mask) => Some(flex_mask(
+            mask.clone().try_into_primitive::<Autodiff<Flex>>().ok()?,
+        )?),
+        None => None,
+    };
+    let (q, k, v) = (primitive(query)?, primitive(key)?, primitive(value)?);
+    let elements = geometry.tasks() * geometry.seq * geometry.seq;
+    if dropout.is_some() && u32::try_from(elements).is_err() {
+        // The dropout mask indexes the probabilities with a u32, as the dropout kernel does.
+        return None;
+    }
+    let dropout = dropout.map(|prob| Mask::draw(prob, &device));
+    let (q, q_node) = q.into_parts();
+    let (k, k_node) = k.into_parts();
+    let (v, v_node) = v.into_parts();
+    let (q, k, v) = (contiguous(q), contiguous(k), contiguous(v));
+    let context = match AttentionBackward
+        .prepare::<NoCheckpointing>([q_node, k_node, v_node])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (context, probs) = forward(&q, &k, &v, geometry, mask.as_ref(), dropout, true)?;
+            let saved = Saved {
+                query: q,
+                key: k,
+                value: v,
+                probs: probs.expect("kept"),
+                geometry,
+                dropout,
+            };
+            prep.finish(saved, context)
+        }
+        OpsKind::UnTracked(prep) => {
+            let (context, _) = forward(&q, &k, &v, geometry, mask.as_ref(), dropout, false)?;
+            prep.finish(context)
+        }
+    };
+    Some(Tensor::from_primitive::<Autodiff<Flex>>(context))
+}
+
+/// The sizes of one layer's attention.
+#[derive(Debug, Clone, Copy)]
+struct Geometry {
+    batch: usize,
+    seq: usize,
+    heads: usize,
+    head_dim: usize,
+    hidden: usize,
+    /// `1/√head_dim`.
+    scale: f32,
+}
+
+impl Geometry {
+    /// The sizes of query, key and value of the given dims, if they agree.
+    fn of(query: [usize; 3], key: [usize; 3], value: [usize; 3], heads: usize) -> Option<Self> {
+        let [batch, seq, hidden] = query;
+        if key != query || value != query || heads == 0 || !hidden.is_multiple_of(heads) {
+            return None;
+        }
+        let head_dim = hidden / heads;
+        Some(Self {
+            batch,
+            seq,
+            heads,
+            head_dim,
+            hidden,
+            scale: 1.0 / (head_dim as f32).sqrt(),
+        })
+    }
+
+    /// One task per (batch, head).
+    fn tasks(&self) -> usize {
+        self.batch * self.heads
+    }
+
+    /// The offset of a task's first element in a `[batch, seq, hidden]` tensor.
+    fn at(&self, task: usize) -> usize {
+        task / self.heads * self.seq * self.hidden + task % self.heads * self.head_dim
+    }
+
+    /// A task's head in a `[batch, seq, hidden]` tensor whose elements start at `base`.
+    fn head(&self, base: *const f32, task: usize) -> Matrix {
+        // SAFETY (of the later reads): `at` is within a `[batch, seq, hidden]` tensor.
+        Matrix::rows(base.wrapping_add(self.at(task)), self.hidden)
+    }
+}
+
+/// A `[batch, heads, seq, seq]` padding mask: its bytes from its first element, and its strides.
+struct KeyMask {
+    tensor: FlexTensor,
+    strides: [isize; 4],
+}
+
+impl KeyMask {
+    fn bytes(&self) -> &[u8] {
+        &self.tensor.bytes()[self.tensor.layout().start_offset()..]
+    }
+}
+
+/// The mask's bytes when flex stores it one byte per element.
+fn flex_mask(mask: FlexTensor) -> Option<KeyMask> {
+    if !matches!(mask.dtype(), DType::Bool(BoolStore::Native | BoolStore::U8)) {
+        return None;
+    }
+    let strides = mask.layout().strides();
+    if strides.len() != 4 || strides.iter().any(|&s| s < 0) {
+        return None;
+    }
+    let strides = [strides[0], strides[1], strides[2], strides[3]];
+    Some(KeyMask {
+        tensor: mask,
+        strides,
+    })
+}
+
+/// The forward pass over all heads: the context, and the probabilities (before dropout) when
+/// `keep_probs`. `None` when a tensor's elements are not readable as f32 or the mask's shape is
+/// not `[batch, heads, seq, seq]`.
+fn forward(
+    q: &FlexTensor,
+    k: &FlexTensor,
+    v: &FlexTensor,
+    g: Geometry,
+    mask: Option<&KeyMask>,
+    dropout: Option<Mask>,
+    keep_probs: bool,
+) -> Option<(FlexTensor, Option<FlexTensor>)> {
+    let (q, k, v) = (
+        contiguous(q.clone()),
+        contiguous(k.clone()),
+        contiguous(v.clone()),
+    );
+    let (qs, ks, vs) = (
+        q.as_slice::<f32>()?.as_ptr(),
+        k.as_slice::<f32>()?.as_ptr(),
+        v.as_slice::<f32>()?.as_ptr(),
+    );
+    if let Some(mask) = mask
+        && mask.tensor.layout().shape().dims::<4>() != [g.batch, g.heads, g.seq, g.seq]
     {
         return None;
     }
-    let primitive = |x: &Tensor<3>| x.clone().try_into_primitive::<Flex>().ok();
-    let (q, k, v) = (
-        contiguous(primitive(query)?),
-        contiguous(primitive(key)?),
-        contiguous(primitive(value)?),
-    );
-    if [&q, &k, &v].iter().any(|x| x.dtype() != DType::F32) {
-        return None;
-    }
-    let mask = match mask {
-        Some(mask) => {
-            let mask = mask.clone().try_into_primitive::<Flex>().ok()?;
-            match mask.dtype() {
-                DType::Bool(BoolStore::Native | BoolStore::U8) => Some(mask),
-                _ => return None,
-            }
-        }
-        None => None,
-    };
-    let head_dim = hidden / heads;
-    let scale = 1.0 / (head_dim as f32).sqrt();
     let (qs, ks, vs) = (
-        q.as_slice::<f32>()?,
-        k.as_slice::<f32>()?,
-        v.as_slice::<f32>()?,
+        Shared(qs.cast_mut()),
+        Shared(ks.cast_mut()),
+        Shared(vs.cast_mut()),
     );
-    let mask = mask.as_ref().map(|m| {
-        let strides = m.layout().strides();
-        (
-            &m.bytes()[m.layout().start_offset()..],
-            [strides[0], strides[1], strides[2], strides[3]],
-        )
-    });
-    Some(Tensor::from_primitive::<Flex>(new_like(&q, |out| {
-        let out = Shared(out.as_mut_ptr().cast::<f32>());
-        (0..batch * heads).into_par_iter().for_each_init(
-            || vec![0.0f32; seq * seq],
-            |scores, task| {
-                let (b, h) = (task / heads, task % heads);
-                let at = b * seq * hidden + h * head_dim;
-                // SAFETY: gemm reads `seq` rows of `head_dim` columns from `at`, `hidden` apart,
-                // within the `[batch, seq, hidden]` inputs; the scores are `seq × seq`.
-                unsafe {
-                    gemm::gemm(
-                        seq,
-                        seq,
-                        head_dim,
-                        scores.as_mut_ptr(),
-                        1,
-                        seq as isize,
-                        false,
-                        qs.as_ptr().add(at),
-                        1,
-                        hidden as isize,
-                        // Kᵀ: element (d, j) of the head is key row j's column d.
-                        ks.as_ptr().add(at),
-                        hidden as isize,
-                        1,
-                        0.0,
-                        scale,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
-                    );
+    let square = g.seq * g.seq;
+    let mut probs = keep_probs.then(|| Vec::<f32>::with_capacity(g.tasks() * square));
+    let probs_at = probs.as_mut().map(|p| Shared(p.as_mut_ptr()));
+    let mut context = Vec::<f32>::with_capacity(g.batch * g.seq * g.hidden);
+    let out = Shared(context.as_mut_ptr());
+    (0..g.tasks()).into_par_iter().for_each_init(
+        || (Vec::new(), Vec::new()),
+        |(scratch, dropped): &mut (Vec<f32>, Vec<f32>), task| {
+            let probs = match probs_at {
+                Some(base) => base.at(task * square),
+                None => {
+                    scratch.resize(square, 0.0);
+                    Shared(scratch.as_mut_ptr())
                 }
-                for (i, row) in scores.chunks_exact_mut(seq).enumerate() {
-                    if let Some((bytes, [s0, s1, s2, s3])) = mask {
-                        let base = b as isize * s0 + h as isize * s1 + i as isize * s2;
-                        for (j, score) in row.iter_mut().enumerate() {
-                            if bytes[(base + j as isize * s3) as usize] != 0 {
-                                *score = f32::MIN;
-                            }
-                        }
-                    }
-                    softmax_row_in_place(row);
-                }
-                // SAFETY: this task alone writes the head's columns of batch `b` (every one of
-                // them: gemm without reading the destination); V is read as Q and K are.
-                unsafe {
-                    gemm::gemm(
-                        seq,
-                        head_dim,
-                        seq,
-                        out.at(at),
-                        1,
-                        hidden as isize,
-                        false,
-                        scores.as_ptr(),
-                        1,
-                        seq as isize,
-                        vs.as_ptr().add(at),
-                        1,
-                        hidden as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
-                    );
-                }
-            },
-        );
-    })))
+            };
+            // SAFETY: `probs` has `seq²` elements of its own (this task's part of the kept
+            // probabilities, or the scratch); of `out`, the context's buffer, this task alone
+            // writes its head's columns.
+            unsafe { head_forward(&g, task, [qs, ks, vs], mask, dropout, probs, dropped, out) };
+        },
+    );
+    // SAFETY: the tasks wrote every column of every row of the context, and all their
+    // probabilities.
+    let context = unsafe { written(context, Shape::from(vec![g.batch, g.seq, g.hidden])) };
+    let probs =
+        probs.map(|p| unsafe { written(p, Shape::from(vec![g.batch, g.heads, g.seq, g.seq])) });
+    Some((context, probs))
 }
 
-/// The output's base pointer, shared by the tasks that each write their own columns of it.
+/// One head's forward pass: `probs ← softmax(scale·Q·Kᵀ, masked)` (`seq²` elements), then its
+/// columns of `out ← dropout(probs)·V`; `dropped` is scratch for the dropped probabilities.
+///
+/// # Safety
+/// `qkv` and `out` point at `[batch, seq, hidden]` buffers of `g`'s sizes, `probs` at `seq²`
+/// elements this call alone uses; no other task writes this task's columns of `out`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn head_forward(
+    g: &Geometry,
+    task: usize,
+    [q, k, v]: [Shared; 3],
+    mask: Option<&KeyMask>,
+    dropout: Option<Mask>,
+    probs: Shared,
+    dropped: &mut Vec<f32>,
+    out: Shared,
+) {
+    let (seq, d) = (g.seq, g.head_dim);
+    let square = Matrix::rows(probs.0, seq);
+    let (q, k, v) = (g.head(q.0, task), g.head(k.0, task), g.head(v.0, task));
+    // SAFETY: the caller's buffers, read and written within their sizes.
+    unsafe { product(seq, seq, d, square, q, k.transposed(), g.scale) };
+    let probs = unsafe { std::slice::from_raw_parts_mut(probs.0, seq * seq) };
+    let (b, h) = (task / g.heads, task % g.heads);
+    for (i, row) in probs.chunks_exact_mut(seq).enumerate() {
+        if let Some(mask) = mask {
+            let [s0, s1, s2, s3] = mask.strides;
+            let base = b as isize * s0 + h as isize * s1 + i as isize * s2;
+            let bytes = mask.bytes();
+            for (j, score) in row.iter_mut().enumerate() {
+                if bytes[(base + j as isize * s3) as usize] != 0 {
+                    *score = f32::MIN;
+                }
+            }
+        }
+        softmax_row_in_place(row);
+    }
+    let weights = match dropout {
+        Some(mask) => {
+            dropped.resize(seq * seq, 0.0);
+            mask_into(probs, as_uninit(dropped), (task * seq * seq) as u32, mask);
+            Matrix::rows(dropped.as_mut_ptr(), seq)
+        }
+        None => square,
+    };
+    let out = g.head(out.0, task);
+    // SAFETY: as above; this task's columns of `out`.
+    unsafe { product(seq, d, seq, out, weights, v, 1.0) };
+}
+
+/// What the backward pass reads: the inputs, the probabilities before dropout, the mask's key.
+#[derive(Debug, Clone)]
+struct Saved {
+    query: FlexTensor,
+    key: FlexTensor,
+    value: FlexTensor,
+    probs: FlexTensor,
+    geometry: Geometry,
+    dropout: Option<Mask>,
+}
+
+#[derive(Debug)]
+struct AttentionBackward;
+
+impl Backward<Flex, 3> for AttentionBackward {
+    type State = Saved;
+
+    fn backward(self, ops: Ops<Saved, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let [dq, dk, dv] = backward(&ops.state, grad);
+        let [q, k, v] = ops.parents;
+        for (node, grad) in [(q, dq), (k, dk), (v, dv)] {
+            if let Some(node) = node {
+                grads.register::<Flex>(node.id, grad);
+            }
+        }
+    }
+}
+
+/// The gradients of the query, key and value from the context's.
+///
+/// Per head, with `P` the probabilities, `D` the dropout factors and `dC` the context's
+/// gradient: `dV = (D∘P)ᵀ·dC`, `dP = D∘(dC·Vᵀ)`, `dS = P∘(dP - Σ_row dP∘P)`,
+/// `dQ = scale·dS·K`, `dK = scale·dSᵀ·Q`.
+fn backward(saved: &Saved, grad: FlexTensor) -> [FlexTensor; 3] {
+    let g = saved.geometry;
+    let grad = contiguous(grad);
+    let ptr = |x: &FlexTensor| Shared(x.as_slice::<f32>().expect("f32").as_ptr().cast_mut());
+    let (q, k, v, dc) = (
+        ptr(&saved.query),
+        ptr(&saved.key),
+        ptr(&saved.value),
+        ptr(&grad),
+    );
+    let probs = saved.probs.as_slice::<f32>().expect("f32");
+    let square = g.seq * g.seq;
+    let n = g.batch * g.seq * g.hidden;
+    let mut buffers: [Vec<f32>; 3] = std::array::from_fn(|_| Vec::with_capacity(n));
+    let [dq, dk, dv] = buffers.each_mut().map(|b| Shared(b.as_mut_ptr()));
+    (0..g.tasks()).into_par_iter().for_each_init(
+        || (Vec::new(), Vec::new()),
+        |(dropped, dprobs): &mut (Vec<f32>, Vec<f32>), task| {
+            let probs = &probs[task * square..(task + 1) * square];
+            // SAFETY: the saved `[batch, seq, hidden]` buffers and the gradients' new ones, of
+            // which this task alone writes its head's columns.
+            unsafe {
+                head_backward(
+                    &g,
+                    task,
+                    [q, k, v, dc],
+                    probs,
+                    saved.dropout,
+                    [dq, dk, dv],
+                    (dropped, dprobs),
+                );
+            }
+        },
+    );
+    // SAFETY: the tasks wrote every column of every row of the three.
+    buffers.map(|b| unsafe { written(b, Shape::from(vec![g.batch, g.seq, g.hidden])) })
+}
+
+/// One head's backward pass (see [`backward`]).
+///
+/// # Safety
+/// `inputs` (query, key, value, context gradient) and `grads` point at `[batch, seq, hidden]`
+/// buffers of `g`'s sizes; no other task writes this task's columns of `grads`.
+unsafe fn head_backward(
+    g: &Geometry,
+    task: usize,
+    [q, k, v, dc]: [Shared; 4],
+    probs: &[f32],
+    dropout: Option<Mask>,
+    [dq, dk, dv]: [Shared; 3],
+    (dropped, dprobs): (&mut Vec<f32>, &mut Vec<f32>),
+) {
+    let (seq, d) = (g.seq, g.head_dim);
+    let start = (task * seq * seq) as u32;
+    let weights = match dropout {
+        Some(mask) => {
+            dropped.resize(seq * seq, 0.0);
+            mask_into(probs, as_uninit(dropped), start, mask);
+            Matrix::rows(dropped.as_mut_ptr(), seq)
+        }
+        None => Matrix::rows(probs.as_ptr().cast_mut(), seq),
+    };
+    let (q, k, v, dc) = (
+        g.head(q.0, task),
+        g.head(k.0, task),
+        g.head(v.0, task),
+        g.head(dc.0, task),
+    );
+    dprobs.resize(seq * seq, 0.0);
+    let dp = Matrix::rows(dprobs.as_mut_ptr(), seq);
+    // SAFETY: the caller's buffers, within their sizes; this task's columns of the gradients.
+    unsafe {
+        product(
+            seq,
+            d,
+            seq,
+            g.head(dv.0, task),
+            weights.transposed(),
+            dc,
+            1.0,
+        );
+        product(seq, seq, d, dp, dc, v.transposed(), 1.0);
+    }
+    if let Some(mask) = dropout {
+        mask_in_place(dprobs, start, mask);
+    }
+    for (y, dy) in probs.chunks_exact(seq).zip(dprobs.chunks_exact_mut(seq)) {
+        softmax_grad_row_in_place(y, dy);
+    }
+    let ds = Matrix::rows(dprobs.as_mut_ptr(), seq);
+    unsafe {
+        product(seq, d, seq, g.head(dq.0, task), ds, k, g.scale);
+        product(seq, d, seq, g.head(dk.0, task), ds.transposed(), q, g.scale);
+    }
+}
+
+/// A matrix in memory: its first element and its row and column strides, in elements.
+#[derive(Clone, Copy)]
+struct Matrix {
+    ptr: *mut f32,
+    row_stride: isize,
+    col_stride: isize,
+}
+
+impl Matrix {
+    /// Rows `row_stride` apart, columns adjacent.
+    fn rows(ptr: *const f32, row_stride: usize) -> Self {
+        Self {
+            ptr: ptr.cast_mut(),
+            row_stride: row_stride as isize,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose, the same elements.
+    fn transposed(self) -> Self {
+        Self {
+            ptr: self.ptr,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+        }
+    }
+}
+
+/// `dst ← scale·lhs·rhs`, `lhs` `m × k`, `rhs` `k × n`, on this thread (the caller's tasks are
+/// the parallelism), every element of `dst` written.
+///
+/// # Safety
+/// The matrices' elements are within their buffers; `dst` overlaps neither operand.
+unsafe fn product(m: usize, n: usize, k: usize, dst: Matrix, lhs: Matrix, rhs: Matrix, scale: f32) {
+    // SAFETY: the caller's.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.ptr,
+            dst.col_stride,
+            dst.row_stride,
+            false,
+            lhs.ptr,
+            lhs.col_stride,
+            lhs.row_stride,
+            rhs.ptr,
+            rhs.col_stride,
+            rhs.row_stride,
+            0.0,
+            scale,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// The contiguous f32 tensor of `shape` over `buffer`'s allocation.
+///
+/// # Safety
+/// The first `shape.num_elements()` elements of the allocation (within its capacity) are
+/// written.
+unsafe fn written(mut buffer: Vec<f32>, shape: Shape) -> FlexTensor {
+    let n = shape.num_elements();
+    assert!(n <= buffer.capacity());
+    // SAFETY: the caller's.
+    unsafe { buffer.set_len(n) };
+    FlexTensor::new(
+        Bytes::from_elems(buffer),
+        Layout::contiguous(shape),
+        DType::F32,
+    )
+}
+
+/// Scratch of initialised floats seen as the kernels' write-only output.
+fn as_uninit(xs: &mut [f32]) -> &mut [MaybeUninit<f32>] {
+    // SAFETY: `MaybeUninit<f32>` has `f32`'s layout, and every `f32` is a valid one.
+    unsafe { &mut *(xs as *mut [f32] as *mut [MaybeUninit<f32>]) }
+}
+
+/// A buffer's base pointer, shared by the tasks that each read it or write their own part.
 #[derive(Clone, Copy)]
 struct Shared(*mut f32);
 
 impl Shared {
-    /// The pointer to element `offset`.
-    ///
-    /// # Safety
-    /// `offset` is within the buffer.
-    unsafe fn at(self, offset: usize) -> *mut f32 {
-        // SAFETY: the caller's.
-        unsafe { self.0.add(offset) }
+    /// The pointer `offset` elements further.
+    fn at(self, offset: usize) -> Self {
+        Shared(self.0.wrapping_add(offset))
     }
 }
-// SAFETY: the tasks write disjoint elements (see `attention`), and the buffer outlives them.
+
+// SAFETY: the tasks write disjoint elements (see each use), and the buffers outlive them.
 unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
+
+// SAFETY: `Matrix` is only built and used within one task.
+unsafe impl Send for Matrix {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use burn::tensor::Tolerance;
-    use burn::tensor::module::attention as burns_attention;
+    use burn::tensor::activation;
+    use burn::tensor::module::attention as fused;
     use burn::tensor::ops::AttentionModuleOptions;
 
-    /// The model's path without this kernel: heads split, Burn's fused op, heads merged.
-    fn burns(
-        q: Tensor<3>,
-        k: Tensor<3>,
-        v: Tensor<3>,
-        heads: usize,
-        mask: Option<Tensor<4, Bool>>,
-    ) -> Tensor<3> {
-        let [batch, seq, hidden] = q.dims();
-        let split = |x: Tensor<3>| {
-            x.reshape([batch, seq, heads, hidden / heads])
-                .swap_dims(1, 2)
-        };
-        burns_attention(
-            split(q),
-            split(k),
-            split(v),
-            mask,
-            None,
-            AttentionModuleOptions::default(),
-        )
-        .swap_dims(1, 2)
-        .reshape([batch, seq, hidden])
+    const BATCH: usize = 3;
+    const SEQ: usize = 37;
+    const HEADS: usize = 4;
+    const HIDDEN: usize = 24;
+
+    fn split(x: Tensor<3>) -> Tensor<4> {
+        x.reshape([BATCH, SEQ, HEADS, HIDDEN / HEADS])
+            .swap_dims(1, 2)
     }
 
-    #[test]
-    fn attention_is_burns_with_and_without_a_padding_mask() {
-        let device = Device::flex();
-        let (batch, seq, heads, hidden) = (3, 37, 4, 24);
+    fn merge(x: Tensor<4>) -> Tensor<3> {
+        x.swap_dims(1, 2).reshape([BATCH, SEQ, HIDDEN])
+    }
+
+    /// The model's path without this kernel when training: the products, scale, mask, softmax
+    /// and dropout in Burn's ops (the dropout through burnbert's kernel, for the same masks).
+    fn spelled_out(
+        [q, k, v]: [Tensor<3>; 3],
+        mask: Option<Tensor<4, Bool>>,
+        dropout: Option<f64>,
+    ) -> Tensor<3> {
+        let scale = 1.0 / ((HIDDEN / HEADS) as f64).sqrt();
+        let scores = split(q).matmul(split(k).swap_dims(2, 3)).mul_scalar(scale);
+        let scores = match mask {
+            Some(mask) => scores.mask_fill(mask, f32::MIN),
+            None => scores,
+        };
+        let probs = activation::softmax(scores, 3);
+        let probs = match dropout {
+            Some(p) => crate::ops::flex::dropout(p, probs).expect("f32 on flex"),
+            None => probs,
+        };
+        merge(probs.matmul(split(v)))
+    }
+
+    /// Query, key and value of distinct values up to ±3.3, and a padding mask: batch 1 pads
+    /// its last 10 keys, batch 2 its last 30, batch 0 none.
+    fn inputs(device: &Device) -> ([Tensor<3>; 3], Tensor<4, Bool>) {
         let values = |salt: usize| {
-            let n = batch * seq * hidden;
+            let n = BATCH * SEQ * HIDDEN;
             let v: Vec<f32> = (0..n)
                 .map(|i| (((i * 7919 + salt * 104_729) % 2000) as f32 - 1000.0) / 300.0)
                 .collect();
-            Tensor::<3>::from_data(TensorData::new(v, [batch, seq, hidden]), &device)
+            Tensor::<3>::from_data(TensorData::new(v, [BATCH, SEQ, HIDDEN]), device)
         };
-        let (q, k, v) = (values(1), values(2), values(3));
-        // Batch 1 pads its last 10 keys, batch 2 its last 30; batch 0 none.
-        let keep: Vec<bool> = (0..batch * seq)
-            .map(|i| (i / seq == 1 && i % seq >= 27) || (i / seq == 2 && i % seq >= 7))
+        let padded: Vec<bool> = (0..BATCH * SEQ)
+            .map(|i| (i / SEQ == 1 && i % SEQ >= 27) || (i / SEQ == 2 && i % SEQ >= 7))
             .collect();
-        let mask = Tensor::<2, Bool>::from_data(TensorData::new(keep, [batch, seq]), &device)
-            .reshape([batch, 1, 1, seq])
-            .expand([batch, heads, seq, seq]);
+        let mask = Tensor::<2, Bool>::from_data(TensorData::new(padded, [BATCH, SEQ]), device)
+            .reshape([BATCH, 1, 1, SEQ])
+            .expand([BATCH, HEADS, SEQ, SEQ]);
+        ([values(1), values(2), values(3)], mask)
+    }
+
+    #[test]
+    fn inference_is_burns_fused_attention_with_and_without_padding() {
+        let device = Device::flex();
+        let ([q, k, v], mask) = inputs(&device);
         // Outputs up to 3.4 in magnitude, within 2e-6: the exp and the sums round differently.
         for mask in [None, Some(mask)] {
-            let ours = attention(&q, &k, &v, heads, mask.as_ref()).expect("f32 on flex");
-            let expected = burns(q.clone(), k.clone(), v.clone(), heads, mask);
+            let ours = attention(&q, &k, &v, HEADS, mask.as_ref(), None).expect("f32 on flex");
+            let options = AttentionModuleOptions::default();
+            let expected = merge(fused(
+                split(q.clone()),
+                split(k.clone()),
+                split(v.clone()),
+                mask,
+                None,
+                options,
+            ));
             ours.into_data()
                 .assert_approx_eq::<f32>(&expected.into_data(), Tolerance::absolute(2e-6));
         }
     }
 
     #[test]
-    fn attention_leaves_autodiff_tensors_to_burn() {
+    fn training_is_the_spelled_out_path_forward_and_backward_with_the_same_dropout() {
         let device = Device::flex().autodiff();
+        let ([q, k, v], mask) = inputs(&device);
+        let n = BATCH * SEQ * HIDDEN;
+        let weights: Vec<f32> = (0..n).map(|i| (i % 7) as f32 - 3.0).collect();
+        let weights =
+            Tensor::<3>::from_data(TensorData::new(weights, [BATCH, SEQ, HIDDEN]), &device);
+        for (mask, dropout) in [
+            (None, None),
+            (Some(mask.clone()), None),
+            (Some(mask), Some(0.3)),
+        ] {
+            let leaves = || [&q, &k, &v].map(|x| x.clone().detach().require_grad());
+            let (ours_in, theirs_in) = (leaves(), leaves());
+            device.seed(7);
+            let [qo, ko, vo] = &ours_in;
+            let ours = attention(qo, ko, vo, HEADS, mask.as_ref(), dropout).expect("f32 on flex");
+            device.seed(7);
+            let theirs = spelled_out(theirs_in.clone(), mask, dropout);
+            ours.clone()
+                .into_data()
+                .assert_approx_eq::<f32>(&theirs.clone().into_data(), Tolerance::absolute(2e-6));
+            let ours_grads = (ours * weights.clone()).sum().backward();
+            let theirs_grads = (theirs * weights.clone()).sum().backward();
+            for (o, t) in ours_in.iter().zip(&theirs_in) {
+                let o = o.grad(&ours_grads).expect("a gradient").into_data();
+                let t = t.grad(&theirs_grads).expect("a gradient").into_data();
+                o.assert_approx_eq::<f32>(&t, Tolerance::absolute(2e-5));
+            }
+        }
+    }
+
+    #[test]
+    fn other_tensors_are_left_to_burn() {
+        let device = Device::flex();
         let x = Tensor::<3>::zeros([1, 2, 4], &device);
-        assert!(attention(&x, &x, &x, 2, None).is_none());
+        // Heads that do not divide the hidden size, and an f64 tensor.
+        assert!(attention(&x, &x, &x, 3, None, None).is_none());
+        let x = Tensor::<3>::zeros([1, 2, 4], (&device, DType::F64));
+        assert!(attention(&x, &x, &x, 2, None, None).is_none());
     }
 }

@@ -25,7 +25,7 @@ pub(crate) fn dropout<const D: usize>(prob: f64, x: Tensor<D>) -> Result<Tensor<
 /// Which elements dropout keeps: element `i` is kept when 24 bits of a hash of `(key, i)` fall
 /// under `threshold = round((1-p)·2²⁴)`, so with probability `1-p` to within 3e-8.
 #[derive(Debug, Clone, Copy)]
-struct Mask {
+pub(super) struct Mask {
     key: [u32; 2],
     threshold: u32,
     scale: f32,
@@ -34,7 +34,7 @@ struct Mask {
 impl Mask {
     /// A mask with a key of 62 bits from the device's generator: the state Burn's own dropout
     /// would draw from.
-    fn draw(prob: f64, device: &Device) -> Self {
+    pub(super) fn draw(prob: f64, device: &Device) -> Self {
         let bound = Distribution::Uniform(0.0, i32::MAX as f64);
         let key: Vec<i64> = Tensor::<1, Int>::random([2], bound, device)
             .into_data()
@@ -116,7 +116,7 @@ fn apply_mask(x: FlexTensor, mask: Mask) -> FlexTensor {
 
 kernel! {
     /// `x ← x·factor(start + j)`.
-    fn mask_in_place(xs: &mut [f32], start: u32, mask: Mask) {
+    pub(super) fn mask_in_place(xs: &mut [f32], start: u32, mask: Mask) {
         for (j, x) in xs.iter_mut().enumerate() {
             *x *= mask.factor(start.wrapping_add(j as u32));
         }
@@ -125,7 +125,7 @@ kernel! {
 
 kernel! {
     /// `out ← x·factor(start + j)`.
-    fn mask_into(xs: &[f32], out: &mut [MaybeUninit<f32>], start: u32, mask: Mask) {
+    pub(super) fn mask_into(xs: &[f32], out: &mut [MaybeUninit<f32>], start: u32, mask: Mask) {
         for (j, (o, &x)) in out.iter_mut().zip(xs).enumerate() {
             o.write(x * mask.factor(start.wrapping_add(j as u32)));
         }

@@ -123,7 +123,7 @@ kernel! {
 
 kernel! {
     /// `g ← g·y - y·Σ(g·y)` over one row.
-    fn softmax_grad_row_in_place(ys: &[f32], gs: &mut [f32]) {
+    pub(super) fn softmax_grad_row_in_place(ys: &[f32], gs: &mut [f32]) {
         let dot = row_sum(|i| gs[i] * ys[i], ys.len());
         for (g, &y) in gs.iter_mut().zip(ys) {
             *g = *g * y - y * dot;

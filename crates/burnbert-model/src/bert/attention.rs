@@ -6,7 +6,7 @@ use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
 use crate::BertConfig;
-use crate::ops::{self, dropout, softmax};
+use crate::ops::{self, dropout, layer_norm, softmax};
 
 /// The query/key/value projections and scaled dot-product attention over all heads.
 ///
@@ -35,6 +35,9 @@ pub struct BertSelfOutput {
     pub dense: Linear,
     /// `LayerNorm` in HF's keys.
     pub layer_norm: LayerNorm,
+    /// `layer_norm`'s epsilon (`layer_norm_eps`), which Burn's `LayerNorm` keeps private, for
+    /// burnbert's LayerNorm kernel.
+    pub layer_norm_eps: f64,
     /// Dropout with `hidden_dropout_prob`.
     pub dropout: Dropout,
 }
@@ -71,6 +74,7 @@ impl BertConfig {
             output: BertSelfOutput {
                 dense: self.init_linear(h, h, device),
                 layer_norm: self.init_layer_norm(device),
+                layer_norm_eps: self.layer_norm_eps,
                 dropout: DropoutConfig::new(self.hidden_dropout_prob).init(),
             },
         }
@@ -176,7 +180,7 @@ impl BertSelfOutput {
     /// - output: `[batch, seq, hidden]`
     pub fn forward(&self, hidden_states: Tensor<3>, input: Tensor<3>) -> Tensor<3> {
         let x = dropout(&self.dropout, self.dense.forward(hidden_states));
-        self.layer_norm.forward(x + input)
+        layer_norm(&self.layer_norm, self.layer_norm_eps, x + input)
     }
 }
 

@@ -6,7 +6,7 @@ use burn::nn::{
 use burn::prelude::*;
 
 use crate::BertConfig;
-use crate::ops::dropout;
+use crate::ops::{dropout, layer_norm};
 
 /// Word, position and token-type (segment) embeddings, summed, then LayerNorm and dropout.
 ///
@@ -22,6 +22,9 @@ pub struct BertEmbeddings {
     pub token_type_embeddings: Embedding,
     /// `LayerNorm` in HF's keys.
     pub layer_norm: LayerNorm,
+    /// `layer_norm`'s epsilon (`layer_norm_eps`), which Burn's `LayerNorm` keeps private, for
+    /// burnbert's LayerNorm kernel.
+    pub layer_norm_eps: f64,
     /// Dropout with `hidden_dropout_prob`.
     pub dropout: Dropout,
 }
@@ -39,6 +42,7 @@ impl BertConfig {
             position_embeddings: embedding(self.max_position_embeddings),
             token_type_embeddings: embedding(self.type_vocab_size),
             layer_norm: self.init_layer_norm(device),
+            layer_norm_eps: self.layer_norm_eps,
             dropout: DropoutConfig::new(self.hidden_dropout_prob).init(),
         }
     }
@@ -84,7 +88,10 @@ impl BertEmbeddings {
         let embeddings = self.word_embeddings.forward(input_ids)
             + self.token_type_embeddings.forward(token_type_ids)
             + self.position_embeddings.forward(position_ids);
-        dropout(&self.dropout, self.layer_norm.forward(embeddings))
+        dropout(
+            &self.dropout,
+            layer_norm(&self.layer_norm, self.layer_norm_eps, embeddings),
+        )
     }
 }
 

@@ -3,7 +3,7 @@
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::prelude::*;
 
-use crate::ops::dropout;
+use crate::ops::{dropout, layer_norm};
 use crate::{BertAttention, BertConfig, HiddenAct};
 
 /// The first feed-forward projection and its activation. HF key: `intermediate.dense`.
@@ -24,6 +24,9 @@ pub struct BertOutput {
     pub dense: Linear,
     /// `LayerNorm` in HF's keys.
     pub layer_norm: LayerNorm,
+    /// `layer_norm`'s epsilon (`layer_norm_eps`), which Burn's `LayerNorm` keeps private, for
+    /// burnbert's LayerNorm kernel.
+    pub layer_norm_eps: f64,
     /// Dropout with `hidden_dropout_prob`.
     pub dropout: Dropout,
 }
@@ -51,6 +54,7 @@ impl BertConfig {
             output: BertOutput {
                 dense: self.init_linear(self.intermediate_size, self.hidden_size, device),
                 layer_norm: self.init_layer_norm(device),
+                layer_norm_eps: self.layer_norm_eps,
                 dropout: DropoutConfig::new(self.hidden_dropout_prob).init(),
             },
         }
@@ -78,7 +82,7 @@ impl BertOutput {
     /// - output: `[batch, seq, hidden]`
     pub fn forward(&self, hidden_states: Tensor<3>, input: Tensor<3>) -> Tensor<3> {
         let x = dropout(&self.dropout, self.dense.forward(hidden_states));
-        self.layer_norm.forward(x + input)
+        layer_norm(&self.layer_norm, self.layer_norm_eps, x + input)
     }
 }
 

@@ -3,7 +3,7 @@
 //! backend), else Burn's op, with the workarounds a backend needs. The model's parts call these
 //! and name no backend.
 
-use burn::nn::Dropout;
+use burn::nn::{Dropout, LayerNorm};
 use burn::prelude::*;
 use burn::tensor::activation;
 
@@ -78,6 +78,28 @@ pub(crate) fn attention(
     );
     #[cfg(not(feature = "flex"))]
     None
+}
+
+/// Burn's [`LayerNorm`] forward pass, through burnbert's kernel where it has one (f32 on flex
+/// with autodiff, with a `beta`). `epsilon` is the one `norm` was built with (Burn keeps it
+/// private).
+///
+/// # Shapes
+/// - x, output: `[..., d_model]`
+pub(crate) fn layer_norm<const D: usize>(
+    norm: &LayerNorm,
+    epsilon: f64,
+    x: Tensor<D>,
+) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    let x = match &norm.beta {
+        Some(beta) => match flex::layer_norm(x, norm.gamma.val(), beta.val(), epsilon) {
+            Ok(y) => return y,
+            Err(x) => x,
+        },
+        None => x,
+    };
+    norm.forward(x)
 }
 
 /// Softmax over the keys: burnbert's kernel where it has one (f32 on flex), else Burn's.

@@ -50,12 +50,14 @@ use std::mem::MaybeUninit;
 mod attention;
 mod dropout;
 mod gelu;
+mod layer_norm;
 mod math;
 mod softmax;
 
 pub(crate) use attention::attention;
 pub(crate) use dropout::dropout;
 pub(crate) use gelu::gelu;
+pub(crate) use layer_norm::layer_norm;
 pub(crate) use softmax::softmax;
 
 /// Defines a slice kernel once and compiles it three times: for AVX-512, for AVX2 + FMA and for

@@ -79,7 +79,7 @@ fn row_max(xs: &[f32]) -> f32 {
 }
 
 #[inline(always)]
-fn row_sum(xs: impl Fn(usize) -> f32, len: usize) -> f32 {
+pub(super) fn row_sum(xs: impl Fn(usize) -> f32, len: usize) -> f32 {
     let mut lanes = [0.0f32; LANES];
     let full = len / LANES * LANES;
     for base in (0..full).step_by(LANES) {

@@ -6,7 +6,7 @@ use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
 use crate::BertConfig;
-use crate::ops::{self, dropout, layer_norm, softmax};
+use crate::ops::{self, dropout, layer_norm, linear, softmax};
 
 /// The query/key/value projections and scaled dot-product attention over all heads.
 ///
@@ -107,9 +107,9 @@ impl BertSelfAttention {
     pub fn forward(&self, hidden_states: Tensor<3>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
         let [batch, seq, hidden] = hidden_states.dims();
         let heads = self.num_attention_heads;
-        let query = self.query.forward(hidden_states.clone());
-        let key = self.key.forward(hidden_states.clone());
-        let value = self.value.forward(hidden_states);
+        let query = linear(&self.query, hidden_states.clone());
+        let key = linear(&self.key, hidden_states.clone());
+        let value = linear(&self.value, hidden_states);
         let device = query.device();
         if let Some(context) =
             ops::attention(&query, &key, &value, heads, mask.as_ref(), &self.dropout)
@@ -179,7 +179,7 @@ impl BertSelfOutput {
     /// - hidden_states, input: `[batch, seq, hidden]`
     /// - output: `[batch, seq, hidden]`
     pub fn forward(&self, hidden_states: Tensor<3>, input: Tensor<3>) -> Tensor<3> {
-        let x = dropout(&self.dropout, self.dense.forward(hidden_states));
+        let x = dropout(&self.dropout, linear(&self.dense, hidden_states));
         layer_norm(&self.layer_norm, self.layer_norm_eps, x + input)
     }
 }

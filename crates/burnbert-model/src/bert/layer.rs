@@ -3,7 +3,7 @@
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::prelude::*;
 
-use crate::ops::{dropout, layer_norm};
+use crate::ops::{dropout, layer_norm, linear};
 use crate::{BertAttention, BertConfig, HiddenAct};
 
 /// The first feed-forward projection and its activation. HF key: `intermediate.dense`.
@@ -69,7 +69,7 @@ impl BertIntermediate {
     /// - output: `[batch, seq, intermediate]`
     pub fn forward(&self, hidden_states: Tensor<3>) -> Tensor<3> {
         self.intermediate_act_fn
-            .forward(self.dense.forward(hidden_states))
+            .forward(linear(&self.dense, hidden_states))
     }
 }
 
@@ -81,7 +81,7 @@ impl BertOutput {
     /// - input: `[batch, seq, hidden]`
     /// - output: `[batch, seq, hidden]`
     pub fn forward(&self, hidden_states: Tensor<3>, input: Tensor<3>) -> Tensor<3> {
-        let x = dropout(&self.dropout, self.dense.forward(hidden_states));
+        let x = dropout(&self.dropout, linear(&self.dense, hidden_states));
         layer_norm(&self.layer_norm, self.layer_norm_eps, x + input)
     }
 }

@@ -3,7 +3,7 @@
 //! backend), else Burn's op, with the workarounds a backend needs. The model's parts call these
 //! and name no backend.
 
-use burn::nn::{Dropout, LayerNorm};
+use burn::nn::{Dropout, LayerNorm, Linear};
 use burn::prelude::*;
 use burn::tensor::activation;
 
@@ -56,7 +56,7 @@ fn exact_gelu_gradient(device: &Device) -> bool {
 /// # Shapes
 /// - query, key, value, output: `[batch, seq, hidden]`
 /// - mask: `[batch, heads, seq, seq]`, `true` for keys to ignore
-#[allow(unused_variables)]
+#[cfg_attr(not(feature = "flex"), allow(unused_variables))]
 pub(crate) fn attention(
     query: &Tensor<3>,
     key: &Tensor<3>,
@@ -80,12 +80,27 @@ pub(crate) fn attention(
     None
 }
 
+/// Burn's [`Linear`] forward pass, `x·W + b`, through burnbert's kernel where it has one (f32
+/// on flex).
+///
+/// # Shapes
+/// - x: `[..., d_input]`; output: `[..., d_output]`
+pub(crate) fn linear<const D: usize>(layer: &Linear, x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    let x = match flex::linear(x, layer.weight.val(), layer.bias.as_ref().map(|b| b.val())) {
+        Ok(y) => return y,
+        Err(x) => x,
+    };
+    layer.forward(x)
+}
+
 /// Burn's [`LayerNorm`] forward pass, through burnbert's kernel where it has one (f32 on flex
 /// with autodiff, with a `beta`). `epsilon` is the one `norm` was built with (Burn keeps it
 /// private).
 ///
 /// # Shapes
 /// - x, output: `[..., d_model]`
+#[cfg_attr(not(feature = "flex"), allow(unused_variables))]
 pub(crate) fn layer_norm<const D: usize>(
     norm: &LayerNorm,
     epsilon: f64,

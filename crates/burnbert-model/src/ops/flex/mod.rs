@@ -51,6 +51,7 @@ mod attention;
 mod dropout;
 mod gelu;
 mod layer_norm;
+mod linear;
 mod math;
 mod softmax;
 
@@ -58,6 +59,7 @@ pub(crate) use attention::attention;
 pub(crate) use dropout::dropout;
 pub(crate) use gelu::gelu;
 pub(crate) use layer_norm::layer_norm;
+pub(crate) use linear::linear;
 pub(crate) use softmax::softmax;
 
 /// Defines a slice kernel once and compiles it three times: for AVX-512, for AVX2 + FMA and for

@@ -57,7 +57,10 @@ pub(crate) fn attention(
     if !device.is_autodiff() {
         let primitive = |x: &Tensor<3>| x.clone().try_into_primitive::<Flex>().ok();
         let mask = match mask {
-            Some(mask) => Some(flex_mask(mask.clone().try_into_primitive::<Flex>().ok()?)?),
+            Some(mask) => Some(flex_mask(
+                mask.clone().try_into_primitive::<Flex>().ok()?,
+                &geometry,
+            )?),
             None => None,
         };
         let (q, k, v) = (primitive(query)?, primitive(key)?, primitive(value)?);
@@ -68,6 +71,7 @@ pub(crate) fn attention(
     let mask = match mask {
         Some(mask) => Some(flex_mask(
             mask.clone().try_into_primitive::<Autodiff<Flex>>().ok()?,
+            &geometry,
         )?),
         None => None,
     };
@@ -94,6 +98,7 @@ pub(crate) fn attention(
                 key: k,
                 value: v,
                 probs: probs.expect("kept"),
+                mask,
                 geometry,
                 dropout,
             };
@@ -123,7 +128,8 @@ impl Geometry {
     /// The sizes of query, key and value of the given dims, if they agree.
     fn of(query: [usize; 3], key: [usize; 3], value: [usize; 3], heads: usize) -> Option<Self> {
         let [batch, seq, hidden] = query;
-        if key != query || value != query || heads == 0 || !hidden.is_multiple_of(heads) {
+        if key != query || value != query || seq == 0 || heads == 0 || !hidden.is_multiple_of(heads)
+        {
             return None;
         }
         let head_dim = hidden / heads;
@@ -155,6 +161,7 @@ impl Geometry {
 }
 
 /// A `[batch, heads, seq, seq]` padding mask: its bytes from its first element, and its strides.
+#[derive(Debug, Clone)]
 struct KeyMask {
     tensor: FlexTensor,
     strides: [isize; 4],
@@ -164,11 +171,26 @@ impl KeyMask {
     fn bytes(&self) -> &[u8] {
         &self.tensor.bytes()[self.tensor.layout().start_offset()..]
     }
+
+    /// Sets `row[j]` to `value` where key `j` of query `i` of head `h` of batch `b` is masked.
+    fn fill(&self, [b, h, i]: [usize; 3], row: &mut [f32], value: f32) {
+        let [s0, s1, s2, s3] = self.strides;
+        let base = b as isize * s0 + h as isize * s1 + i as isize * s2;
+        let bytes = self.bytes();
+        for (j, x) in row.iter_mut().enumerate() {
+            if bytes[(base + j as isize * s3) as usize] != 0 {
+                *x = value;
+            }
+        }
+    }
 }
 
-/// The mask's bytes when flex stores it one byte per element.
-fn flex_mask(mask: FlexTensor) -> Option<KeyMask> {
-    if !matches!(mask.dtype(), DType::Bool(BoolStore::Native | BoolStore::U8)) {
+/// The mask, when flex stores it one byte per element and its shape is `[batch, heads, seq, seq]`.
+fn flex_mask(mask: FlexTensor, g: &Geometry) -> Option<KeyMask> {
+    if !matches!(mask.dtype(), DType::Bool(BoolStore::Native | BoolStore::U8))
+        || mask.layout().shape().num_dims() != 4
+        || mask.layout().shape().dims::<4>() != [g.batch, g.heads, g.seq, g.seq]
+    {
         return None;
     }
     let strides = mask.layout().strides();
@@ -183,8 +205,7 @@ fn flex_mask(mask: FlexTensor) -> Option<KeyMask> {
 }
 
 /// The forward pass over all heads: the context, and the probabilities (before dropout) when
-/// `keep_probs`. `None` when a tensor's elements are not readable as f32 or the mask's shape is
-/// not `[batch, heads, seq, seq]`.
+/// `keep_probs`. `None` when a tensor's elements are not readable as f32.
 fn forward(
     q: &FlexTensor,
     k: &FlexTensor,
@@ -204,11 +225,6 @@ fn forward(
         k.as_slice::<f32>()?.as_ptr(),
         v.as_slice::<f32>()?.as_ptr(),
     );
-    if let Some(mask) = mask
-        && mask.tensor.layout().shape().dims::<4>() != [g.batch, g.heads, g.seq, g.seq]
-    {
-        return None;
-    }
     let (qs, ks, vs) = (
         Shared(qs.cast_mut()),
         Shared(ks.cast_mut()),
@@ -269,14 +285,7 @@ unsafe fn head_forward(
     let (b, h) = (task / g.heads, task % g.heads);
     for (i, row) in probs.chunks_exact_mut(seq).enumerate() {
         if let Some(mask) = mask {
-            let [s0, s1, s2, s3] = mask.strides;
-            let base = b as isize * s0 + h as isize * s1 + i as isize * s2;
-            let bytes = mask.bytes();
-            for (j, score) in row.iter_mut().enumerate() {
-                if bytes[(base + j as isize * s3) as usize] != 0 {
-                    *score = f32::MIN;
-                }
-            }
+            mask.fill([b, h, i], row, f32::MIN);
         }
         softmax_row_in_place(row);
     }
@@ -300,6 +309,9 @@ struct Saved {
     key: FlexTensor,
     value: FlexTensor,
     probs: FlexTensor,
+    /// The padding mask: the masked scores' gradient is 0 (as `mask_fill`'s), which the softmax
+    /// gradient alone does not give in a row whose keys are all masked.
+    mask: Option<KeyMask>,
     geometry: Geometry,
     dropout: Option<Mask>,
 }
@@ -325,11 +337,16 @@ impl Backward<Flex, 3> for AttentionBackward {
 /// The gradients of the query, key and value from the context's.
 ///
 /// Per head, with `P` the probabilities, `D` the dropout factors and `dC` the context's
-/// gradient: `dV = (D∘P)ᵀ·dC`, `dP = D∘(dC·Vᵀ)`, `dS = P∘(dP - Σ_row dP∘P)`,
+/// gradient: `dV = (D∘P)ᵀ·dC`, `dP = D∘(dC·Vᵀ)`, `dS = P∘(dP - Σ_row dP∘P)` (0 where masked),
 /// `dQ = scale·dS·K`, `dK = scale·dSᵀ·Q`.
 fn backward(saved: &Saved, grad: FlexTensor) -> [FlexTensor; 3] {
     let g = saved.geometry;
     let grad = contiguous(grad);
+    assert_eq!(
+        grad.layout().shape(),
+        saved.query.layout().shape(),
+        "attention backward: the context's gradient has the context's shape"
+    );
     let ptr = |x: &FlexTensor| Shared(x.as_slice::<f32>().expect("f32").as_ptr().cast_mut());
     let (q, k, v, dc) = (
         ptr(&saved.query),
@@ -354,7 +371,7 @@ fn backward(saved: &Saved, grad: FlexTensor) -> [FlexTensor; 3] {
                     task,
                     [q, k, v, dc],
                     probs,
-                    saved.dropout,
+                    (saved.mask.as_ref(), saved.dropout),
                     [dq, dk, dv],
                     (dropped, dprobs),
                 );
@@ -375,7 +392,7 @@ unsafe fn head_backward(
     task: usize,
     [q, k, v, dc]: [Shared; 4],
     probs: &[f32],
-    dropout: Option<Mask>,
+    (mask, dropout): (Option<&KeyMask>, Option<Mask>),
     [dq, dk, dv]: [Shared; 3],
     (dropped, dprobs): (&mut Vec<f32>, &mut Vec<f32>),
 ) {
@@ -413,8 +430,13 @@ unsafe fn head_backward(
     if let Some(mask) = dropout {
         mask_in_place(dprobs, start, mask);
     }
-    for (y, dy) in probs.chunks_exact(seq).zip(dprobs.chunks_exact_mut(seq)) {
+    let (b, h) = (task / g.heads, task % g.heads);
+    let rows = probs.chunks_exact(seq).zip(dprobs.chunks_exact_mut(seq));
+    for (i, (y, dy)) in rows.enumerate() {
         softmax_grad_row_in_place(y, dy);
+        if let Some(mask) = mask {
+            mask.fill([b, h, i], dy, 0.0);
+        }
     }
     let ds = Matrix::rows(dprobs.as_mut_ptr(), seq);
     unsafe {
@@ -567,6 +589,14 @@ mod tests {
         merge(probs.matmul(split(v)))
     }
 
+    /// `[batch, heads, seq, seq]` mask of the keys `padded(batch, key)`.
+    fn padding(device: &Device, padded: impl Fn(usize, usize) -> bool) -> Tensor<4, Bool> {
+        let padded: Vec<bool> = (0..BATCH * SEQ).map(|i| padded(i / SEQ, i % SEQ)).collect();
+        Tensor::<2, Bool>::from_data(TensorData::new(padded, [BATCH, SEQ]), device)
+            .reshape([BATCH, 1, 1, SEQ])
+            .expand([BATCH, HEADS, SEQ, SEQ])
+    }
+
     /// Query, key and value of distinct values up to ±3.3, and a padding mask: batch 1 pads
     /// its last 10 keys, batch 2 its last 30, batch 0 none.
     fn inputs(device: &Device) -> ([Tensor<3>; 3], Tensor<4, Bool>) {
@@ -577,12 +607,9 @@ mod tests {
                 .collect();
             Tensor::<3>::from_data(TensorData::new(v, [BATCH, SEQ, HIDDEN]), device)
         };
-        let padded: Vec<bool> = (0..BATCH * SEQ)
-            .map(|i| (i / SEQ == 1 && i % SEQ >= 27) || (i / SEQ == 2 && i % SEQ >= 7))
-            .collect();
-        let mask = Tensor::<2, Bool>::from_data(TensorData::new(padded, [BATCH, SEQ]), device)
-            .reshape([BATCH, 1, 1, SEQ])
-            .expand([BATCH, HEADS, SEQ, SEQ]);
+        let mask = padding(device, |b, key| {
+            (b == 1 && key >= 27) || (b == 2 && key >= 7)
+        });
         ([values(1), values(2), values(3)], mask)
     }
 
@@ -615,11 +642,16 @@ mod tests {
         let weights: Vec<f32> = (0..n).map(|i| (i % 7) as f32 - 3.0).collect();
         let weights =
             Tensor::<3>::from_data(TensorData::new(weights, [BATCH, SEQ, HIDDEN]), &device);
-        for (mask, dropout) in [
+        // Batch 1 all padding: its rows' scores are all masked, their probabilities uniform and
+        // their gradient 0, as mask_fill's.
+        let all_padded = padding(&device, |b, _| b == 1);
+        let cases = [
             (None, None),
             (Some(mask.clone()), None),
             (Some(mask), Some(0.3)),
-        ] {
+            (Some(all_padded), Some(0.1)),
+        ];
+        for (mask, dropout) in cases {
             let leaves = || [&q, &k, &v].map(|x| x.clone().detach().require_grad());
             let (ours_in, theirs_in) = (leaves(), leaves());
             device.seed(7);
@@ -644,8 +676,15 @@ mod tests {
     fn other_tensors_are_left_to_burn() {
         let device = Device::flex();
         let x = Tensor::<3>::zeros([1, 2, 4], &device);
-        // Heads that do not divide the hidden size, and an f64 tensor.
+        // Heads that do not divide the hidden size.
         assert!(attention(&x, &x, &x, 3, None, None).is_none());
+        // An empty sequence.
+        let empty = Tensor::<3>::zeros([1, 0, 4], &device);
+        assert!(attention(&empty, &empty, &empty, 2, None, None).is_none());
+        // A mask that is not `[batch, heads, seq, seq]`.
+        let mask = Tensor::<4, Bool>::empty([1, 1, 1, 2], &device);
+        assert!(attention(&x, &x, &x, 2, Some(&mask), None).is_none());
+        // An f64 tensor.
         let x = Tensor::<3>::zeros([1, 2, 4], (&device, DType::F64));
         assert!(attention(&x, &x, &x, 2, None, None).is_none());
     }

@@ -14,10 +14,14 @@ use std::mem::MaybeUninit;
 
 use super::{CHUNK, kernel, map, on_flex};
 
-/// Inverted dropout with drop probability `prob` for an f32 tensor on flex: `Ok` with the
-/// result (with autodiff, each element zeroed with probability `prob`, else scaled by
+/// Inverted dropout with drop probability `prob` for an f32 tensor on flex of at most 2³²
+/// elements: `Ok` with the result (with autodiff, each element zeroed with probability `prob`, else scaled by
 /// `1/(1-prob)`; without, `x` itself, as Burn's), or `Err(x)` unchanged for any other tensor.
 pub(crate) fn dropout<const D: usize>(prob: f64, x: Tensor<D>) -> Result<Tensor<D>, Tensor<D>> {
+    if u32::try_from(x.shape().num_elements()).is_err() {
+        // The mask indexes elements with a u32: Burn's dropout takes larger tensors.
+        return Err(x);
+    }
     let device = x.device();
     on_flex(x, |x| x, |x| dropout_tracked(x, Mask::draw(prob, &device)))
 }

@@ -194,6 +194,11 @@ fn backward(saved: &Saved, grad: FlexTensor) -> [FlexTensor; 3] {
     let shape = saved.x.layout().shape().clone();
     let d = shape[shape.num_dims() - 1];
     let grad = contiguous(grad);
+    assert_eq!(
+        grad.layout().shape(),
+        &shape,
+        "layer norm backward: the output's shape"
+    );
     let dys = grad.as_slice::<f32>().expect("contiguous f32");
     let xs = saved.x.as_slice::<f32>().expect("contiguous f32");
     let gamma = saved.gamma.as_slice::<f32>().expect("contiguous f32");

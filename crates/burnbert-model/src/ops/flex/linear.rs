@@ -167,6 +167,11 @@ impl<const N: usize> Backward<Flex, N> for LinearBackward<N> {
         let xs = x.as_slice::<f32>().expect("contiguous f32");
         let ws = weight.as_slice::<f32>().expect("contiguous f32");
         let rows = dys.len() / d_output;
+        assert_eq!(
+            rows * d_input,
+            xs.len(),
+            "linear backward: the output's rows"
+        );
         let mut parents = ops.parents.into_iter();
         let (x_node, w_node, b_node) = (
             parents.next().flatten(),

@@ -26,6 +26,7 @@ use std::mem::MaybeUninit;
 
 use super::contiguous;
 use super::dropout::{Mask, mask_in_place, mask_into};
+use super::matrix::{Matrix, product};
 use super::softmax::{softmax_grad_row_in_place, softmax_row_in_place};
 
 /// The attention context of one layer for f32 tensors on flex, with autodiff (training, with
@@ -280,7 +281,17 @@ unsafe fn head_forward(
     let square = Matrix::rows(probs.0, seq);
     let (q, k, v) = (g.head(q.0, task), g.head(k.0, task), g.head(v.0, task));
     // SAFETY: the caller's buffers, read and written within their sizes.
-    unsafe { product(seq, seq, d, square, q, k.transposed(), g.scale) };
+    unsafe {
+        product(
+            [seq, seq, d],
+            square,
+            q,
+            k.transposed(),
+            g.scale,
+            false,
+            false,
+        )
+    };
     let probs = unsafe { std::slice::from_raw_parts_mut(probs.0, seq * seq) };
     let (b, h) = (task / g.heads, task % g.heads);
     for (i, row) in probs.chunks_exact_mut(seq).enumerate() {
@@ -299,7 +310,7 @@ unsafe fn head_forward(
     };
     let out = g.head(out.0, task);
     // SAFETY: as above; this task's columns of `out`.
-    unsafe { product(seq, d, seq, out, weights, v, 1.0) };
+    unsafe { product([seq, d, seq], out, weights, v, 1.0, false, false) };
 }
 
 /// What the backward pass reads: the inputs, the probabilities before dropout, the mask's key.
@@ -417,15 +428,15 @@ unsafe fn head_backward(
     // SAFETY: the caller's buffers, within their sizes; this task's columns of the gradients.
     unsafe {
         product(
-            seq,
-            d,
-            seq,
+            [seq, d, seq],
             g.head(dv.0, task),
             weights.transposed(),
             dc,
             1.0,
+            false,
+            false,
         );
-        product(seq, seq, d, dp, dc, v.transposed(), 1.0);
+        product([seq, seq, d], dp, dc, v.transposed(), 1.0, false, false);
     }
     if let Some(mask) = dropout {
         mask_in_place(dprobs, start, mask);
@@ -440,67 +451,23 @@ unsafe fn head_backward(
     }
     let ds = Matrix::rows(dprobs.as_mut_ptr(), seq);
     unsafe {
-        product(seq, d, seq, g.head(dq.0, task), ds, k, g.scale);
-        product(seq, d, seq, g.head(dk.0, task), ds.transposed(), q, g.scale);
-    }
-}
-
-/// A matrix in memory: its first element and its row and column strides, in elements.
-#[derive(Clone, Copy)]
-struct Matrix {
-    ptr: *mut f32,
-    row_stride: isize,
-    col_stride: isize,
-}
-
-impl Matrix {
-    /// Rows `row_stride` apart, columns adjacent.
-    fn rows(ptr: *const f32, row_stride: usize) -> Self {
-        Self {
-            ptr: ptr.cast_mut(),
-            row_stride: row_stride as isize,
-            col_stride: 1,
-        }
-    }
-
-    /// The transpose, the same elements.
-    fn transposed(self) -> Self {
-        Self {
-            ptr: self.ptr,
-            row_stride: self.col_stride,
-            col_stride: self.row_stride,
-        }
-    }
-}
-
-/// `dst ← scale·lhs·rhs`, `lhs` `m × k`, `rhs` `k × n`, on this thread (the caller's tasks are
-/// the parallelism), every element of `dst` written.
-///
-/// # Safety
-/// The matrices' elements are within their buffers; `dst` overlaps neither operand.
-unsafe fn product(m: usize, n: usize, k: usize, dst: Matrix, lhs: Matrix, rhs: Matrix, scale: f32) {
-    // SAFETY: the caller's.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
+        product(
+            [seq, d, seq],
+            g.head(dq.0, task),
+            ds,
             k,
-            dst.ptr,
-            dst.col_stride,
-            dst.row_stride,
-            false,
-            lhs.ptr,
-            lhs.col_stride,
-            lhs.row_stride,
-            rhs.ptr,
-            rhs.col_stride,
-            rhs.row_stride,
-            0.0,
-            scale,
+            g.scale,
             false,
             false,
+        );
+        product(
+            [seq, d, seq],
+            g.head(dk.0, task),
+            ds.transposed(),
+            q,
+            g.scale,
             false,
-            gemm::Parallelism::None,
+            false,
         );
     }
 }
@@ -542,9 +509,6 @@ impl Shared {
 // SAFETY: the tasks write disjoint elements (see each use), and the buffers outlive them.
 unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
-
-// SAFETY: `Matrix` is only built and used within one task.
-unsafe impl Send for Matrix {}
 
 #[cfg(test)]
 mod tests {

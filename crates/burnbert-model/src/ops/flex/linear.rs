@@ -20,12 +20,10 @@ use burn::tensor::{Bytes, DType, Shape};
 use rayon::prelude::*;
 
 use super::contiguous;
+use super::matrix::{Matrix, product};
 
 /// Rows per parallel task of the bias's passes.
 const ROWS: usize = 64;
-
-/// Products of at least this many multiply-adds run on all cores (burn-flex's threshold).
-const PARALLEL: usize = 192 * 192 * 192;
 
 /// `x·weight + bias` over the last dimension for f32 tensors on flex, with or without autodiff:
 /// `Ok` with the result, or `Err(x)` unchanged for any other tensor.
@@ -133,9 +131,11 @@ fn forward(x: &FlexTensor, w: &FlexTensor, b: Option<&FlexTensor>) -> FlexTensor
         product(
             [rows, d_output, d_input],
             Matrix::rows(out.as_mut_ptr(), d_output),
-            Matrix::rows(xs.as_ptr().cast_mut(), d_input),
-            Matrix::rows(ws.as_ptr().cast_mut(), d_output),
+            Matrix::rows(xs.as_ptr(), d_input),
+            Matrix::rows(ws.as_ptr(), d_output),
+            1.0,
             bias.is_some(),
+            true,
         );
         out.set_len(rows * d_output);
     }
@@ -186,9 +186,11 @@ impl<const N: usize> Backward<Flex, N> for LinearBackward<N> {
                 product(
                     [rows, d_input, d_output],
                     Matrix::rows(dx.as_mut_ptr(), d_input),
-                    Matrix::rows(dys.as_ptr().cast_mut(), d_output),
-                    Matrix::rows(ws.as_ptr().cast_mut(), d_output).transposed(),
+                    Matrix::rows(dys.as_ptr(), d_output),
+                    Matrix::rows(ws.as_ptr(), d_output).transposed(),
+                    1.0,
                     false,
+                    true,
                 );
                 dx.set_len(rows * d_input);
             }
@@ -204,9 +206,11 @@ impl<const N: usize> Backward<Flex, N> for LinearBackward<N> {
                 product(
                     [d_input, d_output, rows],
                     Matrix::rows(dw.as_mut_ptr(), d_output),
-                    Matrix::rows(xs.as_ptr().cast_mut(), d_input).transposed(),
-                    Matrix::rows(dys.as_ptr().cast_mut(), d_output),
+                    Matrix::rows(xs.as_ptr(), d_input).transposed(),
+                    Matrix::rows(dys.as_ptr(), d_output),
+                    1.0,
                     false,
+                    true,
                 );
                 dw.set_len(d_input * d_output);
             }
@@ -233,72 +237,6 @@ impl<const N: usize> Backward<Flex, N> for LinearBackward<N> {
             let db = FlexTensor::new(Bytes::from_elems(db), Layout::contiguous(shape), DType::F32);
             grads.register::<Flex>(node.id, db);
         }
-    }
-}
-
-/// A matrix in memory: its first element and its row and column strides, in elements.
-#[derive(Clone, Copy)]
-struct Matrix {
-    ptr: *mut f32,
-    row_stride: isize,
-    col_stride: isize,
-}
-
-impl Matrix {
-    /// Rows `row_stride` apart, columns adjacent.
-    fn rows(ptr: *mut f32, row_stride: usize) -> Self {
-        Self {
-            ptr,
-            row_stride: row_stride as isize,
-            col_stride: 1,
-        }
-    }
-
-    /// The transpose, the same elements.
-    fn transposed(self) -> Self {
-        Self {
-            ptr: self.ptr,
-            row_stride: self.col_stride,
-            col_stride: self.row_stride,
-        }
-    }
-}
-
-/// `dst ← lhs·rhs` (`dst ← dst + lhs·rhs` when `accumulate`) for `[m, n, k]`: `lhs` `m × k`,
-/// `rhs` `k × n`; on all cores when the product is large.
-///
-/// # Safety
-/// The matrices' elements are within their buffers; `dst` overlaps neither operand; when
-/// `accumulate`, `dst` is initialised.
-unsafe fn product([m, n, k]: [usize; 3], dst: Matrix, lhs: Matrix, rhs: Matrix, accumulate: bool) {
-    let parallelism = if m.saturating_mul(n).saturating_mul(k) >= PARALLEL {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: the caller's.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.ptr,
-            dst.col_stride,
-            dst.row_stride,
-            accumulate,
-            lhs.ptr,
-            lhs.col_stride,
-            lhs.row_stride,
-            rhs.ptr,
-            rhs.col_stride,
-            rhs.row_stride,
-            if accumulate { 1.0 } else { 0.0 },
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
     }
 }
 

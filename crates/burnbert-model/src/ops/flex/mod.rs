@@ -53,6 +53,7 @@ mod gelu;
 mod layer_norm;
 mod linear;
 mod math;
+mod matrix;
 mod softmax;
 
 pub(crate) use attention::attention;

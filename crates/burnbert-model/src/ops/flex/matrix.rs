@@ -1,0 +1,84 @@
+//! A matrix as gemm reads it (a pointer and two strides) and one gemm product, shared by the
+//! attention and Linear kernels.
+
+/// Products of at least this many multiply-adds may run on all cores (burn-flex's threshold).
+const PARALLEL: usize = 192 * 192 * 192;
+
+/// A matrix in memory: its first element and its row and column strides, in elements.
+#[derive(Clone, Copy)]
+pub(super) struct Matrix {
+    ptr: *mut f32,
+    row_stride: isize,
+    col_stride: isize,
+}
+
+// SAFETY: a `Matrix` is only a view; the kernels that send one between tasks give each task
+// disjoint elements to write.
+unsafe impl Send for Matrix {}
+
+impl Matrix {
+    /// Rows `row_stride` apart, columns adjacent.
+    pub(super) fn rows(ptr: *const f32, row_stride: usize) -> Self {
+        Self {
+            ptr: ptr.cast_mut(),
+            row_stride: row_stride as isize,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose, the same elements.
+    pub(super) fn transposed(self) -> Self {
+        Self {
+            ptr: self.ptr,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+        }
+    }
+}
+
+/// `dst ← scale·lhs·rhs` (`dst ← dst + scale·lhs·rhs` when `accumulate`) for `[m, n, k]`: `lhs`
+/// `m × k`, `rhs` `k × n`. On all cores when `parallel` and the product is large, else on this
+/// thread (where the caller's tasks are the parallelism).
+///
+/// # Safety
+/// The matrices' elements are within their buffers; `dst` overlaps neither operand; when
+/// `accumulate`, `dst` is initialised.
+pub(super) unsafe fn product(
+    [m, n, k]: [usize; 3],
+    dst: Matrix,
+    lhs: Matrix,
+    rhs: Matrix,
+    scale: f32,
+    accumulate: bool,
+    parallel: bool,
+) {
+    let parallelism = if parallel && m.saturating_mul(n).saturating_mul(k) >= PARALLEL {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the caller's.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.ptr,
+            dst.col_stride,
+            dst.row_stride,
+            accumulate,
+            lhs.ptr,
+            lhs.col_stride,
+            lhs.row_stride,
+            rhs.ptr,
+            rhs.col_stride,
+            rhs.row_stride,
+            if accumulate { 1.0 } else { 0.0 },
+            scale,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}

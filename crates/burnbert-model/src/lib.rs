@@ -9,6 +9,8 @@
 //! - Task heads: [`BertForSequenceClassification`], [`BertForTokenClassification`],
 //!   [`BertForQuestionAnswering`]; the pre-training head [`BertForMaskedLM`].
 //! - [`weights`]: HF weight import (`model.safetensors`, `pytorch_model.bin`) and export.
+//! - [`ops`]: the ops whose best implementation depends on the backend; public for the
+//!   optimizer's fused AdamW step ([`ops::adamw`]).
 //!
 //! Modules take no backend type parameter: they run on the `Device` they are given.
 
@@ -17,7 +19,7 @@ pub mod bert;
 mod error;
 pub mod family;
 pub mod loss;
-mod ops;
+pub mod ops;
 mod probe;
 pub mod weights;
 

@@ -8,8 +8,12 @@
 use burn::grad_clipping::GradientClipping;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::module::{Module, ModuleVisitor, Param, ParamGroup};
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{
+    AdamWConfig, AdamWState, AdaptiveMomentumState, GradientsParams, LearningRate, ModuleOptimizer,
+    Optimizer,
+};
 use burn::prelude::*;
+use burnbert_model::ops::AdamWStep;
 
 use crate::TrainingConfig;
 use crate::schedule::WarmupSchedule;
@@ -18,20 +22,97 @@ use crate::schedule::WarmupSchedule;
 /// (HF: `"bias" in name or "LayerNorm" in name`).
 pub const NO_DECAY: [&str; 2] = [r"(^|\.)bias$", r"layer_norm\.(gamma|beta)$"];
 
-fn adamw(config: &TrainingConfig, weight_decay: f64) -> AdamWConfig {
-    AdamWConfig::new()
-        .with_beta_1(config.adam_beta1 as f32)
-        .with_beta_2(config.adam_beta2 as f32)
-        .with_epsilon(config.adam_epsilon as f32)
-        .with_weight_decay(weight_decay as f32)
+/// Burn's AdamW (`burn-optim` 0.22.1), stepping through burnbert's fused kernel where the model
+/// crate has one ([`burnbert_model::ops::adamw`]: f32 on flex) and through Burn's own `AdamW`
+/// elsewhere. Its state is Burn's [`AdamWState`], so its records are Burn's and either resumes
+/// the other's, and the kernel's steps equal Burn's to the bit.
+#[derive(Clone)]
+pub struct AdamW {
+    burn: burn::optim::AdamW,
+    beta_1: f32,
+    beta_2: f32,
+    epsilon: f32,
+    weight_decay: f32,
+}
+
+impl AdamW {
+    /// AdamW with `config`'s β₁, β₂ and ε and decoupled weight decay `weight_decay`.
+    pub fn new(config: &TrainingConfig, weight_decay: f64) -> Self {
+        let (beta_1, beta_2) = (config.adam_beta1 as f32, config.adam_beta2 as f32);
+        let (epsilon, weight_decay) = (config.adam_epsilon as f32, weight_decay as f32);
+        let burn = AdamWConfig::new()
+            .with_beta_1(beta_1)
+            .with_beta_2(beta_2)
+            .with_epsilon(epsilon)
+            .with_weight_decay(weight_decay)
+            .build();
+        Self {
+            burn,
+            beta_1,
+            beta_2,
+            epsilon,
+            weight_decay,
+        }
+    }
+}
+
+impl Optimizer for AdamW {
+    type State<const D: usize> = AdamWState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let (time, moments) = match state {
+            Some(AdamWState {
+                momentum:
+                    AdaptiveMomentumState {
+                        time,
+                        moment_1,
+                        moment_2,
+                        max_moment_2: None,
+                    },
+            }) => (time + 1, Some([moment_1, moment_2])),
+            None => (1, None),
+            // AMSGrad's state: Burn's step.
+            state => return self.burn.step(lr, tensor, grad, state),
+        };
+        let step = AdamWStep {
+            lr,
+            time,
+            beta_1: self.beta_1,
+            beta_2: self.beta_2,
+            epsilon: self.epsilon,
+            weight_decay: self.weight_decay,
+        };
+        match burnbert_model::ops::adamw(&step, (tensor, grad, moments)) {
+            Ok([tensor, moment_1, moment_2]) => {
+                let momentum = AdaptiveMomentumState::new(time, moment_1, moment_2);
+                (tensor, Some(AdamWState::new(momentum)))
+            }
+            Err((tensor, grad, moments)) => {
+                let state = moments.map(|[moment_1, moment_2]| {
+                    AdamWState::new(AdaptiveMomentumState::new(time - 1, moment_1, moment_2))
+                });
+                self.burn.step(lr, tensor, grad, state)
+            }
+        }
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        burn::optim::AdamW::to_device(state, device)
+    }
 }
 
 /// AdamW with `weight_decay` on every parameter but biases and LayerNorm weights.
 pub fn optimizer(config: &TrainingConfig) -> ModuleOptimizer {
     let no_decay = ParamGroup::from_any_regexes(NO_DECAY.to_vec()).expect("valid regexes");
-    adamw(config, config.weight_decay).init().with_group(
+    ModuleOptimizer::from(AdamW::new(config, config.weight_decay)).with_group(
         no_decay,
-        adamw(config, 0.0).build(),
+        AdamW::new(config, 0.0),
         None::<GradientClipping>,
     )
 }
@@ -254,6 +335,100 @@ mod tests {
             global_norm(&model, &clip_global_norm(&model, grads, 1000.0)),
             n
         );
+    }
+
+    /// Burn's own AdamW, set up as `optimizer` sets up burnbert's.
+    fn burns_optimizer(config: &TrainingConfig) -> ModuleOptimizer {
+        let burns = |weight_decay: f64| {
+            AdamWConfig::new()
+                .with_beta_1(config.adam_beta1 as f32)
+                .with_beta_2(config.adam_beta2 as f32)
+                .with_epsilon(config.adam_epsilon as f32)
+                .with_weight_decay(weight_decay as f32)
+        };
+        let no_decay = ParamGroup::from_any_regexes(NO_DECAY.to_vec()).unwrap();
+        burns(config.weight_decay)
+            .init()
+            .with_group(no_decay, burns(0.0).build(), None)
+    }
+
+    fn bits(model: &Two) -> Vec<Vec<u32>> {
+        let tensors = [
+            model.a.weight.val().flatten::<1>(0, 1),
+            model.a.bias.as_ref().unwrap().val(),
+            model.b.weight.val().flatten::<1>(0, 1),
+            model.b.bias.as_ref().unwrap().val(),
+        ];
+        tensors
+            .iter()
+            .map(|t| {
+                let data = t.clone().into_data();
+                data.iter::<f32>().map(f32::to_bits).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn adamw_steps_and_records_are_burns() {
+        let _rng = crate::DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
+        let device = Device::flex().autodiff();
+        let config = TrainingConfig {
+            weight_decay: 0.01,
+            ..Default::default()
+        };
+        // 300 × 200 weights: several of the kernel's parallel chunks.
+        let model = Two {
+            a: LinearConfig::new(300, 200).init(&device),
+            b: LinearConfig::new(200, 1).init(&device),
+        };
+        let grads = |model: &Two, step: usize| {
+            let x: Vec<f32> = (0..4 * 300)
+                .map(|i| ((i * 7 + step * 13) % 17) as f32 / 8.0 - 1.0)
+                .collect();
+            let x = Tensor::<2>::from_data(TensorData::new(x, [4, 300]), &device);
+            let loss = model.b.forward(model.a.forward(x)).powi_scalar(2).mean();
+            GradientsParams::from_grads(loss.backward(), model)
+        };
+        // The kernel takes these tensors (else this would compare Burn's AdamW with itself).
+        let step = AdamWStep {
+            lr: 1e-3,
+            time: 1,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-8,
+            weight_decay: 0.01,
+        };
+        let param = model.a.weight.val().inner();
+        let taken = burnbert_model::ops::adamw(&step, (param.clone(), param, None));
+        assert!(taken.is_ok(), "f32 on flex takes burnbert's kernel");
+        let (mut ours, mut burns) = (optimizer(&config), burns_optimizer(&config));
+        let initial = bits(&model);
+        let (mut a, mut b) = (model.clone(), model);
+        for step in 0..3 {
+            let lr = 1e-3 * (step + 1) as f64;
+            a = ours.step(lr, a.clone(), grads(&a, step));
+            b = burns.step(lr, b.clone(), grads(&b, step));
+            assert_eq!(bits(&a), bits(&b), "step {step}");
+        }
+        assert!(
+            bits(&a)
+                .iter()
+                .zip(&initial)
+                .all(|(now, before)| now != before)
+        );
+        // Each optimizer's record resumes the other: one more step from each, crossed.
+        let mut ours_from_burns = optimizer(&config).load_record(burns.to_record());
+        let mut burns_from_ours = burns_optimizer(&config).load_record(ours.to_record());
+        let (a2, b2) = (
+            ours_from_burns.step(2e-3, a.clone(), grads(&a, 3)),
+            burns_from_ours.step(2e-3, b.clone(), grads(&b, 3)),
+        );
+        let uninterrupted = ours.step(2e-3, a.clone(), grads(&a, 3));
+        assert_eq!(bits(&a2), bits(&uninterrupted));
+        assert_eq!(bits(&b2), bits(&uninterrupted));
+        // A fresh optimizer (no moments) steps differently: the records carried them.
+        let fresh = optimizer(&config).step(2e-3, a.clone(), grads(&a, 3));
+        assert_ne!(bits(&fresh), bits(&uninterrupted));
     }
 
     #[test]

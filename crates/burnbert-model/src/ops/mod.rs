@@ -117,6 +117,50 @@ pub(crate) fn layer_norm<const D: usize>(
     norm.forward(x)
 }
 
+/// One AdamW step of one parameter: the settings of `burn-optim`'s `AdamW` (amsgrad and cautious
+/// weight decay off, as burnbert builds it) and of the step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamWStep {
+    /// The learning rate of this step, for this parameter.
+    pub lr: f64,
+    /// The step's number for this parameter, from 1 (Burn's `AdaptiveMomentumState::time` after
+    /// the step): the bias corrections are `1 - βᵗ`.
+    pub time: usize,
+    /// β₁, the first moment's decay.
+    pub beta_1: f32,
+    /// β₂, the second moment's decay.
+    pub beta_2: f32,
+    /// ε, added to `sqrt(v̂)`.
+    pub epsilon: f32,
+    /// λ, the decoupled weight decay: `w ← w·(1 - lr·λ)`.
+    pub weight_decay: f32,
+}
+
+/// The tensors of one AdamW step: the parameter, its gradient and its moments `[m, v]` (none
+/// before the first step).
+pub type AdamWTensors<const D: usize> = (Tensor<D>, Tensor<D>, Option<[Tensor<D>; 2]>);
+
+/// One step of Burn's AdamW (`burn-optim` 0.22.1 `AdamW::step`) through burnbert's fused kernel
+/// where it has one (f32 on flex, without autodiff: the tensors an optimizer is handed): `Ok`
+/// with the parameter and `[m, v]` after the step, equal to Burn's to the bit; else `Err` with
+/// the tensors unchanged, for Burn's optimizer.
+///
+/// # Shapes
+/// - parameter, gradient, moments, outputs: one shape, any rank
+#[allow(clippy::result_large_err)]
+pub fn adamw<const D: usize>(
+    step: &AdamWStep,
+    tensors: AdamWTensors<D>,
+) -> Result<[Tensor<D>; 3], AdamWTensors<D>> {
+    #[cfg(feature = "flex")]
+    return flex::adamw(step, tensors);
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = step;
+        Err(tensors)
+    }
+}
+
 /// Softmax over the keys: burnbert's kernel where it has one (f32 on flex), else Burn's.
 ///
 /// # Shapes

@@ -22,6 +22,8 @@
 //! - [`softmax`](softmax::softmax): one pass per row forward, one backward (`dy·y - y·Σ dy·y`), keeping `y`.
 //! - [`attention`](attention::attention) (inference): each head's two matrix products read and
 //!   write the `[batch, seq, hidden]` layout in place, with the softmax above between them.
+//! - [`adamw`](adamw::adamw): one optimizer step of one parameter in a single pass (Burn's
+//!   `AdamW` is about a dozen element-wise passes on one thread), equal to Burn's to the bit.
 //! - [`dropout`](dropout::dropout): the mask of element `i` is a hash of `i` and a key drawn from the device's
 //!   generator, so it depends only on that generator's state, as Burn's does (a resumed run
 //!   draws the same masks), and the backward pass recomputes it instead of keeping it.
@@ -47,6 +49,7 @@ use burn::tensor::{Bytes, DType};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
+mod adamw;
 mod attention;
 mod dropout;
 mod gelu;
@@ -56,6 +59,7 @@ mod math;
 mod matrix;
 mod softmax;
 
+pub(crate) use adamw::adamw;
 pub(crate) use attention::attention;
 pub(crate) use dropout::dropout;
 pub(crate) use gelu::gelu;

@@ -286,19 +286,22 @@ mod tests {
         }
     }
 
+    /// A first step at lr 0.1, HF's betas and ε, no decay.
+    const FIRST_STEP: AdamWStep = AdamWStep {
+        lr: 0.1,
+        time: 1,
+        beta_1: 0.9,
+        beta_2: 0.999,
+        epsilon: 1e-8,
+        weight_decay: 0.0,
+    };
+
     #[test]
     fn a_shared_parameter_is_copied_not_written() {
         let device = Device::flex();
         let w = tensor(&[0.5; 14], &device);
         let held = w.clone();
-        let step = AdamWStep {
-            lr: 0.1,
-            time: 1,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-8,
-            weight_decay: 0.0,
-        };
+        let step = FIRST_STEP;
         let [updated, _, _] = adamw(&step, (w, tensor(&[1.0; 14], &device), None))
             .ok()
             .unwrap();
@@ -312,14 +315,7 @@ mod tests {
 
     #[test]
     fn other_tensors_are_handed_back() {
-        let step = AdamWStep {
-            lr: 0.1,
-            time: 1,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-8,
-            weight_decay: 0.0,
-        };
+        let step = FIRST_STEP;
         let device = Device::flex();
         // Autodiff tensors, a shape mismatch and f64 tensors are not taken.
         let ad = Device::flex().autodiff();

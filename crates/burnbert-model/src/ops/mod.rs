@@ -137,7 +137,7 @@ pub struct AdamWStep {
 }
 
 /// The tensors of one AdamW step: the parameter, its gradient and its moments `[m, v]` (none
-/// before the first step).
+/// before the first step, which is then step 1 whatever [`AdamWStep::time`] says).
 pub type AdamWTensors<const D: usize> = (Tensor<D>, Tensor<D>, Option<[Tensor<D>; 2]>);
 
 /// One step of Burn's AdamW (`burn-optim` 0.22.1 `AdamW::step`) through burnbert's fused kernel

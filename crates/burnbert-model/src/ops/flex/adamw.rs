@@ -62,7 +62,9 @@ pub(crate) fn adamw<const D: usize>(
         let w = own_storage(&mut param).expect("owned");
         let m = own_storage(&mut moment_1).expect("owned");
         let v = own_storage(&mut moment_2).expect("owned");
-        let constants = Constants::new(step, first);
+        // Without moments this is a first step, whatever `step.time` says (as Burn's).
+        let time = if first { 1 } else { step.time };
+        let constants = Constants::new(&AdamWStep { time, ..*step }, first);
         debug_assert_eq!((g.len(), w.len(), m.len(), v.len()), (n, n, n, n));
         w.par_chunks_mut(CHUNK)
             .zip(m.par_chunks_mut(CHUNK))

@@ -30,19 +30,24 @@ TEXTS = [
 RECIPE = dict(learning_rate=1e-2, weight_decay=0.01, warmup_steps=2, max_steps=8, batch_size=4, max_grad_norm=1.0)
 
 
+def optimizer_and_schedule(model, recipe):
+    """Trainer's AdamW (no decay on biases and LayerNorm weights) and linear warmup/decay."""
+    decay = [p for n, p in model.named_parameters() if not ("bias" in n or "LayerNorm" in n)]
+    no_decay = [p for n, p in model.named_parameters() if "bias" in n or "LayerNorm" in n]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": recipe["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=recipe["learning_rate"], betas=(0.9, 0.999), eps=1e-8,
+    )
+    return optimizer, get_linear_schedule_with_warmup(optimizer, recipe["warmup_steps"], recipe["max_steps"])
+
+
 def main():
     torch.manual_seed(0)
     tokenizer = BertTokenizerFast.from_pretrained(FOLDER)
     model = BertForSequenceClassification.from_pretrained(
         FOLDER, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0
     ).train()
-    decay = [p for n, p in model.named_parameters() if not ("bias" in n or "LayerNorm" in n)]
-    no_decay = [p for n, p in model.named_parameters() if "bias" in n or "LayerNorm" in n]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": RECIPE["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=RECIPE["learning_rate"], betas=(0.9, 0.999), eps=1e-8,
-    )
-    schedule = get_linear_schedule_with_warmup(optimizer, RECIPE["warmup_steps"], RECIPE["max_steps"])
+    optimizer, schedule = optimizer_and_schedule(model, RECIPE)
     label_ids = model.config.label2id
     losses = []
     for step in range(RECIPE["max_steps"]):
@@ -97,13 +102,7 @@ def task_curve(kind, recipe=TASK_RECIPE):
     model = BertForSequenceClassification.from_pretrained(FOLDER, **options).train()
     initial = {"classifier.weight": model.classifier.weight.detach().flatten().tolist(),
                "classifier.bias": model.classifier.bias.detach().tolist()}
-    decay = [p for n, p in model.named_parameters() if not ("bias" in n or "LayerNorm" in n)]
-    no_decay = [p for n, p in model.named_parameters() if "bias" in n or "LayerNorm" in n]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": recipe["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=recipe["learning_rate"], betas=(0.9, 0.999), eps=1e-8,
-    )
-    schedule = get_linear_schedule_with_warmup(optimizer, recipe["warmup_steps"], recipe["max_steps"])
+    optimizer, schedule = optimizer_and_schedule(model, recipe)
     label_ids = model.config.label2id
     if kind == "pairs":
         rows = [(a, b, l) for a, b, l in PAIRS]

@@ -15,13 +15,20 @@
 //!   `--mode inference`: a forward pass without autodiff, logits read back.
 //! - `--batch` (32), `--seq` (128): random token ids, no padding, random labels (seeded).
 //! - `--warmup` (2) runs untimed, then `--runs` (5) timed; the median is reported.
-//! - Peak memory: the process's peak RSS (`VmHWM`), model and data included.
+//! - `--dtype fp32` (default) or `bf16`: the device's default float type, Burn's per-device
+//!   setting (`Device::configure`), so that weights, activations, gradients and optimizer state
+//!   are all bf16 — unlike `torch.autocast` in `bench/pytorch.py`, which keeps fp32 weights.
+//!   A backend without bf16 is an error, not an fp32 run.
+//! - Peak memory: the process's peak RSS (`VmHWM`), model and data included; on a backend whose
+//!   allocator reports it (wgpu, CUDA), also the most device memory its pools reserved after any
+//!   run (`device_reserved_mb`).
 //! - `--allocator system` leaves glibc's malloc as it is (burnbert's binaries tune it, see
 //!   `burnbert::allocator`).
 
 use std::time::Instant;
 
 use burnbert::burn::data::dataloader::batcher::Batcher;
+use burnbert::burn::tensor::FloatDType;
 use burnbert::burn::train::TrainStep;
 use burnbert::tasks::sequence_classification::{
     EncodedExample, FineTuning, SequenceClassificationBatcher,
@@ -40,7 +47,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // `--allocator system` measures without burnbert's malloc settings (before/after figures).
     let allocator_tuned =
         flags.get("allocator").as_deref() != Some("system") && burnbert::allocator::tune();
-    let device = flags.device()?;
+    let mut device = flags.device()?;
+    let dtype = flags.get("dtype").unwrap_or_else(|| "fp32".into());
+    match dtype.as_str() {
+        "fp32" => {}
+        // Before any tensor exists on the device: its first tensor fixes its defaults.
+        "bf16" => device
+            .configure(FloatDType::BF16)
+            .map_err(|e| format!("--dtype bf16 on {device:?}: {e}"))?,
+        other => return Err(format!("--dtype {other}: fp32 or bf16").into()),
+    }
     let model_name = flags.get("model").unwrap_or_else(|| "minilm".into());
     let mode = flags.get("mode").unwrap_or_else(|| "train".into());
     let batch: usize = flags.parse("batch", 32)?;
@@ -93,6 +109,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let mut times = Vec::new();
+    let mut reserved = None::<u64>;
+    let mut note_reserved = || {
+        if let Some(usage) = device.memory_pool_usage() {
+            reserved = Some(reserved.unwrap_or(0).max(usage.bytes_reserved));
+        }
+    };
     if training {
         let steps = warmup + runs;
         let args = TrainingConfig {
@@ -118,6 +140,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             // Waits for the device: the step is done when its loss can be read.
             let _ = loss.into_scalar::<f32>();
             times.push(started.elapsed().as_secs_f64());
+            note_reserved();
         }
     } else {
         for _ in 0..warmup + runs {
@@ -126,6 +149,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             let logits = model.forward(input.input);
             let _ = logits.into_data();
             times.push(started.elapsed().as_secs_f64());
+            note_reserved();
         }
     }
     let mut timed = times[warmup..].to_vec();
@@ -145,7 +169,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "samples_per_s": batch as f64 / median,
             "times_s": times,
             "warmup": warmup,
+            "dtype": dtype,
             "peak_rss_mb": peak_rss_mb(),
+            "device_reserved_mb": reserved.map(|b| b as f64 / (1024.0 * 1024.0)),
             "allocator_tuned": allocator_tuned,
             "simd": simd_level(),
         })

@@ -1,14 +1,17 @@
 //! Shared helpers of the integration tests: fixtures, PyTorch references, the backend under test.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use burnbert::burn::prelude::*;
 use serde_json::Value;
 
-/// `assets/` of the repository.
+/// `assets/` of the repository: under `CARGO_MANIFEST_DIR` as the running process's environment
+/// gives it (cargo sets it when it runs a test; the GPU check sets it to the copy of the
+/// repository it runs the test binaries in), else where the tests were built.
 pub fn assets(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
         .join("assets")
         .join(name)
 }

@@ -8,12 +8,15 @@
 //!   LibTorch CPU (when `torch==2.9.0` is importable) and wgpu on a software Vulkan driver (when
 //!   one is installed); it ends with a summary of what ran where and what was skipped and why;
 //! - `cargo xtask bench` measures training and inference throughput and peak memory on each
-//!   backend against PyTorch + `transformers` on the same machine (see `bench()`).
+//!   backend against PyTorch + `transformers` on the same machine (see `bench()`);
+//! - `cargo xtask gpu-pack` builds and packs what `bench/gpu-check.sh` runs on a GPU machine
+//!   without Rust (see `gpu_pack`).
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod gpu_pack;
 
 use bench::bench;
 
@@ -24,9 +27,10 @@ fn main() -> ExitCode {
         Some("reference") => reference(),
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("gpu-pack") => gpu_pack::gpu_pack(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask assets [all-MiniLM-L6-v2|pang-lee|conll2003|squad ...]\n       cargo xtask reference\n       cargo xtask test [-- CARGO TEST ARGS]\n       cargo xtask bench [--backends flex,ndarray,ndarray-blas,tch] [--models minilm,bert-base] [--modes train,inference] [--warmup N] [--runs N] [--json FILE]"
+                "usage: cargo xtask assets [all-MiniLM-L6-v2|pang-lee|conll2003|squad ...]\n       cargo xtask reference\n       cargo xtask test [-- CARGO TEST ARGS]\n       cargo xtask bench [--backends flex,ndarray,ndarray-blas,tch] [--models minilm,bert-base] [--modes train,inference] [--warmup N] [--runs N] [--json FILE]\n       cargo xtask gpu-pack [--torch VERSION] [--out DIR] [--wheels 3.X]"
             );
             ExitCode::from(2)
         }

@@ -1,4 +1,4 @@
-//! `cargo xtask gpu-pack`: what `bench/gpu-check.sh` runs on a GPU machine that has PyTorch but
+//! `cargo xtask gpu-pack`: what `bench/gpu_check.py` runs on a GPU machine that has PyTorch but
 //! no Rust, built here and packed small enough to carry there.
 //!
 //! - The bench example and the `parity` and `train_curve` test binaries, built with
@@ -14,7 +14,7 @@
 //!   installs them from there when the machine lacks `transformers`. They take about 28 MiB.
 //!
 //! The pack must stay under 64 MiB, what a run may carry to the device machine: the binaries
-//! alone take about 38 MiB.
+//! alone take about 33 MiB (32.4 MiB at 2214983).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -103,10 +103,16 @@ fn libtorch(version: &str, dir: &Path) -> Result<PathBuf, String> {
 /// The cargo command of the pack's build: its own target folder, LibTorch at `torch`.
 fn gpu_cargo(target: &Path, torch: &Path) -> Command {
     let mut c = cargo();
+    // torch-sys's build script runs in its own folder: the path must be absolute. The other
+    // LIBTORCH_* variables would take precedence over LIBTORCH.
+    let torch = std::path::absolute(torch).unwrap_or_else(|_| torch.to_path_buf());
     c.env("CARGO_TARGET_DIR", target)
         .env("LIBTORCH", torch)
         .env("LIBTORCH_BYPASS_VERSION_CHECK", "1")
-        .env_remove("LIBTORCH_USE_PYTORCH");
+        .env_remove("LIBTORCH_USE_PYTORCH")
+        .env_remove("LIBTORCH_INCLUDE")
+        .env_remove("LIBTORCH_LIB")
+        .env_remove("LIBTORCH_STATIC");
     c
 }
 
@@ -195,6 +201,36 @@ fn size(path: &Path) -> u64 {
     }
 }
 
+/// What `gpu-pack` writes into its output folder.
+const PACK_ENTRIES: [&str; 3] = ["burnbert-gpu.tar.xz", "torch-version", "wheels"];
+
+/// Removes an earlier pack from `out`; an error, touching nothing, if `out` holds anything else.
+fn clear_pack(out: &Path) -> Result<(), String> {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return Ok(());
+    };
+    let names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if let Some(other) = names.iter().find(|n| !PACK_ENTRIES.contains(&n.as_str())) {
+        return Err(format!(
+            "{} holds {other}, which gpu-pack did not write: choose another --out",
+            out.display()
+        ));
+    }
+    for name in names {
+        let path = out.join(name);
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
 fn pack(options: &PackOptions) -> Result<(), String> {
     let work = target_dir().join("gpu");
     let torch = libtorch(
@@ -204,17 +240,10 @@ fn pack(options: &PackOptions) -> Result<(), String> {
     let stage = work.join("stage");
     let _ = std::fs::remove_dir_all(&stage);
     build(&work, &torch, &stage)?;
-    // A fresh folder each time; it holds nothing but what this command writes.
+    // The output folder holds nothing but what this command writes: anything else in it is
+    // the user's, and then the folder is left alone.
     let out = &options.out;
-    if out.exists() {
-        if !out.join("burnbert-gpu.tar.xz").exists() {
-            return Err(format!(
-                "{} exists and is not a gpu-pack folder: not touching it",
-                out.display()
-            ));
-        }
-        std::fs::remove_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    }
+    clear_pack(out)?;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let archive = out.join("burnbert-gpu.tar.xz");
     let mut c = Command::new("tar");
@@ -272,5 +301,24 @@ mod tests {
             Some(PathBuf::from("/t/release/deps/parity-1"))
         );
         assert_eq!(executable(b"{\"reason\":\"build-finished\"}"), None);
+    }
+
+    #[test]
+    fn an_earlier_pack_is_cleared_and_a_foreign_folder_left_alone() {
+        let dir = std::env::temp_dir().join(format!("burnbert-gpu-pack-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("wheels")).unwrap();
+        std::fs::write(dir.join("burnbert-gpu.tar.xz"), b"x").unwrap();
+        std::fs::write(dir.join("wheels/a.whl"), b"x").unwrap();
+        clear_pack(&dir).unwrap();
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+
+        std::fs::write(dir.join("burnbert-gpu.tar.xz"), b"x").unwrap();
+        std::fs::write(dir.join("notes.txt"), b"mine").unwrap();
+        let error = clear_pack(&dir).unwrap_err();
+        assert!(error.contains("notes.txt"), "{error}");
+        assert!(dir.join("burnbert-gpu.tar.xz").exists() && dir.join("notes.txt").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(clear_pack(&dir), Ok(()));
     }
 }

@@ -9,7 +9,7 @@
 //!   one is installed); it ends with a summary of what ran where and what was skipped and why;
 //! - `cargo xtask bench` measures training and inference throughput and peak memory on each
 //!   backend against PyTorch + `transformers` on the same machine (see `bench()`);
-//! - `cargo xtask gpu-pack` builds and packs what `bench/gpu-check.sh` runs on a GPU machine
+//! - `cargo xtask gpu-pack` builds and packs what `bench/gpu_check.py` runs on a GPU machine
 //!   without Rust (see `gpu_pack`).
 
 use std::path::PathBuf;

@@ -163,26 +163,24 @@ fn build(target: &Path, torch: &Path, stage: &Path) -> Result<(), String> {
 /// Wheels of `transformers` and its dependencies but torch and numpy (the machine has those),
 /// for CPython `version`.
 fn wheels(dir: &Path, version: &str) -> Result<(), String> {
-    {
-        let mut c = python();
-        c.args(["-m", "pip", "download", "--quiet", "--only-binary=:all:"])
-            .args(["--implementation", "cp", "--python-version", version])
-            .args([
-                "--platform",
-                "manylinux_2_28_x86_64",
-                "--platform",
-                "manylinux_2_17_x86_64",
-                "--platform",
-                "manylinux2014_x86_64",
-                TRANSFORMERS,
-                "-d",
-            ])
-            .arg(dir);
-        run(
-            c,
-            &format!("pip download {TRANSFORMERS} for Python {version}"),
-        )?;
-    }
+    let mut c = python();
+    c.args(["-m", "pip", "download", "--quiet", "--only-binary=:all:"])
+        .args(["--implementation", "cp", "--python-version", version])
+        .args([
+            "--platform",
+            "manylinux_2_28_x86_64",
+            "--platform",
+            "manylinux_2_17_x86_64",
+            "--platform",
+            "manylinux2014_x86_64",
+            TRANSFORMERS,
+            "-d",
+        ])
+        .arg(dir);
+    run(
+        c,
+        &format!("pip download {TRANSFORMERS} for Python {version}"),
+    )?;
     for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
         let path = entry.map_err(|e| e.to_string())?.path();
         let name = path.file_name().unwrap_or_default().to_string_lossy();

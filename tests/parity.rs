@@ -346,4 +346,38 @@ fn minilm_matches_pytorch_and_the_published_embedding() {
     {
         assert!((a - b).abs() < 1e-5, "{first:?}");
     }
+
+    // The same two texts padded to 128 tokens: 256 rows, so the encoder's products are large
+    // ones (`ops::flex::sgemm` on an AVX2 CPU; this batch's 18 rows take gemm). Padding changes
+    // no output at the first `seq_len` positions.
+    let seq = 128;
+    let pad = |values: &[i64], fill: i64| -> Vec<i64> {
+        values
+            .chunks(batch.seq_len)
+            .flat_map(|row| {
+                let padding = std::iter::repeat_n(fill, seq - batch.seq_len);
+                row.iter().copied().chain(padding)
+            })
+            .collect()
+    };
+    let long = burnbert::data::PaddedBatch {
+        batch_size: batch.batch_size,
+        seq_len: seq,
+        input_ids: pad(&batch.input_ids, bert.tokenizer.pad_id().into()),
+        attention_mask: pad(&batch.attention_mask, 0),
+        token_type_ids: pad(&batch.token_type_ids, 0),
+    };
+    let out = bert.model.forward(long.to_input(&device));
+    assert_close(
+        "MiniLM last_hidden_state, padded to 128 tokens",
+        out.last_hidden_state
+            .clone()
+            .slice([0..batch.batch_size, 0..batch.seq_len]),
+        &reference["last_hidden_state"],
+    );
+    assert_close(
+        "MiniLM sentence embedding, padded to 128 tokens",
+        burnbert::pipeline::mean_pooled_normalized(out.last_hidden_state, long.mask(&device)),
+        &reference["mean_pooled_normalized"],
+    );
 }

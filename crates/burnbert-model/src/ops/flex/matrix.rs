@@ -38,7 +38,8 @@ impl Matrix {
 
 /// `dst ← scale·lhs·rhs` (`dst ← dst + scale·lhs·rhs` when `accumulate`) for `[m, n, k]`: `lhs`
 /// `m × k`, `rhs` `k × n`. On all cores when `parallel` and the product is large, else on this
-/// thread (where the caller's tasks are the parallelism).
+/// thread (where the caller's tasks are the parallelism). Large products run on
+/// [`sgemm`](super::sgemm) on x86-64 CPUs with AVX2 and no AVX-512, the rest on gemm.
 ///
 /// # Safety
 /// The matrices' elements are within their buffers; `dst` overlaps neither operand; when
@@ -52,7 +53,27 @@ pub(super) unsafe fn product(
     accumulate: bool,
     parallel: bool,
 ) {
-    let parallelism = if parallel && m.saturating_mul(n).saturating_mul(k) >= PARALLEL {
+    let large = m.saturating_mul(n).saturating_mul(k) >= PARALLEL;
+    #[cfg(target_arch = "x86_64")]
+    if large && super::sgemm::chosen() {
+        // SAFETY: the caller's; `chosen` implies AVX2 and FMA.
+        unsafe {
+            super::sgemm::sgemm(
+                [m, n, k],
+                dst.ptr,
+                [dst.row_stride, dst.col_stride],
+                lhs.ptr,
+                [lhs.row_stride, lhs.col_stride],
+                rhs.ptr,
+                [rhs.row_stride, rhs.col_stride],
+                scale,
+                accumulate,
+                parallel,
+            );
+        }
+        return;
+    }
+    let parallelism = if parallel && large {
         gemm::Parallelism::Rayon(0)
     } else {
         gemm::Parallelism::None

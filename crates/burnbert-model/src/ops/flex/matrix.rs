@@ -39,7 +39,7 @@ impl Matrix {
 /// `dst ← scale·lhs·rhs` (`dst ← dst + scale·lhs·rhs` when `accumulate`) for `[m, n, k]`: `lhs`
 /// `m × k`, `rhs` `k × n`. On all cores when `parallel` and the product is large, else on this
 /// thread (where the caller's tasks are the parallelism). Large products run on
-/// [`sgemm`](super::sgemm) on x86-64 CPUs with AVX2 and no AVX-512, the rest on gemm.
+/// [`sgemm`](super::sgemm) on x86-64 CPUs with AVX2 and FMA and no AVX-512, the rest on gemm.
 ///
 /// # Safety
 /// The matrices' elements are within their buffers; `dst` overlaps neither operand; when

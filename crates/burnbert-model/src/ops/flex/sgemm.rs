@@ -190,13 +190,15 @@ pub(super) unsafe fn sgemm(
                         // this task's alone.
                         unsafe {
                             let a = a.offset(ic as isize * rs_a + pc as isize * cs_a);
-                            pack_a(
-                                mc - full,
-                                a.offset(full as isize * rs_a),
-                                [rs_a, cs_a],
-                                kc,
-                                packed_a,
-                            );
+                            if mc > full {
+                                pack_a(
+                                    mc - full,
+                                    a.offset(full as isize * rs_a),
+                                    [rs_a, cs_a],
+                                    kc,
+                                    packed_a,
+                                );
+                            }
                             for jr in columns.step_by(NR) {
                                 for ir in (0..mc).step_by(MR) {
                                     let (strip, strides) = if ir < full {
@@ -327,7 +329,7 @@ unsafe fn kernel(
     // advance per step instead of six.
     let mut a3 = a.wrapping_offset(3 * rs_a);
     for _ in 0..kc {
-        // SAFETY: within the strips.
+        // SAFETY: each step reads column p < kc of the strips.
         unsafe {
             let b0 = _mm256_loadu_ps(b);
             let b1 = _mm256_loadu_ps(b.add(8));
@@ -337,8 +339,9 @@ unsafe fn kernel(
                 row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
                 row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
             }
-            a = a.offset(cs_a);
-            a3 = a3.offset(cs_a);
+            // Past the strip after the last step, never read: wrapping, not `offset`.
+            a = a.wrapping_offset(cs_a);
+            a3 = a3.wrapping_offset(cs_a);
             b = b.add(NR);
         }
     }
@@ -383,10 +386,11 @@ unsafe fn kernel(
 mod tests {
     use super::*;
 
-    /// `n` values in [-1, 1).
+    /// `n` values in [-1, 1), with a period (1999, a prime) longer than any row or column here,
+    /// so that no two rows or columns of a test matrix are equal.
     fn values(n: usize, salt: usize) -> Vec<f32> {
         (0..n)
-            .map(|i| (((i * 7919 + salt * 104_729) % 2000) as f32 - 1000.0) / 1000.0)
+            .map(|i| (((i * 7919 + salt * 104_729) % 1999) as f32 - 999.5) / 999.5)
             .collect()
     }
 
@@ -419,9 +423,11 @@ mod tests {
             eprintln!("skipped: this CPU has no AVX2 + FMA");
             return;
         }
-        // Tails of MR and NR, several blocks of MC rows and of KC depth, one row, k = 1.
+        // Tails of MR and NR, several blocks of MC rows and of KC depth, one row, k = 1, two
+        // blocks of NC columns (a masked-LM decoder's vocabulary is wider than NC).
         let shapes = [
             [1, 1, 1],
+            [55, NC + 20, 400],
             [7, 19, 5],
             [100, 33, 300],
             [97, 129, 800],
@@ -475,38 +481,116 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_strided_c_gets_only_its_elements() {
-        if !available() {
-            eprintln!("skipped: this CPU has no AVX2 + FMA");
-            return;
-        }
-        // C is every other column of a 9 × 40 buffer; the columns between keep their 7.
-        let [m, n, k] = [9, 20, 6];
-        let (a, b) = (values(m * k, 4), values(k * n, 5));
-        let mut buffer = vec![7.0f32; m * 2 * n];
-        // SAFETY: AVX2 + FMA; C's elements are the even ones of the buffer.
+    /// `[m, n, k]` with A, B and C views into wider buffers, as attention's heads are (A and C
+    /// `[rows, hidden]` with the view's columns from 3 and 2, B read transposed from a
+    /// `[n, hidden]` buffer from column 1), or C every other column of its buffer: checks the
+    /// product and that the buffers' other elements keep their 7.
+    fn check_views([m, n, k]: [usize; 3], every_other_column: bool) {
+        let (a_width, b_width, c_width) =
+            (k + 5, k + 4, if every_other_column { 2 * n } else { n + 6 });
+        let a = values(m * a_width, 4);
+        let b = values(n * b_width, 5);
+        let (a_view, b_view) = (&a[3..], &b[1..]);
+        let [rs_c, cs_c, c_first] = if every_other_column {
+            [c_width, 2, 0]
+        } else {
+            [c_width, 1, 2]
+        };
+        let mut buffer = vec![7.0f32; m * c_width];
+        // SAFETY: AVX2 + FMA; the views' elements are in their buffers.
         unsafe {
             sgemm(
                 [m, n, k],
-                buffer.as_mut_ptr(),
-                [2 * n as isize, 2],
-                a.as_ptr(),
-                [k as isize, 1],
-                b.as_ptr(),
-                [n as isize, 1],
+                buffer.as_mut_ptr().add(c_first),
+                [rs_c as isize, cs_c as isize],
+                a_view.as_ptr(),
+                [a_width as isize, 1],
+                b_view.as_ptr(),
+                [1, b_width as isize],
                 1.0,
                 false,
                 true,
             );
         }
-        let want = reference([m, n, k], &vec![0.0; m * n], &a, [k, 1], &b, [n, 1], 1.0);
+        let want = reference(
+            [m, n, k],
+            &vec![0.0; m * n],
+            a_view,
+            [a_width, 1],
+            b_view,
+            [1, b_width],
+            1.0,
+        );
         for (index, &got) in buffer.iter().enumerate() {
-            let expected = if index % 2 == 0 { want[index / 2] } else { 7.0 };
+            let (row, column) = (index / c_width, index % c_width);
+            let in_view = column >= c_first
+                && (column - c_first) % cs_c == 0
+                && (column - c_first) / cs_c < n;
+            let expected = if in_view {
+                want[row * n + (column - c_first) / cs_c]
+            } else {
+                7.0
+            };
             assert!(
-                (got - expected).abs() <= 1e-5,
-                "element {index}: {got}, not {expected}"
+                (got - expected).abs() <= 1e-4,
+                "[{m}, {n}, {k}]: element ({row}, {column}) is {got}, not {expected}"
             );
+        }
+    }
+
+    #[test]
+    fn views_into_wider_buffers_get_only_their_elements() {
+        if !available() {
+            eprintln!("skipped: this CPU has no AVX2 + FMA");
+            return;
+        }
+        check_views([13, 20, 7], false);
+        check_views([61, 45, 400], false);
+        check_views([9, 20, 6], true);
+    }
+
+    #[test]
+    fn products_inside_rayon_tasks_each_get_their_own_buffers() {
+        if !available() {
+            eprintln!("skipped: this CPU has no AVX2 + FMA");
+            return;
+        }
+        // Eight parallel products at once, each from a rayon task: a waiting thread runs other
+        // tasks, whose products find its packed buffers out and take new ones.
+        let [m, n, k] = [60, 50, 400];
+        let results: Vec<(Vec<f32>, Vec<f32>)> = (0..8)
+            .into_par_iter()
+            .map(|salt| {
+                let (a, b) = (values(m * k, 10 + salt), values(k * n, 20 + salt));
+                let mut c = vec![0.0f32; m * n];
+                // SAFETY: AVX2 + FMA; row-major operands.
+                unsafe {
+                    sgemm(
+                        [m, n, k],
+                        c.as_mut_ptr(),
+                        [n as isize, 1],
+                        a.as_ptr(),
+                        [k as isize, 1],
+                        b.as_ptr(),
+                        [n as isize, 1],
+                        1.0,
+                        false,
+                        true,
+                    );
+                }
+                (
+                    c,
+                    reference([m, n, k], &vec![0.0; m * n], &a, [k, 1], &b, [n, 1], 1.0),
+                )
+            })
+            .collect();
+        for (salt, (got, want)) in results.iter().enumerate() {
+            for (index, (got, want)) in got.iter().zip(want).enumerate() {
+                assert!(
+                    (got - want).abs() <= 1e-4,
+                    "product {salt}, element {index}: {got}, not {want}"
+                );
+            }
         }
     }
 }

@@ -175,59 +175,89 @@ pub(super) unsafe fn sgemm(
                 }
                 let (packed_b, a, c) = (Shared(packed_b.as_ptr()), Shared(a), Shared(c));
                 let task = |task: usize| {
-                    let (packed_b, a, c) = (packed_b.get(), a.get(), c.get());
                     let (ic, part) = (task % m_blocks * MC, task / m_blocks);
-                    let mc = MC.min(m - ic);
                     let columns = part * part_strips * NR..nc.min((part + 1) * part_strips * NR);
-                    // A's rows are read in place when its columns are adjacent (then a strip is
-                    // MR runs of kc values), else packed; a last strip of fewer than MR rows is
-                    // always packed, with zeros below it.
-                    let direct = cs_a == 1;
-                    let full = if direct { mc / MR * MR } else { 0 };
-                    with_packed(1, |packed_a| {
-                        let packed_a = packed(packed_a, (mc - full).div_ceil(MR) * MR * kc);
-                        // SAFETY: rows ic.. and columns pc.. of A, within A; the tiles are in C and
-                        // this task's alone.
-                        unsafe {
-                            let a = a.offset(ic as isize * rs_a + pc as isize * cs_a);
-                            if mc > full {
-                                pack_a(
-                                    mc - full,
-                                    a.offset(full as isize * rs_a),
-                                    [rs_a, cs_a],
-                                    kc,
-                                    packed_a,
-                                );
-                            }
-                            for jr in columns.step_by(NR) {
-                                for ir in (0..mc).step_by(MR) {
-                                    let (strip, strides) = if ir < full {
-                                        (a.offset(ir as isize * rs_a), [rs_a, 1])
-                                    } else {
-                                        (packed_a.as_ptr().add((ir - full) * kc), [1, MR as isize])
-                                    };
-                                    kernel(
-                                        kc,
-                                        strip,
-                                        strides,
-                                        packed_b.add(jr * kc),
-                                        c.offset(
-                                            (ic + ir) as isize * rs_c + (jc + jr) as isize * cs_c,
-                                        ),
-                                        [rs_c, cs_c],
-                                        [MR.min(mc - ir), NR.min(nc - jr)],
-                                        alpha,
-                                        accumulate || pc > 0,
-                                    );
-                                }
-                            }
-                        }
-                    });
+                    // SAFETY: rows ic.. and columns pc.. of A, row ic and column jc of C; the
+                    // block's tiles are this task's alone.
+                    unsafe {
+                        block(
+                            kc,
+                            a.get().offset(ic as isize * rs_a + pc as isize * cs_a),
+                            [rs_a, cs_a],
+                            MC.min(m - ic),
+                            packed_b.get(),
+                            columns,
+                            c.get().offset(ic as isize * rs_c + jc as isize * cs_c),
+                            [rs_c, cs_c],
+                            alpha,
+                            accumulate || pc > 0,
+                        )
+                    }
                 };
                 if parallel && tasks > 1 {
                     (0..tasks).into_par_iter().for_each(task);
                 } else {
                     (0..tasks).for_each(task);
+                }
+            }
+        }
+    });
+}
+
+/// One task: `C ← alpha·A·B̃` (`C + …` when `accumulate`) for `rows` (≤ [`MC`]) rows of `A`,
+/// `kc` deep, and the packed block `B̃`'s strips covering `columns` (whole strips but perhaps the
+/// last); `a` and `c` point at the block's first row. `A`'s rows are read in place when its
+/// columns are adjacent (a strip is then [`MR`] runs of `kc` values), else packed; a last strip
+/// of fewer than `MR` rows is always packed, with zeros below it.
+///
+/// # Safety
+/// AVX2 and FMA; the block's elements of `A` are in its buffer, `B̃` holds the strips, and the
+/// tiles written are in `C`'s buffer, initialised when `accumulate`, and no other task's.
+#[allow(clippy::too_many_arguments)]
+unsafe fn block(
+    kc: usize,
+    a: *const f32,
+    [rs_a, cs_a]: [isize; 2],
+    rows: usize,
+    packed_b: *const f32,
+    columns: std::ops::Range<usize>,
+    c: *mut f32,
+    [rs_c, cs_c]: [isize; 2],
+    alpha: f32,
+    accumulate: bool,
+) {
+    let full = if cs_a == 1 { rows / MR * MR } else { 0 };
+    with_packed(1, |packed_a| {
+        let packed_a = packed(packed_a, (rows - full).div_ceil(MR) * MR * kc);
+        // SAFETY: the caller's.
+        unsafe {
+            if rows > full {
+                pack_a(
+                    rows - full,
+                    a.offset(full as isize * rs_a),
+                    [rs_a, cs_a],
+                    kc,
+                    packed_a,
+                );
+            }
+            for jr in columns.clone().step_by(NR) {
+                for ir in (0..rows).step_by(MR) {
+                    let (strip, strides) = if ir < full {
+                        (a.offset(ir as isize * rs_a), [rs_a, 1])
+                    } else {
+                        (packed_a.as_ptr().add((ir - full) * kc), [1, MR as isize])
+                    };
+                    kernel(
+                        kc,
+                        strip,
+                        strides,
+                        packed_b.add(jr * kc),
+                        c.offset(ir as isize * rs_c + jr as isize * cs_c),
+                        [rs_c, cs_c],
+                        [MR.min(rows - ir), NR.min(columns.end - jr)],
+                        alpha,
+                        accumulate,
+                    );
                 }
             }
         }

@@ -3,8 +3,9 @@
 //! Burn 0.22.1's flex backend multiplies into `FlexTensor::empty`, which fills a `Vec<u8>` with
 //! zeros and then copies it into an aligned buffer, so every product's output is written three
 //! times; the bias is then added by a broadcast `add` on one thread, and its gradient summed by
-//! a reduction on one thread. Here the output buffer is allocated and not initialised, filled
-//! with the bias in parallel, and gemm adds the product to it; backwards, `dx = dy·Wᵀ` and
+//! a reduction on one thread. Here the output buffer is allocated and not initialised, and the
+//! product is written onto the bias ([`product_plus_row`]: on sgemm the bias is added as each
+//! tile is stored, else the buffer is filled with it in parallel and gemm adds the product); backwards, `dx = dy·Wᵀ` and
 //! `dW = xᵀ·dy` are gemm products that read the operands through their strides into new
 //! buffers, and `db = Σ_rows dy` is summed per task of [`ROWS`] rows, then over the tasks in
 //! order (independent of the thread count).
@@ -20,9 +21,9 @@ use burn::tensor::{Bytes, DType, Shape};
 use rayon::prelude::*;
 
 use super::contiguous;
-use super::matrix::{Matrix, product};
+use super::matrix::{Matrix, product, product_plus_row};
 
-/// Rows per parallel task of the bias's passes.
+/// Rows per parallel task of the bias gradient's sum.
 const ROWS: usize = 64;
 
 /// `x·weight + bias` over the last dimension for f32 tensors on flex, with or without autodiff:
@@ -113,30 +114,18 @@ fn forward(x: &FlexTensor, w: &FlexTensor, b: Option<&FlexTensor>) -> FlexTensor
     let rows = xs.len() / d_input;
     let mut out = Vec::<f32>::with_capacity(rows * d_output);
     let bias = b.map(|b| b.as_slice::<f32>().expect("contiguous f32"));
-    if let Some(bias) = bias {
-        out.spare_capacity_mut()[..rows * d_output]
-            .par_chunks_mut(ROWS * d_output)
-            .for_each(|chunk| {
-                for row in chunk.chunks_exact_mut(d_output) {
-                    for (o, &b) in row.iter_mut().zip(bias) {
-                        o.write(b);
-                    }
-                }
-            });
-    }
-    // SAFETY: `out` has room for `rows × d_output`, which gemm writes (reading the bias first
-    // when there is one); the operands are contiguous `[rows, d_input]` and
-    // `[d_input, d_output]`.
+    let (dst, lhs, rhs) = (
+        Matrix::rows(out.as_mut_ptr(), d_output),
+        Matrix::rows(xs.as_ptr(), d_input),
+        Matrix::rows(ws.as_ptr(), d_output),
+    );
+    // SAFETY: `out` has room for `rows × d_output`, which the product writes; the operands
+    // are contiguous `[rows, d_input]` and `[d_input, d_output]`, the bias `[d_output]`.
     unsafe {
-        product(
-            [rows, d_output, d_input],
-            Matrix::rows(out.as_mut_ptr(), d_output),
-            Matrix::rows(xs.as_ptr(), d_input),
-            Matrix::rows(ws.as_ptr(), d_output),
-            1.0,
-            bias.is_some(),
-            true,
-        );
+        match bias {
+            Some(bias) => product_plus_row([rows, d_output, d_input], dst, lhs, rhs, bias),
+            None => product([rows, d_output, d_input], dst, lhs, rhs, 1.0, false, true),
+        }
         out.set_len(rows * d_output);
     }
     let mut dims = x.layout().shape().clone();

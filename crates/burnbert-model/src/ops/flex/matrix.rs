@@ -1,8 +1,12 @@
 //! A matrix as gemm reads it (a pointer and two strides) and one gemm product, shared by the
 //! attention and Linear kernels.
 
+use rayon::prelude::*;
+
 /// Products of at least this many multiply-adds may run on all cores (burn-flex's threshold).
 const PARALLEL: usize = 192 * 192 * 192;
+/// Rows per parallel task of filling a product's output with a row.
+const ROWS: usize = 64;
 
 /// A matrix in memory: its first element and its row and column strides, in elements.
 #[derive(Clone, Copy)]
@@ -15,6 +19,8 @@ pub(super) struct Matrix {
 // SAFETY: a `Matrix` is only a view; the kernels that send one between tasks give each task
 // disjoint elements to write.
 unsafe impl Send for Matrix {}
+// SAFETY: as above.
+unsafe impl Sync for Matrix {}
 
 impl Matrix {
     /// Rows `row_stride` apart, columns adjacent.
@@ -24,6 +30,13 @@ impl Matrix {
             row_stride: row_stride as isize,
             col_stride: 1,
         }
+    }
+
+    /// The address of element `(i, j)` (a method, so that a closure that calls it captures the
+    /// whole `Matrix`, which may be shared between threads, not its bare pointer).
+    fn at(self, i: usize, j: usize) -> *mut f32 {
+        self.ptr
+            .wrapping_offset(i as isize * self.row_stride + j as isize * self.col_stride)
     }
 
     /// The transpose, the same elements.
@@ -67,7 +80,11 @@ pub(super) unsafe fn product(
                 rhs.ptr,
                 [rhs.row_stride, rhs.col_stride],
                 scale,
-                accumulate,
+                if accumulate {
+                    super::sgemm::Onto::C
+                } else {
+                    super::sgemm::Onto::Zero
+                },
                 parallel,
             );
         }
@@ -102,4 +119,48 @@ pub(super) unsafe fn product(
             parallelism,
         );
     }
+}
+
+/// `dst ← lhs·rhs + 1·rowᵀ` for `[m, n, k]`, `row` (a Linear layer's bias, `n` values) added to
+/// every row of the product, on all cores when the product is large. On [`sgemm`](super::sgemm)
+/// the row is added as each tile of `dst` is stored; elsewhere `dst` is filled with it and the
+/// product added. The same bits either way.
+///
+/// # Safety
+/// As [`product`]'s; `row` has `n` values.
+pub(super) unsafe fn product_plus_row(
+    [m, n, k]: [usize; 3],
+    dst: Matrix,
+    lhs: Matrix,
+    rhs: Matrix,
+    row: &[f32],
+) {
+    debug_assert_eq!(row.len(), n);
+    #[cfg(target_arch = "x86_64")]
+    if m.saturating_mul(n).saturating_mul(k) >= PARALLEL && super::sgemm::chosen() {
+        // SAFETY: the caller's; `chosen` implies AVX2 and FMA.
+        unsafe {
+            super::sgemm::sgemm(
+                [m, n, k],
+                dst.ptr,
+                [dst.row_stride, dst.col_stride],
+                lhs.ptr,
+                [lhs.row_stride, lhs.col_stride],
+                rhs.ptr,
+                [rhs.row_stride, rhs.col_stride],
+                1.0,
+                super::sgemm::Onto::Row(row.as_ptr()),
+                true,
+            );
+        }
+        return;
+    }
+    (0..m).into_par_iter().with_min_len(ROWS).for_each(|i| {
+        for (j, &value) in row.iter().enumerate() {
+            // SAFETY: (i, j) is in `dst`, each row written by one task.
+            unsafe { dst.at(i, j).write(value) };
+        }
+    });
+    // SAFETY: the caller's; `dst` now holds the row in each of its rows.
+    unsafe { product([m, n, k], dst, lhs, rhs, 1.0, true, true) };
 }

@@ -43,6 +43,28 @@ pub(super) fn chosen() -> bool {
     available() && !is_x86_feature_detected!("avx512f")
 }
 
+/// What a product's result is added to.
+#[derive(Clone, Copy)]
+pub(super) enum Onto {
+    /// Nothing: `C ← alpha·A·B`.
+    Zero,
+    /// `C`'s own values, which must be initialised: `C ← C + alpha·A·B`.
+    C,
+    /// `n` values, one per column, added to every row of the product as each tile is stored (a
+    /// Linear layer's bias): `C ← alpha·A·B + 1·rowᵀ`. `C` is read neither before nor after.
+    Row(*const f32),
+}
+
+impl Onto {
+    /// What column `j`'s tiles are added to.
+    fn from_column(self, j: usize) -> Self {
+        match self {
+            Self::Row(row) => Self::Row(row.wrapping_add(j)),
+            other => other,
+        }
+    }
+}
+
 /// A pointer that may cross threads: the tasks it is sent to write disjoint elements.
 #[derive(Clone, Copy)]
 struct Shared<T>(T);
@@ -99,14 +121,16 @@ fn with_packed<R>(which: usize, f: impl FnOnce(&mut Vec<Line>) -> R) -> R {
     result
 }
 
-/// `C ← alpha·A·B`, or `C ← C + alpha·A·B` when `accumulate`, for `[m, n, k]`: `A` `m × k`, `B`
-/// `k × n`, `C` `m × n`, each given by its first element and its `[row, column]` strides in
+/// `C ← alpha·A·B` added [`onto`](Onto) nothing, `C` or a row, for `[m, n, k]`: `A` `m × k`,
+/// `B` `k × n`, `C` `m × n`, each given by its first element and its `[row, column]` strides in
 /// elements. On rayon's threads when `parallel`, each task writing its own rows and columns of
-/// `C`; the result does not depend on the number of threads.
+/// `C`; the result does not depend on the number of threads. Added onto a row, the result is
+/// the same to the bit as onto `C` holding that row in each of its rows.
 ///
 /// # Safety
 /// [`available`]; every element of the three matrices is in its buffer; `C` overlaps neither
-/// operand and no two of its elements share an address; when `accumulate`, `C` is initialised.
+/// operand nor the row and no two of its elements share an address; onto `C`, `C` is
+/// initialised; onto a row, the row has `n` values.
 #[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn sgemm(
     [m, n, k]: [usize; 3],
@@ -117,18 +141,23 @@ pub(super) unsafe fn sgemm(
     b: *const f32,
     [rs_b, cs_b]: [isize; 2],
     alpha: f32,
-    accumulate: bool,
+    onto: Onto,
     parallel: bool,
 ) {
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
-        if !accumulate {
-            for i in 0..m as isize {
-                for j in 0..n as isize {
-                    // SAFETY: (i, j) is in C.
-                    unsafe { *c.offset(i * rs_c + j * cs_c) = 0.0 };
+        for i in 0..m as isize {
+            for j in 0..n as isize {
+                // SAFETY: (i, j) is in C, j in the row.
+                unsafe {
+                    let c = c.offset(i * rs_c + j * cs_c);
+                    match onto {
+                        Onto::Zero => *c = 0.0,
+                        Onto::C => {}
+                        Onto::Row(row) => *c = *row.offset(j),
+                    }
                 }
             }
         }
@@ -174,6 +203,12 @@ pub(super) unsafe fn sgemm(
                     packed_b.chunks_mut(NR * kc).enumerate().for_each(pack);
                 }
                 let (packed_b, a, c) = (Shared(packed_b.as_ptr()), Shared(a), Shared(c));
+                // The first depth block starts from `onto`, the next ones from its result.
+                let onto = Shared(if pc == 0 {
+                    onto.from_column(jc)
+                } else {
+                    Onto::C
+                });
                 let task = |task: usize| {
                     let (ic, part) = (task % m_blocks * MC, task / m_blocks);
                     let columns = part * part_strips * NR..nc.min((part + 1) * part_strips * NR);
@@ -190,7 +225,7 @@ pub(super) unsafe fn sgemm(
                             c.get().offset(ic as isize * rs_c + jc as isize * cs_c),
                             [rs_c, cs_c],
                             alpha,
-                            accumulate || pc > 0,
+                            onto.get(),
                         )
                     }
                 };
@@ -204,15 +239,16 @@ pub(super) unsafe fn sgemm(
     });
 }
 
-/// One task: `C ← alpha·A·B̃` (`C + …` when `accumulate`) for `rows` (≤ [`MC`]) rows of `A`,
-/// `kc` deep, and the packed block `B̃`'s strips covering `columns` (whole strips but perhaps the
-/// last); `a` and `c` point at the block's first row. `A`'s rows are read in place when its
+/// One task: `C ← alpha·A·B̃` added onto `onto` for `rows` (≤ [`MC`]) rows of `A`, `kc` deep,
+/// and the packed block `B̃`'s strips covering `columns` (whole strips but perhaps the last);
+/// `a` and `c` point at the block's first row, a row of `onto` at its first column. `A`'s rows are read in place when its
 /// columns are adjacent (a strip is then [`MR`] runs of `kc` values), else packed; a last strip
 /// of fewer than `MR` rows is always packed, with zeros below it.
 ///
 /// # Safety
 /// AVX2 and FMA; the block's elements of `A` are in its buffer, `B̃` holds the strips, and the
-/// tiles written are in `C`'s buffer, initialised when `accumulate`, and no other task's.
+/// tiles written are in `C`'s buffer, initialised onto `C`, and no other task's; a row of
+/// `onto` covers `columns`.
 #[allow(clippy::too_many_arguments)]
 unsafe fn block(
     kc: usize,
@@ -224,7 +260,7 @@ unsafe fn block(
     c: *mut f32,
     [rs_c, cs_c]: [isize; 2],
     alpha: f32,
-    accumulate: bool,
+    onto: Onto,
 ) {
     let full = if cs_a == 1 { rows / MR * MR } else { 0 };
     with_packed(1, |packed_a| {
@@ -256,7 +292,7 @@ unsafe fn block(
                         [rs_c, cs_c],
                         [MR.min(rows - ir), NR.min(columns.end - jr)],
                         alpha,
-                        accumulate,
+                        onto.from_column(jr),
                     );
                 }
             }
@@ -325,14 +361,16 @@ unsafe fn pack_b(cols: usize, b: *const f32, [rs, cs]: [isize; 2], out: &mut [f3
     }
 }
 
-/// The microkernel: for one tile of `C`, `C ← alpha·Ã·B̃` (`C + alpha·Ã·B̃` when `accumulate`),
+/// The microkernel: for one tile of `C`, `C ← alpha·Ã·B̃` added onto `onto` (its row from the
+/// tile's first column),
 /// `Ã` a strip of [`MR`] rows of `A`, its element `(i, p)` at `a + i·rs_a + p·cs_a` (`[1, MR]`
 /// when packed), and `B̃` a packed strip of [`NR`] columns, both `kc` deep. Only the first
 /// `rows × cols` of the tile are read and written.
 ///
 /// # Safety
 /// AVX2 and FMA; the strips' `MR × kc` and `kc × NR` values are in their buffers; the tile's
-/// first `rows × cols` elements are in `C`'s buffer, initialised when `accumulate`.
+/// first `rows × cols` elements are in `C`'s buffer, initialised onto `C`; a row of `onto` has
+/// `cols` values.
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn kernel(
@@ -344,7 +382,7 @@ unsafe fn kernel(
     [rs_c, cs_c]: [isize; 2],
     [rows, cols]: [usize; 2],
     alpha: f32,
-    accumulate: bool,
+    onto: Onto,
 ) {
     // The tile is read or written after the loop: its lines are fetched while the loop runs.
     if cs_c == 1 {
@@ -382,10 +420,12 @@ unsafe fn kernel(
                 // SAFETY: eight elements of row i of the tile.
                 unsafe {
                     let dst = c.offset(i as isize * rs_c).add(8 * h);
-                    let v = if accumulate {
-                        _mm256_fmadd_ps(v, alpha, _mm256_loadu_ps(dst))
-                    } else {
-                        _mm256_mul_ps(v, alpha)
+                    let v = match onto {
+                        Onto::Zero => _mm256_mul_ps(v, alpha),
+                        Onto::C => _mm256_fmadd_ps(v, alpha, _mm256_loadu_ps(dst)),
+                        Onto::Row(row) => {
+                            _mm256_fmadd_ps(v, alpha, _mm256_loadu_ps(row.add(8 * h)))
+                        }
                     };
                     _mm256_storeu_ps(dst, v);
                 }
@@ -405,7 +445,11 @@ unsafe fn kernel(
                 // SAFETY: (i, j) is in the tile's first rows × cols.
                 unsafe {
                     let dst = c.offset(i as isize * rs_c + j as isize * cs_c);
-                    *dst = if accumulate { *dst + v } else { v };
+                    *dst = match onto {
+                        Onto::Zero => v,
+                        Onto::C => *dst + v,
+                        Onto::Row(row) => *row.add(j) + v,
+                    };
                 }
             }
         }
@@ -463,6 +507,7 @@ mod tests {
             [97, 129, 800],
             [1, 40, 3],
             [50, 17, 1],
+            [4, 5, 0],
         ];
         for [m, n, k] in shapes {
             for (transposed_a, transposed_b) in [(false, false), (true, false), (false, true)] {
@@ -471,13 +516,15 @@ mod tests {
                 // A is m × k read row-major, or stored k × m and read transposed; B likewise.
                 let sa = if transposed_a { [1, m] } else { [k, 1] };
                 let sb = if transposed_b { [1, k] } else { [n, 1] };
-                for accumulate in [false, true] {
+                // Onto nothing, onto C, onto a row (a bias).
+                let row = values(n, 6);
+                let c_row: Vec<f32> = (0..m).flat_map(|_| row.iter().copied()).collect();
+                for (name, onto, c0) in [
+                    ("zero", Onto::Zero, vec![f32::NAN; m * n]),
+                    ("C", Onto::C, values(m * n, 3)),
+                    ("row", Onto::Row(row.as_ptr()), vec![f32::NAN; m * n]),
+                ] {
                     for parallel in [false, true] {
-                        let c0 = if accumulate {
-                            values(m * n, 3)
-                        } else {
-                            vec![f32::NAN; m * n]
-                        };
                         let mut c = c0.clone();
                         // SAFETY: AVX2 + FMA; the strides stay within the buffers.
                         unsafe {
@@ -490,20 +537,45 @@ mod tests {
                                 b.as_ptr(),
                                 sb.map(|s| s as isize),
                                 -0.5,
-                                accumulate,
+                                onto,
                                 parallel,
                             );
                         }
-                        let zero = vec![0.0; m * n];
-                        let c0 = if accumulate { &c0 } else { &zero };
-                        let want = reference([m, n, k], c0, &a, sa, &b, sb, -0.5);
+                        let start = match onto {
+                            Onto::Zero => vec![0.0; m * n],
+                            Onto::C => c0.clone(),
+                            Onto::Row(_) => c_row.clone(),
+                        };
+                        let want = reference([m, n, k], &start, &a, sa, &b, sb, -0.5);
                         for (index, (got, want)) in c.iter().zip(&want).enumerate() {
                             // Sums of up to 800 products below 1, in f32.
                             assert!(
                                 (got - want).abs() <= 1e-4,
-                                "[{m}, {n}, {k}] {transposed_a} {transposed_b} {accumulate} \
+                                "[{m}, {n}, {k}] {transposed_a} {transposed_b} onto {name} \
                                  {parallel}: element {index} is {got}, not {want}"
                             );
+                        }
+                        if let Onto::Row(_) = onto {
+                            // Onto a row is onto C holding it in every row, to the bit.
+                            let mut onto_c = c_row.clone();
+                            // SAFETY: as above.
+                            unsafe {
+                                sgemm(
+                                    [m, n, k],
+                                    onto_c.as_mut_ptr(),
+                                    [n as isize, 1],
+                                    a.as_ptr(),
+                                    sa.map(|s| s as isize),
+                                    b.as_ptr(),
+                                    sb.map(|s| s as isize),
+                                    -0.5,
+                                    Onto::C,
+                                    parallel,
+                                );
+                            }
+                            let bits =
+                                |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                            assert_eq!(bits(&c), bits(&onto_c), "[{m}, {n}, {k}] onto a row");
                         }
                     }
                 }
@@ -538,7 +610,7 @@ mod tests {
                 b_view.as_ptr(),
                 [1, b_width as isize],
                 1.0,
-                false,
+                Onto::Zero,
                 true,
             );
         }
@@ -604,7 +676,7 @@ mod tests {
                         b.as_ptr(),
                         [n as isize, 1],
                         1.0,
-                        false,
+                        Onto::Zero,
                         true,
                     );
                 }

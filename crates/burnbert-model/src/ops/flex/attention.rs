@@ -173,6 +173,30 @@ impl KeyMask {
         &self.tensor.bytes()[self.tensor.layout().start_offset()..]
     }
 
+    /// Sets, in each row `i` of `rows` (`seq` wide: query `i`'s scores or their gradients), the
+    /// keys masked for query `i` of head `h` of batch `b` to `value`. A padding mask (expanded
+    /// from `[batch, 1, 1, seq]`, so the same for every query) is read once, and only its
+    /// masked keys are written: nothing for a batch without padding.
+    fn fill_rows(&self, [b, h]: [usize; 2], rows: &mut [f32], seq: usize, value: f32) {
+        if self.strides[2] != 0 {
+            for (i, row) in rows.chunks_exact_mut(seq).enumerate() {
+                self.fill([b, h, i], row, value);
+            }
+            return;
+        }
+        let mut first = vec![0.0; seq];
+        self.fill([b, h, 0], &mut first, 1.0);
+        let keys: Vec<usize> = (0..seq).filter(|&j| first[j] != 0.0).collect();
+        if keys.is_empty() {
+            return;
+        }
+        for row in rows.chunks_exact_mut(seq) {
+            for &j in &keys {
+                row[j] = value;
+            }
+        }
+    }
+
     /// Sets `row[j]` to `value` where key `j` of query `i` of head `h` of batch `b` is masked.
     fn fill(&self, [b, h, i]: [usize; 3], row: &mut [f32], value: f32) {
         let [s0, s1, s2, s3] = self.strides;
@@ -293,13 +317,10 @@ unsafe fn head_forward(
         )
     };
     let probs = unsafe { std::slice::from_raw_parts_mut(probs.0, seq * seq) };
-    let (b, h) = (task / g.heads, task % g.heads);
-    for (i, row) in probs.chunks_exact_mut(seq).enumerate() {
-        if let Some(mask) = mask {
-            mask.fill([b, h, i], row, f32::MIN);
-        }
-        softmax_row_in_place(row);
+    if let Some(mask) = mask {
+        mask.fill_rows([task / g.heads, task % g.heads], probs, seq, f32::MIN);
     }
+    probs.chunks_exact_mut(seq).for_each(softmax_row_in_place);
     let weights = match dropout {
         Some(mask) => {
             dropped.resize(seq * seq, 0.0);
@@ -441,13 +462,12 @@ unsafe fn head_backward(
     if let Some(mask) = dropout {
         mask_in_place(dprobs, start, mask);
     }
-    let (b, h) = (task / g.heads, task % g.heads);
     let rows = probs.chunks_exact(seq).zip(dprobs.chunks_exact_mut(seq));
-    for (i, (y, dy)) in rows.enumerate() {
+    for (y, dy) in rows {
         softmax_grad_row_in_place(y, dy);
-        if let Some(mask) = mask {
-            mask.fill([b, h, i], dy, 0.0);
-        }
+    }
+    if let Some(mask) = mask {
+        mask.fill_rows([task / g.heads, task % g.heads], dprobs, seq, 0.0);
     }
     let ds = Matrix::rows(dprobs.as_mut_ptr(), seq);
     unsafe {
@@ -561,6 +581,24 @@ mod tests {
             .expand([BATCH, HEADS, SEQ, SEQ])
     }
 
+    /// A mask that differs between queries, stored whole (`[batch, heads, seq, seq]`, no stride
+    /// 0): query `i` of head `h` of batch `b` ignores the keys past `i + b + h`.
+    fn per_query(device: &Device) -> Tensor<4, Bool> {
+        let n = BATCH * HEADS * SEQ * SEQ;
+        let masked: Vec<bool> = (0..n)
+            .map(|x| {
+                let (b, h, i, j) = (
+                    x / (HEADS * SEQ * SEQ),
+                    x / (SEQ * SEQ) % HEADS,
+                    x / SEQ % SEQ,
+                    x % SEQ,
+                );
+                j > i + b + h
+            })
+            .collect();
+        Tensor::<4, Bool>::from_data(TensorData::new(masked, [BATCH, HEADS, SEQ, SEQ]), device)
+    }
+
     /// Query, key and value of distinct values up to ±3.3, and a padding mask: batch 1 pads
     /// its last 10 keys, batch 2 its last 30, batch 0 none.
     fn inputs(device: &Device) -> ([Tensor<3>; 3], Tensor<4, Bool>) {
@@ -578,11 +616,11 @@ mod tests {
     }
 
     #[test]
-    fn inference_is_burns_fused_attention_with_and_without_padding() {
+    fn inference_is_burns_fused_attention_with_and_without_padding_or_a_per_query_mask() {
         let device = Device::flex();
         let ([q, k, v], mask) = inputs(&device);
         // Outputs up to 3.4 in magnitude, within 2e-6: the exp and the sums round differently.
-        for mask in [None, Some(mask)] {
+        for mask in [None, Some(mask), Some(per_query(&device))] {
             let ours = attention(&q, &k, &v, HEADS, mask.as_ref(), None).expect("f32 on flex");
             let options = AttentionModuleOptions::default();
             let expected = merge(fused(
@@ -614,6 +652,7 @@ mod tests {
             (Some(mask.clone()), None),
             (Some(mask), Some(0.3)),
             (Some(all_padded), Some(0.1)),
+            (Some(per_query(&device)), Some(0.2)),
         ];
         for (mask, dropout) in cases {
             let leaves = || [&q, &k, &v].map(|x| x.clone().detach().require_grad());

@@ -95,10 +95,21 @@ kernel! {
     /// `x ← softmax(x)` over one row.
     pub(super) fn softmax_row_in_place(xs: &mut [f32]) {
         let max = row_max(xs);
-        for x in xs.iter_mut() {
-            *x = exp(*x - max);
+        // The exponentials and their sum in one pass, summed as `row_sum` sums.
+        let mut lanes = [0.0f32; LANES];
+        let mut chunks = xs.chunks_exact_mut(LANES);
+        for chunk in &mut chunks {
+            for (s, x) in lanes.iter_mut().zip(chunk) {
+                *x = exp(*x - max);
+                *s += *x;
+            }
         }
-        let inv = 1.0 / row_sum(|i| xs[i], xs.len());
+        let mut tail = 0.0f32;
+        for x in chunks.into_remainder() {
+            *x = exp(*x - max);
+            tail += *x;
+        }
+        let inv = 1.0 / (lanes.iter().sum::<f32>() + tail);
         for x in xs.iter_mut() {
             *x *= inv;
         }

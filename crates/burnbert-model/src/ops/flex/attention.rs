@@ -620,7 +620,16 @@ mod tests {
         let device = Device::flex();
         let ([q, k, v], mask) = inputs(&device);
         // Outputs up to 3.4 in magnitude, within 2e-6: the exp and the sums round differently.
-        for mask in [None, Some(mask), Some(per_query(&device))] {
+        // A mask per head, the same for every query (stride 0 over queries, not over heads):
+        // head h of batch b ignores the keys past 30 - 2h - b.
+        let per_head: Vec<bool> = (0..BATCH * HEADS * SEQ)
+            .map(|x| x % SEQ + x / (HEADS * SEQ) + 2 * (x / SEQ % HEADS) > 30)
+            .collect();
+        let per_head =
+            Tensor::<3, Bool>::from_data(TensorData::new(per_head, [BATCH, HEADS, SEQ]), &device)
+                .reshape([BATCH, HEADS, 1, SEQ])
+                .expand([BATCH, HEADS, SEQ, SEQ]);
+        for mask in [None, Some(mask), Some(per_query(&device)), Some(per_head)] {
             let ours = attention(&q, &k, &v, HEADS, mask.as_ref(), None).expect("f32 on flex");
             let options = AttentionModuleOptions::default();
             let expected = merge(fused(

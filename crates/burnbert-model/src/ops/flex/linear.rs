@@ -5,10 +5,10 @@
 //! times; the bias is then added by a broadcast `add` on one thread, and its gradient summed by
 //! a reduction on one thread. Here the output buffer is allocated and not initialised, and the
 //! product is written onto the bias ([`product_plus_row`]: on sgemm the bias is added as each
-//! tile is stored, else the buffer is filled with it in parallel and gemm adds the product); backwards, `dx = dy·Wᵀ` and
-//! `dW = xᵀ·dy` are gemm products that read the operands through their strides into new
-//! buffers, and `db = Σ_rows dy` is summed per task of [`ROWS`] rows, then over the tasks in
-//! order (independent of the thread count).
+//! tile is stored, else the buffer is filled with it in parallel and gemm adds the product);
+//! backwards, `dx = dy·Wᵀ` and `dW = xᵀ·dy` are gemm products that read the operands through their
+//! strides into new buffers, and `db = Σ_rows dy` is summed per task of [`ROWS`] rows, then over
+//! the tasks in order (independent of the thread count).
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;

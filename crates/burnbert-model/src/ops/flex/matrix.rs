@@ -126,8 +126,12 @@ pub(super) unsafe fn product(
 /// the row is added as each tile of `dst` is stored; elsewhere `dst` is filled with it and the
 /// product added. The same bits either way.
 ///
+/// # Panics
+/// If `row` does not have `n` values.
+///
 /// # Safety
-/// As [`product`]'s; `row` has `n` values.
+/// The matrices' elements are within their buffers; `dst` overlaps neither operand nor `row`,
+/// and no two of its elements share an address (its rows are filled in parallel).
 pub(super) unsafe fn product_plus_row(
     [m, n, k]: [usize; 3],
     dst: Matrix,
@@ -135,7 +139,7 @@ pub(super) unsafe fn product_plus_row(
     rhs: Matrix,
     row: &[f32],
 ) {
-    debug_assert_eq!(row.len(), n);
+    assert_eq!(row.len(), n, "a row of the product's width");
     #[cfg(target_arch = "x86_64")]
     if m.saturating_mul(n).saturating_mul(k) >= PARALLEL && super::sgemm::chosen() {
         // SAFETY: the caller's; `chosen` implies AVX2 and FMA.
@@ -163,4 +167,51 @@ pub(super) unsafe fn product_plus_row(
     });
     // SAFETY: the caller's; `dst` now holds the row in each of its rows.
     unsafe { product([m, n, k], dst, lhs, rhs, 1.0, true, true) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_product_onto_a_row_is_the_product_added_to_the_row_filled_in() {
+        // Large enough for sgemm on AVX2 CPUs without AVX-512 (the row added as tiles are
+        // stored) and a small one for gemm; both against filling the row in, then adding the
+        // product, to the bit.
+        for [m, n, k] in [[512, 392, 384], [7, 19, 5]] {
+            let values = |len: usize, salt: usize| -> Vec<f32> {
+                (0..len)
+                    .map(|i| (((i * 7919 + salt * 104_729) % 1999) as f32 - 999.5) / 999.5)
+                    .collect()
+            };
+            let (a, b, row) = (values(m * k, 1), values(k * n, 2), values(n, 3));
+            let mut onto_row = vec![f32::NAN; m * n];
+            let mut filled: Vec<f32> = (0..m).flat_map(|_| row.iter().copied()).collect();
+            let (lhs, rhs) = (Matrix::rows(a.as_ptr(), k), Matrix::rows(b.as_ptr(), n));
+            // SAFETY: row-major matrices within their buffers; `row` has n values.
+            unsafe {
+                product_plus_row(
+                    [m, n, k],
+                    Matrix::rows(onto_row.as_mut_ptr(), n),
+                    lhs,
+                    rhs,
+                    &row,
+                );
+                product(
+                    [m, n, k],
+                    Matrix::rows(filled.as_mut_ptr(), n),
+                    lhs,
+                    rhs,
+                    1.0,
+                    true,
+                    true,
+                );
+            }
+            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&onto_row), bits(&filled), "[{m}, {n}, {k}]");
+            // And the values: the first element against an f64 dot product.
+            let dot: f64 = (0..k).map(|p| a[p] as f64 * b[p * n] as f64).sum();
+            assert!((onto_row[0] as f64 - (row[0] as f64 + dot)).abs() < 1e-4);
+        }
+    }
 }

@@ -57,7 +57,7 @@ pub(super) enum Onto {
 
 impl Onto {
     /// What column `j`'s tiles are added to.
-    fn from_column(self, j: usize) -> Self {
+    fn at_column(self, j: usize) -> Self {
         match self {
             Self::Row(row) => Self::Row(row.wrapping_add(j)),
             other => other,
@@ -204,11 +204,7 @@ pub(super) unsafe fn sgemm(
                 }
                 let (packed_b, a, c) = (Shared(packed_b.as_ptr()), Shared(a), Shared(c));
                 // The first depth block starts from `onto`, the next ones from its result.
-                let onto = Shared(if pc == 0 {
-                    onto.from_column(jc)
-                } else {
-                    Onto::C
-                });
+                let onto = Shared(if pc == 0 { onto.at_column(jc) } else { Onto::C });
                 let task = |task: usize| {
                     let (ic, part) = (task % m_blocks * MC, task / m_blocks);
                     let columns = part * part_strips * NR..nc.min((part + 1) * part_strips * NR);
@@ -241,9 +237,10 @@ pub(super) unsafe fn sgemm(
 
 /// One task: `C ← alpha·A·B̃` added onto `onto` for `rows` (≤ [`MC`]) rows of `A`, `kc` deep,
 /// and the packed block `B̃`'s strips covering `columns` (whole strips but perhaps the last);
-/// `a` and `c` point at the block's first row, a row of `onto` at its first column. `A`'s rows are read in place when its
-/// columns are adjacent (a strip is then [`MR`] runs of `kc` values), else packed; a last strip
-/// of fewer than `MR` rows is always packed, with zeros below it.
+/// `a` and `c` point at the block's first row, a row of `onto` at its first column. `A`'s rows
+/// are read in place when its columns are adjacent (a strip is then [`MR`] runs of `kc`
+/// values), else packed; a last strip of fewer than `MR` rows is always packed, with zeros
+/// below it.
 ///
 /// # Safety
 /// AVX2 and FMA; the block's elements of `A` are in its buffer, `B̃` holds the strips, and the
@@ -292,7 +289,7 @@ unsafe fn block(
                         [rs_c, cs_c],
                         [MR.min(rows - ir), NR.min(columns.end - jr)],
                         alpha,
-                        onto.from_column(jr),
+                        onto.at_column(jr),
                     );
                 }
             }

@@ -159,6 +159,26 @@ mod tests {
     use burn::tensor::activation;
 
     #[test]
+    fn in_place_and_into_give_the_same_bits() {
+        // Every length up to 40 (tails of the 16 lanes), scores up to ±20, some masked.
+        for len in 1..=40 {
+            let mut row: Vec<f32> = (0..len)
+                .map(|i| ((i * 7919 % 1000) as f32 - 500.0) / 25.0)
+                .collect();
+            row.iter_mut().step_by(7).for_each(|x| *x = f32::MIN);
+            let mut out = vec![MaybeUninit::new(f32::NAN); len];
+            softmax_row_into(&row, &mut out);
+            softmax_row_in_place(&mut row);
+            // SAFETY: every element was written.
+            let out: Vec<f32> = out.iter().map(|x| unsafe { x.assume_init() }).collect();
+            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&row), bits(&out), "length {len}");
+            let sum: f32 = row.iter().sum();
+            assert!((sum - 1.0).abs() < 1e-5, "length {len}: sum {sum}");
+        }
+    }
+
+    #[test]
     fn softmax_is_burns_forward_and_backward() {
         // Rows of 37 (not a multiple of the 16 lanes) and of 128; scores up to ±20, one key
         // masked as the attention masks it.

@@ -17,6 +17,8 @@ struct BenchOptions {
     modes: Vec<String>,
     warmup: usize,
     runs: usize,
+    /// Rounds of every measurement, PyTorch's and each backend's back to back in each round.
+    repeat: usize,
     json: PathBuf,
 }
 
@@ -29,6 +31,7 @@ impl BenchOptions {
             modes: list("train,inference"),
             warmup: 2,
             runs: 5,
+            repeat: 1,
             json: target_dir().join("bench.json"),
         };
         let mut args = args.iter();
@@ -41,6 +44,7 @@ impl BenchOptions {
                 "--modes" => options.modes = list(value),
                 "--warmup" => options.warmup = number()?,
                 "--runs" => options.runs = number()?,
+                "--repeat" => options.repeat = usize::max(number()?, 1),
                 "--json" => options.json = value.into(),
                 _ => return Err(format!("unknown option {flag}")),
             }
@@ -49,7 +53,6 @@ impl BenchOptions {
     }
 }
 
-/// Cargo's target folder (`CARGO_TARGET_DIR`, else `target`).
 /// The batch size of a model in the benchmark: 32 for MiniLM, 8 for bert-base.
 fn batch_of(model: &str) -> usize {
     if model == "bert-base" { 8 } else { 32 }
@@ -64,15 +67,11 @@ fn build_bench(
     torch: Option<&str>,
 ) -> Result<PathBuf, String> {
     let mut c = cargo();
-    c.args([
-        "build",
-        "--release",
-        "--example",
-        "bench",
-        "--features",
-        features,
-    ])
-    .env("CARGO_TARGET_DIR", target);
+    c.args(["build", "--release", "--example", "bench"])
+        .env("CARGO_TARGET_DIR", target);
+    if !features.is_empty() {
+        c.args(["--features", features]);
+    }
     let scope = if features == "ndarray-blas" {
         // Only ndarray: flex is not measured from this build.
         "--no-default-features"
@@ -84,7 +83,12 @@ fn build_bench(
     if let Some(lib) = torch {
         torch_env(&mut c, lib);
     }
-    println!("xtask bench: cargo build --release --example bench --features {features} {scope}");
+    let with = if features.is_empty() {
+        String::new()
+    } else {
+        format!(" --features {features}")
+    };
+    println!("xtask bench: cargo build --release --example bench{with} {scope}");
     if !c.status().is_ok_and(|s| s.success()) {
         return Err(format!("the build with --features {features} failed"));
     }
@@ -143,8 +147,9 @@ pub(crate) fn bench(args: &[String]) -> ExitCode {
         }
     };
     let torch = torch_lib();
-    // One binary for every backend but ndarray-blas, built with the features of `xtask test`
-    // (plus cuda when asked for) in its target folder, so that it shares that build of Burn.
+    // flex from the default build; every other backend but ndarray-blas from one binary built
+    // with the features of `xtask test` (plus cuda when asked for) in its target folder, so
+    // that it shares that build of Burn.
     let mut features = test_features(torch.is_some(), has_vulkan());
     if options.backends.iter().any(|b| b == "cuda") {
         features.push("cuda");
@@ -152,6 +157,7 @@ pub(crate) fn bench(args: &[String]) -> ExitCode {
     let features = features.join(",");
     let mut binaries = Vec::new();
     let mut main_binary = None;
+    let mut flex_binary = None;
     for backend in &options.backends {
         if backend == "tch" && torch.is_none() {
             eprintln!("xtask bench: no torch==2.9.0 in python3: tch skipped");
@@ -165,6 +171,16 @@ pub(crate) fn bench(args: &[String]) -> ExitCode {
                 "ndarray-blas",
                 None,
             )
+        } else if backend == "flex" {
+            // The default build, as README's users get it and as `xtask test` builds it: the
+            // other backends' build also loads LibTorch and wgpu, which add about 370 MiB to a
+            // process's peak RSS whichever backend runs (MiniLM inference on flex: 567 MiB
+            // there, 201 MiB in the default build).
+            match &flex_binary {
+                Some(binary) => Ok(PathBuf::clone(binary)),
+                None => build_bench("", &target_dir(), "flex", None)
+                    .inspect(|b| flex_binary = Some(b.clone())),
+            }
         } else if let Some(binary) = &main_binary {
             Ok(PathBuf::clone(binary))
         } else {
@@ -196,23 +212,36 @@ pub(crate) fn bench(args: &[String]) -> ExitCode {
                 &options.runs.to_string(),
             ]
             .map(String::from);
-            let mut c = Command::new(&python);
-            c.arg("bench/pytorch.py")
-                .args(&common)
-                .arg("--minilm-folder")
-                .arg(&minilm);
-            println!("xtask bench: pytorch {model} {mode}");
-            results.extend(measure(c, &format!("pytorch {model} {mode}")));
-            for (backend, binary, device) in &binaries {
-                let mut c = Command::new(binary);
-                c.args(&common).args(["--device", device]);
-                if let Some(lib) = &torch {
-                    torch_env(&mut c, lib);
-                }
-                println!("xtask bench: {backend} {model} {mode}");
-                if let Some(mut r) = measure(c, &format!("{backend} {model} {mode}")) {
-                    r["backend"] = json!(backend);
+            // PyTorch then each backend, back to back, in each round: a ratio is taken within
+            // a round, so that a slow spell of the machine weighs on both sides.
+            for round in 0..options.repeat {
+                let of = if options.repeat > 1 {
+                    format!(" (round {} of {})", round + 1, options.repeat)
+                } else {
+                    String::new()
+                };
+                let mut c = Command::new(&python);
+                c.arg("bench/pytorch.py")
+                    .args(&common)
+                    .arg("--minilm-folder")
+                    .arg(&minilm);
+                println!("xtask bench: pytorch {model} {mode}{of}");
+                if let Some(mut r) = measure(c, &format!("pytorch {model} {mode}")) {
+                    r["round"] = json!(round);
                     results.push(r);
+                }
+                for (backend, binary, device) in &binaries {
+                    let mut c = Command::new(binary);
+                    c.args(&common).args(["--device", device]);
+                    if let Some(lib) = &torch {
+                        torch_env(&mut c, lib);
+                    }
+                    println!("xtask bench: {backend} {model} {mode}{of}");
+                    if let Some(mut r) = measure(c, &format!("{backend} {model} {mode}")) {
+                        r["backend"] = json!(backend);
+                        r["round"] = json!(round);
+                        results.push(r);
+                    }
                 }
             }
         }
@@ -263,15 +292,32 @@ fn machine() -> String {
     )
 }
 
-/// The Markdown table of README: one row per backend and model, ratios to PyTorch's row.
+/// The median of `values` (the mean of the middle two of an even count); NaN when empty.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// The Markdown table of README: one row per backend and model. With one round, each cell is
+/// the measurement and its ratio to PyTorch's; with several (`--repeat`), the median over the
+/// rounds, the median of the rounds' ratios (each to PyTorch's in the same round) and their
+/// range.
 fn bench_table(results: &[Value]) -> String {
-    let find = |framework: &str, backend: &str, model: &str, mode: &str| {
-        results.iter().find(|r| {
-            r["framework"] == framework
-                && (framework == "pytorch" || r["backend"] == backend)
-                && r["model"] == model
-                && r["mode"] == mode
-        })
+    let matching = |framework: &str, backend: &str, model: &str, mode: &str| {
+        results
+            .iter()
+            .filter(|r| {
+                r["framework"] == framework
+                    && (framework == "pytorch" || r["backend"] == backend)
+                    && r["model"] == model
+                    && r["mode"] == mode
+            })
+            .collect::<Vec<_>>()
     };
     let mut rows = Vec::new();
     let mut seen = Vec::new();
@@ -285,42 +331,126 @@ fn bench_table(results: &[Value]) -> String {
             seen.push(key);
         }
     }
-    let cell = |r: Option<&Value>, base: Option<&Value>, field: &str| match r {
-        Some(r) => {
-            let v = r[field].as_f64().unwrap_or(f64::NAN);
-            let ratio = base.and_then(|b| b[field].as_f64()).map(|b| v / b);
-            match ratio {
-                Some(x) if r["framework"] != "pytorch" => format!("{v:.1} ({x:.2}x)"),
-                _ => format!("{v:.1}"),
+    let cell = |ours: &[&Value], base: &[&Value], field: &str| {
+        if ours.is_empty() {
+            return "-".to_string();
+        }
+        let value = median(ours.iter().filter_map(|r| r[field].as_f64()).collect());
+        if ours[0]["framework"] == "pytorch" {
+            return format!("{value:.1}");
+        }
+        // Each round's ratio to PyTorch's measurement of the same round.
+        let ratios: Vec<f64> = ours
+            .iter()
+            .filter_map(|r| {
+                let b = base.iter().find(|b| b["round"] == r["round"])?;
+                Some(r[field].as_f64()? / b[field].as_f64()?)
+            })
+            .collect();
+        match ratios.len() {
+            0 => format!("{value:.1}"),
+            1 => format!("{value:.1} ({:.2}x)", ratios[0]),
+            _ => {
+                let (low, high) = ratios
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| {
+                        (l.min(x), h.max(x))
+                    });
+                let middle = median(ratios);
+                format!("{value:.1} ({middle:.2}x, {low:.2}x–{high:.2}x)")
             }
         }
-        None => "-".into(),
     };
     rows.push(format!("machine: {}", machine()));
     rows.push("| backend | SIMD | model | batch | train samples/s | inference samples/s | peak RSS train MiB | peak RSS inference MiB |".into());
     rows.push("|---|---|---|---|---|---|---|---|".into());
     for (framework, backend, model) in seen {
-        let train = find(&framework, &backend, &model, "train");
-        let infer = find(&framework, &backend, &model, "inference");
-        let base_train = find("pytorch", "", &model, "train");
-        let base_infer = find("pytorch", "", &model, "inference");
+        let train = matching(&framework, &backend, &model, "train");
+        let infer = matching(&framework, &backend, &model, "inference");
+        let base_train = matching("pytorch", "", &model, "train");
+        let base_infer = matching("pytorch", "", &model, "inference");
         let name = if framework == "pytorch" {
             "PyTorch".to_string()
         } else {
             backend
         };
         let simd = train
-            .or(infer)
+            .first()
+            .or(infer.first())
             .and_then(|r| r["simd"].as_str())
             .unwrap_or("-");
         rows.push(format!(
             "| {name} | {simd} | {model} | {} | {} | {} | {} | {} |",
             batch_of(&model),
-            cell(train, base_train, "samples_per_s"),
-            cell(infer, base_infer, "samples_per_s"),
-            cell(train, base_train, "peak_rss_mb"),
-            cell(infer, base_infer, "peak_rss_mb"),
+            cell(&train, &base_train, "samples_per_s"),
+            cell(&infer, &base_infer, "samples_per_s"),
+            cell(&train, &base_train, "peak_rss_mb"),
+            cell(&infer, &base_infer, "peak_rss_mb"),
         ));
     }
     rows.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measurement(framework: &str, mode: &str, round: usize, samples: f64, rss: f64) -> Value {
+        json!({
+            "framework": framework,
+            "backend": if framework == "pytorch" { "torch" } else { "flex" },
+            "model": "minilm",
+            "mode": mode,
+            "round": round,
+            "simd": "AVX2",
+            "samples_per_s": samples,
+            "peak_rss_mb": rss,
+        })
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(vec![1.52, 1.33]), (1.33 + 1.52) / 2.0);
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert!(median(Vec::new()).is_nan());
+    }
+
+    #[test]
+    fn one_round_gives_each_measurement_and_its_ratio() {
+        let results = [
+            measurement("pytorch", "inference", 0, 30.0, 900.0),
+            measurement("burnbert", "inference", 0, 36.0, 450.0),
+        ];
+        let table = bench_table(&results);
+        assert!(table.contains("| PyTorch | AVX2 | minilm | 32 | - | 30.0 | - | 900.0 |"));
+        assert!(
+            table.contains("| flex | AVX2 | minilm | 32 | - | 36.0 (1.20x) | - | 450.0 (0.50x) |")
+        );
+    }
+
+    #[test]
+    fn rounds_give_medians_and_the_range_of_the_ratios_within_each_round() {
+        // PyTorch 30, 20, 40 and flex 33, 30, 40: ratios 1.1, 1.5 and 1.0 (each within its
+        // round), whose median 1.1 is not the ratio of the medians (33 / 30 = 1.1 by chance,
+        // so the third round's PyTorch is 40 against the second's 20 to tell them apart).
+        let results = [
+            measurement("pytorch", "train", 0, 30.0, 100.0),
+            measurement("burnbert", "train", 0, 33.0, 50.0),
+            measurement("pytorch", "train", 1, 20.0, 100.0),
+            measurement("burnbert", "train", 1, 30.0, 50.0),
+            measurement("pytorch", "train", 2, 40.0, 100.0),
+            measurement("burnbert", "train", 2, 40.0, 60.0),
+        ];
+        let table = bench_table(&results);
+        assert!(
+            table.contains("| PyTorch | AVX2 | minilm | 32 | 30.0 | - | 100.0 | - |"),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "| flex | AVX2 | minilm | 32 | 33.0 (1.10x, 1.00x–1.50x) | - | 50.0 (0.50x, 0.50x–0.60x) | - |"
+            ),
+            "{table}"
+        );
+    }
 }

@@ -30,7 +30,7 @@ fn main() -> ExitCode {
         Some("gpu-pack") => gpu_pack::gpu_pack(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask assets [all-MiniLM-L6-v2|pang-lee|conll2003|squad ...]\n       cargo xtask reference\n       cargo xtask test [-- CARGO TEST ARGS]\n       cargo xtask bench [--backends flex,ndarray,ndarray-blas,tch] [--models minilm,bert-base] [--modes train,inference] [--warmup N] [--runs N] [--json FILE]\n       cargo xtask gpu-pack [--torch VERSION] [--out DIR] [--wheels 3.X]"
+                "usage: cargo xtask assets [all-MiniLM-L6-v2|pang-lee|conll2003|squad ...]\n       cargo xtask reference\n       cargo xtask test [-- CARGO TEST ARGS]\n       cargo xtask bench [--backends flex,ndarray,ndarray-blas,tch] [--models minilm,bert-base] [--modes train,inference] [--warmup N] [--runs N] [--repeat N] [--json FILE]\n       cargo xtask gpu-pack [--torch VERSION] [--out DIR] [--wheels 3.X]"
             );
             ExitCode::from(2)
         }

@@ -69,25 +69,13 @@ pub(super) unsafe fn product(
     let large = m.saturating_mul(n).saturating_mul(k) >= PARALLEL;
     #[cfg(target_arch = "x86_64")]
     if large && super::sgemm::chosen() {
+        let onto = if accumulate {
+            super::sgemm::Onto::C
+        } else {
+            super::sgemm::Onto::Zero
+        };
         // SAFETY: the caller's; `chosen` implies AVX2 and FMA.
-        unsafe {
-            super::sgemm::sgemm(
-                [m, n, k],
-                dst.ptr,
-                [dst.row_stride, dst.col_stride],
-                lhs.ptr,
-                [lhs.row_stride, lhs.col_stride],
-                rhs.ptr,
-                [rhs.row_stride, rhs.col_stride],
-                scale,
-                if accumulate {
-                    super::sgemm::Onto::C
-                } else {
-                    super::sgemm::Onto::Zero
-                },
-                parallel,
-            );
-        }
+        unsafe { on_sgemm([m, n, k], dst, lhs, rhs, scale, onto, parallel) };
         return;
     }
     let parallelism = if parallel && large {
@@ -142,21 +130,9 @@ pub(super) unsafe fn product_plus_row(
     assert_eq!(row.len(), n, "a row of the product's width");
     #[cfg(target_arch = "x86_64")]
     if m.saturating_mul(n).saturating_mul(k) >= PARALLEL && super::sgemm::chosen() {
+        let onto = super::sgemm::Onto::Row(row.as_ptr());
         // SAFETY: the caller's; `chosen` implies AVX2 and FMA.
-        unsafe {
-            super::sgemm::sgemm(
-                [m, n, k],
-                dst.ptr,
-                [dst.row_stride, dst.col_stride],
-                lhs.ptr,
-                [lhs.row_stride, lhs.col_stride],
-                rhs.ptr,
-                [rhs.row_stride, rhs.col_stride],
-                1.0,
-                super::sgemm::Onto::Row(row.as_ptr()),
-                true,
-            );
-        }
+        unsafe { on_sgemm([m, n, k], dst, lhs, rhs, 1.0, onto, true) };
         return;
     }
     (0..m).into_par_iter().with_min_len(ROWS).for_each(|i| {
@@ -167,6 +143,38 @@ pub(super) unsafe fn product_plus_row(
     });
     // SAFETY: the caller's; `dst` now holds the row in each of its rows.
     unsafe { product([m, n, k], dst, lhs, rhs, 1.0, true, true) };
+}
+
+/// `dst ← scale·lhs·rhs` added onto `onto`, on [`sgemm`](super::sgemm).
+///
+/// # Safety
+/// [`super::sgemm::sgemm`]'s.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn on_sgemm(
+    dims: [usize; 3],
+    dst: Matrix,
+    lhs: Matrix,
+    rhs: Matrix,
+    scale: f32,
+    onto: super::sgemm::Onto,
+    parallel: bool,
+) {
+    // SAFETY: the caller's.
+    unsafe {
+        super::sgemm::sgemm(
+            dims,
+            dst.ptr,
+            [dst.row_stride, dst.col_stride],
+            lhs.ptr,
+            [lhs.row_stride, lhs.col_stride],
+            rhs.ptr,
+            [rhs.row_stride, rhs.col_stride],
+            scale,
+            onto,
+            parallel,
+        )
+    }
 }
 
 #[cfg(test)]

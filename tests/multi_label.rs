@@ -105,9 +105,11 @@ fn label_lists_train_a_sigmoid_per_label_with_bce() {
     eprintln!("validation BCE per epoch: {losses:?}");
     assert_eq!(losses.len(), 30);
     // An untrained head's BCE is about ln 2 = 0.69, as is that of the labels' frequencies
-    // (each label is on half the texts); 0.35 and 0.33 were seen for seeds 0 and 1.
+    // (each label is on half the texts). Over seeds 0-19 the last epoch's was below 0.5 for
+    // every seed, and the micro F1 on these 4 texts 0.75 or more (above 0.8 for 6 of the 20);
+    // predicting every label scores 0.67.
     assert!(losses[29] < 0.5, "{losses:?}");
-    assert!(trained.report.micro_f1 > 0.8, "{:?}", trained.report);
+    assert!(trained.report.micro_f1 >= 0.75, "{:?}", trained.report);
     let report = &trained.report;
     let chosen = losses[trained.epoch - 1];
     assert!(

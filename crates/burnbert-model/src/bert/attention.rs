@@ -105,9 +105,48 @@ impl BertSelfAttention {
     /// - mask: `[batch, heads, seq, seq]`; `None`: every key is attended to
     /// - output: `[batch, seq, hidden]`
     pub fn forward(&self, hidden_states: Tensor<3>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
-        let [batch, seq, hidden] = hidden_states.dims();
-        let heads = self.num_attention_heads;
         let query = linear(&self.query, hidden_states.clone());
+        self.attend(query, hidden_states, mask)
+    }
+
+    /// The output of the first `queries` positions only: their queries attend to every
+    /// position's key and value, so each is [`forward`](Self::forward)'s row for that position
+    /// (the same numbers up to the rounding of the smaller products). A model whose head reads
+    /// only the `[CLS]` state needs no more of its top layer.
+    ///
+    /// # Shapes
+    /// - hidden_states: `[batch, seq, hidden]`, `1 ≤ queries ≤ seq`
+    /// - mask: `[batch, heads, queries, seq]`; `None`: every key is attended to
+    /// - output: `[batch, queries, hidden]`
+    pub fn forward_first(
+        &self,
+        hidden_states: Tensor<3>,
+        queries: usize,
+        mask: Option<Tensor<4, Bool>>,
+    ) -> Tensor<3> {
+        let [batch, _, hidden] = hidden_states.dims();
+        let first = hidden_states
+            .clone()
+            .slice([0..batch, 0..queries, 0..hidden]);
+        self.attend(linear(&self.query, first), hidden_states, mask)
+    }
+
+    /// Scaled dot-product attention of the projected `query` over the keys and values of
+    /// `hidden_states`.
+    ///
+    /// # Shapes
+    /// - query: `[batch, queries, hidden]`; hidden_states: `[batch, seq, hidden]`
+    /// - mask: `[batch, heads, queries, seq]`
+    /// - output: `[batch, queries, hidden]`
+    fn attend(
+        &self,
+        query: Tensor<3>,
+        hidden_states: Tensor<3>,
+        mask: Option<Tensor<4, Bool>>,
+    ) -> Tensor<3> {
+        let [batch, seq, hidden] = hidden_states.dims();
+        let queries = query.dims()[1];
+        let heads = self.num_attention_heads;
         let key = linear(&self.key, hidden_states.clone());
         let value = linear(&self.value, hidden_states);
         let device = query.device();
@@ -116,11 +155,15 @@ impl BertSelfAttention {
         {
             return context;
         }
-        let split_heads = |x: Tensor<3>| {
-            x.reshape([batch, seq, heads, hidden / heads])
+        let split_heads = |x: Tensor<3>, len: usize| {
+            x.reshape([batch, len, heads, hidden / heads])
                 .swap_dims(1, 2)
         };
-        let (query, key, value) = (split_heads(query), split_heads(key), split_heads(value));
+        let (query, key, value) = (
+            split_heads(query, queries),
+            split_heads(key, seq),
+            split_heads(value, seq),
+        );
 
         let dropout_active = self.dropout.prob > 0.0 && device.is_autodiff();
         let mask_read_backwards = mask.is_some() && !fused_attention_masks_true_keys(&device);
@@ -145,7 +188,7 @@ impl BertSelfAttention {
                 AttentionModuleOptions::default(),
             )
         };
-        context.swap_dims(1, 2).reshape([batch, seq, hidden])
+        context.swap_dims(1, 2).reshape([batch, queries, hidden])
     }
 }
 
@@ -194,6 +237,29 @@ impl BertAttention {
     pub fn forward(&self, hidden_states: Tensor<3>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
         let context = self.self_attention.forward(hidden_states.clone(), mask);
         self.output.forward(context, hidden_states)
+    }
+
+    /// [`forward`](Self::forward)'s output at the first `queries` positions only (see
+    /// [`BertSelfAttention::forward_first`]).
+    ///
+    /// # Shapes
+    /// - hidden_states: `[batch, seq, hidden]`, `1 ≤ queries ≤ seq`
+    /// - mask: `[batch, heads, queries, seq]`; `None`: every key is attended to
+    /// - output: `[batch, queries, hidden]`
+    pub fn forward_first(
+        &self,
+        hidden_states: Tensor<3>,
+        queries: usize,
+        mask: Option<Tensor<4, Bool>>,
+    ) -> Tensor<3> {
+        let [batch, _, hidden] = hidden_states.dims();
+        let residual = hidden_states
+            .clone()
+            .slice([0..batch, 0..queries, 0..hidden]);
+        let context = self
+            .self_attention
+            .forward_first(hidden_states, queries, mask);
+        self.output.forward(context, residual)
     }
 }
 

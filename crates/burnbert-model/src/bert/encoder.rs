@@ -34,6 +34,35 @@ impl BertEncoder {
             .iter()
             .fold(hidden_states, |x, layer| layer.forward(x, mask.clone()))
     }
+
+    /// [`forward`](Self::forward)'s output at the first position only (`[CLS]`, all a pooler
+    /// reads): every layer but the top one runs on every position, as the top one's keys and
+    /// values need them; the top one computes its first row alone. That leaves out 5/6 of the
+    /// top layer's projections (all but the key and value): 7 % of a 12-layer encoder's, 14 %
+    /// of a 6-layer one's.
+    ///
+    /// # Shapes
+    /// - hidden_states: `[batch, seq, hidden]`
+    /// - mask: `[batch, heads, seq, seq]`, `true` for keys to ignore; `None`: no padding
+    /// - output: `[batch, 1, hidden]`
+    pub fn forward_first_token(
+        &self,
+        hidden_states: Tensor<3>,
+        mask: Option<Tensor<4, Bool>>,
+    ) -> Tensor<3> {
+        let Some((top, below)) = self.layer.split_last() else {
+            let [batch, _, hidden] = hidden_states.dims();
+            return hidden_states.slice([0..batch, 0..1, 0..hidden]);
+        };
+        let x = below
+            .iter()
+            .fold(hidden_states, |x, layer| layer.forward(x, mask.clone()));
+        let mask = mask.map(|mask| {
+            let [batch, heads, _, seq] = mask.dims();
+            mask.slice([0..batch, 0..heads, 0..1, 0..seq])
+        });
+        top.forward_first(x, 1, mask)
+    }
 }
 
 #[cfg(test)]

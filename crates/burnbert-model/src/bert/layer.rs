@@ -95,6 +95,28 @@ impl BertLayer {
     /// - output: `[batch, seq, hidden]`
     pub fn forward(&self, hidden_states: Tensor<3>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
         let attention_output = self.attention.forward(hidden_states, mask);
+        self.feed_forward(attention_output)
+    }
+
+    /// [`forward`](Self::forward)'s output at the first `queries` positions only: their
+    /// queries attend to every position, and the rest of the layer works on their rows alone.
+    ///
+    /// # Shapes
+    /// - hidden_states: `[batch, seq, hidden]`, `1 ≤ queries ≤ seq`
+    /// - mask: `[batch, heads, queries, seq]`, `true` for keys to ignore
+    /// - output: `[batch, queries, hidden]`
+    pub fn forward_first(
+        &self,
+        hidden_states: Tensor<3>,
+        queries: usize,
+        mask: Option<Tensor<4, Bool>>,
+    ) -> Tensor<3> {
+        let attention_output = self.attention.forward_first(hidden_states, queries, mask);
+        self.feed_forward(attention_output)
+    }
+
+    /// The feed-forward sub-layer on the attention's output.
+    fn feed_forward(&self, attention_output: Tensor<3>) -> Tensor<3> {
         let intermediate = self.intermediate.forward(attention_output.clone());
         self.output.forward(intermediate, attention_output)
     }

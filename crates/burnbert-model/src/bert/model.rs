@@ -89,19 +89,7 @@ impl BertModel {
     /// - last_hidden_state: `[batch, seq, hidden]`
     /// - pooler_output: `[batch, hidden]`
     pub fn forward(&self, input: BertInput) -> BertModelOutput {
-        let [batch, seq] = input.input_ids.dims();
-        let mask = input.attention_mask.map(|mask| {
-            mask.equal_elem(0).reshape([batch, 1, 1, seq]).expand([
-                batch,
-                self.num_attention_heads,
-                seq,
-                seq,
-            ])
-        });
-
-        let embeddings = self
-            .embeddings
-            .forward(input.input_ids, input.token_type_ids);
+        let (embeddings, mask) = self.embed(input);
         let last_hidden_state = self.encoder.forward(embeddings, mask);
         let pooler_output = self
             .pooler
@@ -112,11 +100,106 @@ impl BertModel {
             pooler_output,
         }
     }
+
+    /// [`forward`](Self::forward)'s `pooler_output` alone, `None` without a pooler. The top
+    /// layer computes the `[CLS]` position only ([`BertEncoder::forward_first_token`]): the
+    /// same numbers, up to the rounding of its smaller products, for less work (what a
+    /// sequence classifier runs, training and predicting).
+    ///
+    /// # Shapes
+    /// - input_ids, attention_mask, token_type_ids: `[batch, seq]`
+    /// - output: `[batch, hidden]`
+    pub fn pooled(&self, input: BertInput) -> Option<Tensor<2>> {
+        let pooler = self.pooler.as_ref()?;
+        let (embeddings, mask) = self.embed(input);
+        Some(pooler.forward(self.encoder.forward_first_token(embeddings, mask)))
+    }
+
+    /// The embeddings and the padding mask the layers share.
+    ///
+    /// # Shapes
+    /// - embeddings: `[batch, seq, hidden]`
+    /// - mask: `[batch, heads, seq, seq]`, `true` for keys to ignore
+    fn embed(&self, input: BertInput) -> (Tensor<3>, Option<Tensor<4, Bool>>) {
+        let [batch, seq] = input.input_ids.dims();
+        let mask = input.attention_mask.map(|mask| {
+            mask.equal_elem(0).reshape([batch, 1, 1, seq]).expand([
+                batch,
+                self.num_attention_heads,
+                seq,
+                seq,
+            ])
+        });
+        let embeddings = self
+            .embeddings
+            .forward(input.input_ids, input.token_type_ids);
+        (embeddings, mask)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `pooled` (the top layer on `[CLS]` alone) against `forward`'s pooler output on a padded
+    /// batch, with and without autodiff, and the gradients of both with respect to the input
+    /// embeddings' LayerNorm and a bottom-layer and top-layer weight (dropout off).
+    #[test]
+    fn pooled_is_forwards_pooler_output_and_gradients() {
+        for device in [Device::flex(), Device::flex().autodiff()] {
+            let mut config = BertConfig::new(20, 8, 3, 2, 16);
+            config.hidden_dropout_prob = 0.0;
+            config.attention_probs_dropout_prob = 0.0;
+            let model = config.init(&device);
+            let input = || {
+                BertInput::new(Tensor::from_data(
+                    [[1, 5, 7, 2, 0, 0], [1, 9, 3, 4, 6, 2]],
+                    &device,
+                ))
+                .with_attention_mask(Tensor::from_data(
+                    [[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]],
+                    &device,
+                ))
+                .with_token_type_ids(Tensor::from_data(
+                    [[0, 0, 1, 1, 0, 0], [0, 0, 0, 1, 1, 1]],
+                    &device,
+                ))
+            };
+            let full = model.forward(input()).pooler_output.unwrap();
+            let first = model.pooled(input()).unwrap();
+            assert_eq!(first.dims(), [2, 8]);
+            let tolerance = burn::tensor::Tolerance::absolute(1e-6);
+            first
+                .clone()
+                .into_data()
+                .assert_approx_eq::<f32>(&full.clone().into_data(), tolerance);
+            // Nothing pruned is all the same: a wrong top-layer row would differ by far more.
+            let spread = (full.clone().max() - full.clone().min()).into_scalar::<f32>();
+            assert!(spread > 0.1, "{spread}");
+            if !device.is_autodiff() {
+                continue;
+            }
+            let weights = Tensor::<2>::from_data(
+                TensorData::new((0..16).map(|i| (i % 5) as f32 - 2.0).collect(), [2, 8]),
+                &device,
+            );
+            let full = (full * weights.clone()).sum().backward();
+            let first = (first * weights).sum().backward();
+            let grads = |g: &burn::tensor::Gradients| {
+                let bottom = &model.encoder.layer[0].attention.self_attention.query.weight;
+                let top = &model.encoder.layer[2].intermediate.dense.weight;
+                let norm = &model.embeddings.layer_norm.gamma;
+                [
+                    bottom.grad(g).unwrap().into_data(),
+                    top.grad(g).unwrap().into_data(),
+                    norm.grad(g).unwrap().reshape([1, 8]).into_data(),
+                ]
+            };
+            for (a, b) in grads(&first).iter().zip(grads(&full)) {
+                a.assert_approx_eq::<f32>(&b, burn::tensor::Tolerance::absolute(1e-6));
+            }
+        }
+    }
 
     #[test]
     fn padding_does_not_change_unpadded_positions() {

@@ -61,8 +61,7 @@ impl BertForSequenceClassification {
     pub fn forward(&self, input: BertInput) -> Tensor<2> {
         let pooled = self
             .bert
-            .forward(input)
-            .pooler_output
+            .pooled(input)
             .expect("sequence classification has a pooler");
         self.classifier.forward(self.dropout.forward(pooled))
     }

@@ -1,5 +1,5 @@
-"""The transformers side of the batch-prediction measurement in README: the text-classification
-pipeline over a file, as `burnbert predict MODEL --file FILE --batch-size N` runs it.
+"""The transformers side of the batch-prediction measurement in docs/measurements.md: the
+text-classification pipeline over a file, as `burnbert predict MODEL --file FILE --batch-size N` runs it.
 
 Usage: python3 bench/pipeline.py MODEL_DIR FILE [--batch-size 32] [--max-length 128]
   FILE  one JSON object per line with `text` (and `text_pair`), as `burnbert predict --file`

@@ -1,6 +1,6 @@
 //! Token classification: seqeval's scores against seqeval itself, windows over long sentences,
 //! and all-MiniLM-L6-v2 learning CoNLL-2003 entities (the full comparison with PyTorch is a
-//! command: `--example conll_ner`, see README).
+//! command: `--example conll_ner`, see docs/measurements.md).
 
 mod common;
 

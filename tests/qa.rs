@@ -1,5 +1,6 @@
 //! Extractive QA: features as transformers makes them, and all-MiniLM-L6-v2 learning to answer
-//! SQuAD questions (the full comparison with PyTorch is a command: `--example squad`, README).
+//! SQuAD questions (the full comparison with PyTorch is a command: `--example squad`, see
+//! docs/measurements.md).
 
 mod common;
 
@@ -151,7 +152,7 @@ fn minilm_learns_to_answer_squad_questions() {
     assert_eq!(after.questions, 200);
     // Seen on flex: untrained EM 0.0 / F1 4.8, after 80 steps EM 5.0 / F1 11.1. Most 128-token
     // windows hold no answer, so a short run learns [CLS] first; the full comparison with
-    // PyTorch trains longer (README).
+    // PyTorch trains longer (docs/measurements.md).
     assert!(
         after.exact_match >= before.exact_match + 3.0,
         "EM {:.2} vs untrained {:.2}",

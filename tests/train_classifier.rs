@@ -1,6 +1,6 @@
 //! Fine-tuning all-MiniLM-L6-v2 on 800 Pang & Lee sentences with Burn's learner:
 //! a clear gain over chance, checkpoints, metrics and an HF export. (The full comparison with
-//! PyTorch, 3,600 sentences and 3 seeds, is a command: see README.)
+//! PyTorch, 3,600 sentences and 3 seeds, is a command: see docs/measurements.md.)
 
 mod common;
 

@@ -1,6 +1,6 @@
 """The PyTorch side of the side-by-side runs for sentence pairs, regression and multi-label
-(README's task table), on the files `prepare_tasks.py` writes; `burnbert train` reads the same
-files with the same recipe.
+(README's task table; recipes in docs/measurements.md), on the files `prepare_tasks.py`
+writes; `burnbert train` reads the same files with the same recipe.
 
 Usage: python tasks_pytorch.py MODEL_DIR TRAIN DEV --kind classification|regression|multi_label
          --text-column A [--text-pair-column B] --label-column L [--epochs 1] [--seed 0]

@@ -144,10 +144,16 @@ fn lists_of_numbers_train_an_output_per_target() {
         seed: 0,
         ..TrainingConfig::default()
     };
-    let (train, valid) = (
+    let (train, mut valid) = (
         text_examples(&TWO_TARGETS, 16),
         text_examples(&TWO_TARGETS, 7),
     );
+    // Seven distinct texts: a text repeated in the validation set would get outputs that tie
+    // exactly in one batch layout and differ in the last bit in another (other padding, other
+    // summation order), and Spearman's ranks turn such a difference into 1e-3.
+    for example in &mut valid[4..] {
+        example.text.push_str(" .");
+    }
     assert!(burnbert::tasks::sequence_classification::is_regression(
         &train
     ));

@@ -54,8 +54,9 @@ fn exact_gelu_gradient(device: &Device) -> bool {
 /// Burn's ops).
 ///
 /// # Shapes
-/// - query, key, value, output: `[batch, seq, hidden]`
-/// - mask: `[batch, heads, seq, seq]`, `true` for keys to ignore
+/// - query, output: `[batch, queries, hidden]` (`queries ≤ seq`)
+/// - key, value: `[batch, seq, hidden]`
+/// - mask: `[batch, heads, queries, seq]`, `true` for keys to ignore
 #[cfg_attr(not(feature = "flex"), allow(unused_variables))]
 pub(crate) fn attention(
     query: &Tensor<3>,

@@ -38,10 +38,12 @@ use super::softmax::{softmax_grad_row_in_place, softmax_row_in_place};
 /// model's explicit path does, which gives them a weight of exactly 0.
 ///
 /// # Shapes
-/// - query, key, value: `[batch, seq, hidden]`, `hidden = heads · head_dim`
-/// - mask: `[batch, heads, seq, seq]` (any strides: the model's is an expanded
+/// - query: `[batch, queries, hidden]`, `hidden = heads · head_dim` (`queries` may be fewer than
+///   `seq`: the first positions' queries alone)
+/// - key, value: `[batch, seq, hidden]`
+/// - mask: `[batch, heads, queries, seq]` (any strides: the model's is an expanded
 ///   `[batch, 1, 1, seq]`)
-/// - output: `[batch, seq, hidden]`, head `h` in columns `h·head_dim..(h+1)·head_dim`
+/// - output: `[batch, queries, hidden]`, head `h` in columns `h·head_dim..(h+1)·head_dim`
 pub(crate) fn attention(
     query: &Tensor<3>,
     key: &Tensor<3>,
@@ -77,7 +79,7 @@ pub(crate) fn attention(
         None => None,
     };
     let (q, k, v) = (primitive(query)?, primitive(key)?, primitive(value)?);
-    let elements = geometry.tasks() * geometry.seq * geometry.seq;
+    let elements = geometry.tasks() * geometry.square();
     if dropout.is_some() && u32::try_from(elements).is_err() {
         // The dropout mask indexes the probabilities with a u32, as the dropout kernel does.
         return None;
@@ -113,10 +115,12 @@ pub(crate) fn attention(
     Some(Tensor::from_primitive::<Autodiff<Flex>>(context))
 }
 
-/// The sizes of one layer's attention.
+/// The sizes of one layer's attention: `queries` query rows attend to `seq` keys (fewer queries
+/// than keys where only the first positions' outputs are needed, as a pooler's `[CLS]`).
 #[derive(Debug, Clone, Copy)]
 struct Geometry {
     batch: usize,
+    queries: usize,
     seq: usize,
     heads: usize,
     head_dim: usize,
@@ -126,16 +130,24 @@ struct Geometry {
 }
 
 impl Geometry {
-    /// The sizes of query, key and value of the given dims, if they agree.
+    /// The sizes of query, key and value of the given dims, if they agree: key and value of
+    /// the same dims, the query of their batch and hidden size and of any length.
     fn of(query: [usize; 3], key: [usize; 3], value: [usize; 3], heads: usize) -> Option<Self> {
-        let [batch, seq, hidden] = query;
-        if key != query || value != query || seq == 0 || heads == 0 || !hidden.is_multiple_of(heads)
+        let [batch, seq, hidden] = key;
+        let queries = query[1];
+        if value != key
+            || [query[0], query[2]] != [batch, hidden]
+            || seq == 0
+            || queries == 0
+            || heads == 0
+            || !hidden.is_multiple_of(heads)
         {
             return None;
         }
         let head_dim = hidden / heads;
         Some(Self {
             batch,
+            queries,
             seq,
             heads,
             head_dim,
@@ -149,15 +161,27 @@ impl Geometry {
         self.batch * self.heads
     }
 
-    /// The offset of a task's first element in a `[batch, seq, hidden]` tensor.
-    fn at(&self, task: usize) -> usize {
-        task / self.heads * self.seq * self.hidden + task % self.heads * self.head_dim
+    /// Elements of one task's scores: `queries × seq`.
+    fn square(&self) -> usize {
+        self.queries * self.seq
     }
 
-    /// A task's head in a `[batch, seq, hidden]` tensor whose elements start at `base`.
-    fn head(&self, base: *const f32, task: usize) -> Matrix {
-        // SAFETY (of the later reads): `at` is within a `[batch, seq, hidden]` tensor.
-        Matrix::rows(base.wrapping_add(self.at(task)), self.hidden)
+    /// A task's head in a `[batch, rows, hidden]` tensor whose elements start at `base`.
+    fn head(&self, base: *const f32, task: usize, rows: usize) -> Matrix {
+        let at = task / self.heads * rows * self.hidden + task % self.heads * self.head_dim;
+        // SAFETY (of the later reads): `at` is within a `[batch, rows, hidden]` tensor.
+        Matrix::rows(base.wrapping_add(at), self.hidden)
+    }
+
+    /// A task's head in a `[batch, queries, hidden]` tensor (the query, the context and their
+    /// gradients).
+    fn query_head(&self, base: *const f32, task: usize) -> Matrix {
+        self.head(base, task, self.queries)
+    }
+
+    /// A task's head in a `[batch, seq, hidden]` tensor (the key, the value and their gradients).
+    fn key_head(&self, base: *const f32, task: usize) -> Matrix {
+        self.head(base, task, self.seq)
     }
 }
 
@@ -214,7 +238,7 @@ impl KeyMask {
 fn flex_mask(mask: FlexTensor, g: &Geometry) -> Option<KeyMask> {
     if !matches!(mask.dtype(), DType::Bool(BoolStore::Native | BoolStore::U8))
         || mask.layout().shape().num_dims() != 4
-        || mask.layout().shape().dims::<4>() != [g.batch, g.heads, g.seq, g.seq]
+        || mask.layout().shape().dims::<4>() != [g.batch, g.heads, g.queries, g.seq]
     {
         return None;
     }
@@ -255,10 +279,10 @@ fn forward(
         Shared(ks.cast_mut()),
         Shared(vs.cast_mut()),
     );
-    let square = g.seq * g.seq;
+    let square = g.square();
     let mut probs = keep_probs.then(|| Vec::<f32>::with_capacity(g.tasks() * square));
     let probs_at = probs.as_mut().map(|p| Shared(p.as_mut_ptr()));
-    let mut context = Vec::<f32>::with_capacity(g.batch * g.seq * g.hidden);
+    let mut context = Vec::<f32>::with_capacity(g.batch * g.queries * g.hidden);
     let out = Shared(context.as_mut_ptr());
     (0..g.tasks()).into_par_iter().for_each_init(
         || (Vec::new(), Vec::new()),
@@ -278,18 +302,20 @@ fn forward(
     );
     // SAFETY: the tasks wrote every column of every row of the context, and all their
     // probabilities.
-    let context = unsafe { written(context, Shape::from(vec![g.batch, g.seq, g.hidden])) };
+    let context = unsafe { written(context, Shape::from(vec![g.batch, g.queries, g.hidden])) };
     let probs =
-        probs.map(|p| unsafe { written(p, Shape::from(vec![g.batch, g.heads, g.seq, g.seq])) });
+        probs.map(|p| unsafe { written(p, Shape::from(vec![g.batch, g.heads, g.queries, g.seq])) });
     Some((context, probs))
 }
 
-/// One head's forward pass: `probs ← softmax(scale·Q·Kᵀ, masked)` (`seq²` elements), then its
-/// columns of `out ← dropout(probs)·V`; `dropped` is scratch for the dropped probabilities.
+/// One head's forward pass: `probs ← softmax(scale·Q·Kᵀ, masked)` (`queries × seq` elements),
+/// then its columns of `out ← dropout(probs)·V`; `dropped` is scratch for the dropped
+/// probabilities.
 ///
 /// # Safety
-/// `qkv` and `out` point at `[batch, seq, hidden]` buffers of `g`'s sizes, `probs` at `seq²`
-/// elements this call alone uses; no other task writes this task's columns of `out`.
+/// `q` and `out` point at `[batch, queries, hidden]` buffers of `g`'s sizes, `k` and `v` at
+/// `[batch, seq, hidden]` ones, `probs` at `queries × seq` elements this call alone uses; no
+/// other task writes this task's columns of `out`.
 #[allow(clippy::too_many_arguments)]
 unsafe fn head_forward(
     g: &Geometry,
@@ -301,13 +327,17 @@ unsafe fn head_forward(
     dropped: &mut Vec<f32>,
     out: Shared,
 ) {
-    let (seq, d) = (g.seq, g.head_dim);
+    let (queries, seq, d) = (g.queries, g.seq, g.head_dim);
     let square = Matrix::rows(probs.0, seq);
-    let (q, k, v) = (g.head(q.0, task), g.head(k.0, task), g.head(v.0, task));
+    let (q, k, v) = (
+        g.query_head(q.0, task),
+        g.key_head(k.0, task),
+        g.key_head(v.0, task),
+    );
     // SAFETY: the caller's buffers, read and written within their sizes.
     unsafe {
         product(
-            [seq, seq, d],
+            [queries, seq, d],
             square,
             q,
             k.transposed(),
@@ -316,22 +346,22 @@ unsafe fn head_forward(
             false,
         )
     };
-    let probs = unsafe { std::slice::from_raw_parts_mut(probs.0, seq * seq) };
+    let probs = unsafe { std::slice::from_raw_parts_mut(probs.0, g.square()) };
     if let Some(mask) = mask {
         mask.fill_rows([task / g.heads, task % g.heads], probs, seq, f32::MIN);
     }
     probs.chunks_exact_mut(seq).for_each(softmax_row_in_place);
     let weights = match dropout {
         Some(mask) => {
-            dropped.resize(seq * seq, 0.0);
-            mask_into(probs, as_uninit(dropped), (task * seq * seq) as u32, mask);
+            dropped.resize(g.square(), 0.0);
+            mask_into(probs, as_uninit(dropped), (task * g.square()) as u32, mask);
             Matrix::rows(dropped.as_mut_ptr(), seq)
         }
         None => square,
     };
-    let out = g.head(out.0, task);
+    let out = g.query_head(out.0, task);
     // SAFETY: as above; this task's columns of `out`.
-    unsafe { product([seq, d, seq], out, weights, v, 1.0, false, false) };
+    unsafe { product([queries, d, seq], out, weights, v, 1.0, false, false) };
 }
 
 /// What the backward pass reads: the inputs, the probabilities before dropout, the mask's key.
@@ -387,16 +417,16 @@ fn backward(saved: &Saved, grad: FlexTensor) -> [FlexTensor; 3] {
         ptr(&grad),
     );
     let probs = saved.probs.as_slice::<f32>().expect("f32");
-    let square = g.seq * g.seq;
-    let n = g.batch * g.seq * g.hidden;
-    let mut buffers: [Vec<f32>; 3] = std::array::from_fn(|_| Vec::with_capacity(n));
+    let square = g.square();
+    let rows = [g.queries, g.seq, g.seq];
+    let mut buffers: [Vec<f32>; 3] = rows.map(|r| Vec::with_capacity(g.batch * r * g.hidden));
     let [dq, dk, dv] = buffers.each_mut().map(|b| Shared(b.as_mut_ptr()));
     (0..g.tasks()).into_par_iter().for_each_init(
         || (Vec::new(), Vec::new()),
         |(dropped, dprobs): &mut (Vec<f32>, Vec<f32>), task| {
             let probs = &probs[task * square..(task + 1) * square];
-            // SAFETY: the saved `[batch, seq, hidden]` buffers and the gradients' new ones, of
-            // which this task alone writes its head's columns.
+            // SAFETY: the saved `[batch, queries or seq, hidden]` buffers and the gradients'
+            // new ones, of which this task alone writes its head's columns.
             unsafe {
                 head_backward(
                     &g,
@@ -411,14 +441,19 @@ fn backward(saved: &Saved, grad: FlexTensor) -> [FlexTensor; 3] {
         },
     );
     // SAFETY: the tasks wrote every column of every row of the three.
-    buffers.map(|b| unsafe { written(b, Shape::from(vec![g.batch, g.seq, g.hidden])) })
+    let mut rows = rows.into_iter();
+    buffers.map(|b| {
+        let shape = Shape::from(vec![g.batch, rows.next().expect("three"), g.hidden]);
+        unsafe { written(b, shape) }
+    })
 }
 
 /// One head's backward pass (see [`backward`]).
 ///
 /// # Safety
-/// `inputs` (query, key, value, context gradient) and `grads` point at `[batch, seq, hidden]`
-/// buffers of `g`'s sizes; no other task writes this task's columns of `grads`.
+/// The query, the context's gradient and `dq` point at `[batch, queries, hidden]` buffers of
+/// `g`'s sizes, the key, the value, `dk` and `dv` at `[batch, seq, hidden]` ones; no other task
+/// writes this task's columns of the gradients.
 unsafe fn head_backward(
     g: &Geometry,
     task: usize,
@@ -428,36 +463,36 @@ unsafe fn head_backward(
     [dq, dk, dv]: [Shared; 3],
     (dropped, dprobs): (&mut Vec<f32>, &mut Vec<f32>),
 ) {
-    let (seq, d) = (g.seq, g.head_dim);
-    let start = (task * seq * seq) as u32;
+    let (queries, seq, d) = (g.queries, g.seq, g.head_dim);
+    let start = (task * g.square()) as u32;
     let weights = match dropout {
         Some(mask) => {
-            dropped.resize(seq * seq, 0.0);
+            dropped.resize(g.square(), 0.0);
             mask_into(probs, as_uninit(dropped), start, mask);
             Matrix::rows(dropped.as_mut_ptr(), seq)
         }
         None => Matrix::rows(probs.as_ptr().cast_mut(), seq),
     };
     let (q, k, v, dc) = (
-        g.head(q.0, task),
-        g.head(k.0, task),
-        g.head(v.0, task),
-        g.head(dc.0, task),
+        g.query_head(q.0, task),
+        g.key_head(k.0, task),
+        g.key_head(v.0, task),
+        g.query_head(dc.0, task),
     );
-    dprobs.resize(seq * seq, 0.0);
+    dprobs.resize(g.square(), 0.0);
     let dp = Matrix::rows(dprobs.as_mut_ptr(), seq);
     // SAFETY: the caller's buffers, within their sizes; this task's columns of the gradients.
     unsafe {
         product(
-            [seq, d, seq],
-            g.head(dv.0, task),
+            [seq, d, queries],
+            g.key_head(dv.0, task),
             weights.transposed(),
             dc,
             1.0,
             false,
             false,
         );
-        product([seq, seq, d], dp, dc, v.transposed(), 1.0, false, false);
+        product([queries, seq, d], dp, dc, v.transposed(), 1.0, false, false);
     }
     if let Some(mask) = dropout {
         mask_in_place(dprobs, start, mask);
@@ -472,8 +507,8 @@ unsafe fn head_backward(
     let ds = Matrix::rows(dprobs.as_mut_ptr(), seq);
     unsafe {
         product(
-            [seq, d, seq],
-            g.head(dq.0, task),
+            [queries, d, seq],
+            g.query_head(dq.0, task),
             ds,
             k,
             g.scale,
@@ -481,8 +516,8 @@ unsafe fn head_backward(
             false,
         );
         product(
-            [seq, d, seq],
-            g.head(dk.0, task),
+            [seq, d, queries],
+            g.key_head(dk.0, task),
             ds.transposed(),
             q,
             g.scale,
@@ -544,12 +579,24 @@ mod tests {
     const HIDDEN: usize = 24;
 
     fn split(x: Tensor<3>) -> Tensor<4> {
-        x.reshape([BATCH, SEQ, HEADS, HIDDEN / HEADS])
+        let len = x.dims()[1];
+        x.reshape([BATCH, len, HEADS, HIDDEN / HEADS])
             .swap_dims(1, 2)
     }
 
     fn merge(x: Tensor<4>) -> Tensor<3> {
-        x.swap_dims(1, 2).reshape([BATCH, SEQ, HIDDEN])
+        let len = x.dims()[2];
+        x.swap_dims(1, 2).reshape([BATCH, len, HIDDEN])
+    }
+
+    /// The first `n` queries: the query's first rows, the mask's first query rows.
+    fn first(
+        n: usize,
+        q: &Tensor<3>,
+        mask: Option<Tensor<4, Bool>>,
+    ) -> (Tensor<3>, Option<Tensor<4, Bool>>) {
+        let q = q.clone().slice([0..BATCH, 0..n, 0..HIDDEN]);
+        (q, mask.map(|m| m.slice([0..BATCH, 0..HEADS, 0..n, 0..SEQ])))
     }
 
     /// The model's path without this kernel when training: the products, scale, mask, softmax
@@ -629,11 +676,18 @@ mod tests {
             Tensor::<3, Bool>::from_data(TensorData::new(per_head, [BATCH, HEADS, SEQ]), &device)
                 .reshape([BATCH, HEADS, 1, SEQ])
                 .expand([BATCH, HEADS, SEQ, SEQ]);
-        for mask in [None, Some(mask), Some(per_query(&device)), Some(per_head)] {
+        let masks = [None, Some(mask), Some(per_query(&device)), Some(per_head)];
+        // All the queries, and the first 1 or 5 of them (a pooler's `[CLS]`).
+        for (mask, queries) in masks
+            .into_iter()
+            .flat_map(|m| [SEQ, 1, 5].map(|n| (m.clone(), n)))
+        {
+            let (q, mask) = first(queries, &q, mask);
             let ours = attention(&q, &k, &v, HEADS, mask.as_ref(), None).expect("f32 on flex");
+            assert_eq!(ours.dims(), [BATCH, queries, HIDDEN]);
             let options = AttentionModuleOptions::default();
             let expected = merge(fused(
-                split(q.clone()),
+                split(q),
                 split(k.clone()),
                 split(v.clone()),
                 mask,
@@ -657,13 +711,20 @@ mod tests {
         // their gradient 0, as mask_fill's.
         let all_padded = padding(&device, |b, _| b == 1);
         let cases = [
-            (None, None),
-            (Some(mask.clone()), None),
-            (Some(mask), Some(0.3)),
-            (Some(all_padded), Some(0.1)),
-            (Some(per_query(&device)), Some(0.2)),
+            (None, None, SEQ),
+            (Some(mask.clone()), None, SEQ),
+            (Some(mask.clone()), Some(0.3), SEQ),
+            (Some(all_padded.clone()), Some(0.1), SEQ),
+            (Some(per_query(&device)), Some(0.2), SEQ),
+            // The first queries alone (a pooler's `[CLS]`).
+            (Some(mask.clone()), None, 1),
+            (Some(mask), Some(0.3), 5),
+            (Some(all_padded), Some(0.1), 1),
+            (Some(per_query(&device)), Some(0.2), 3),
         ];
-        for (mask, dropout) in cases {
+        for (mask, dropout, queries) in cases {
+            let (q, mask) = first(queries, &q, mask);
+            let weights = weights.clone().slice([0..BATCH, 0..queries, 0..HIDDEN]);
             let leaves = || [&q, &k, &v].map(|x| x.clone().detach().require_grad());
             let (ours_in, theirs_in) = (leaves(), leaves());
             device.seed(7);
@@ -693,7 +754,12 @@ mod tests {
         // An empty sequence.
         let empty = Tensor::<3>::zeros([1, 0, 4], &device);
         assert!(attention(&empty, &empty, &empty, 2, None, None).is_none());
-        // A mask that is not `[batch, heads, seq, seq]`.
+        // A query of another batch or hidden size than the key's.
+        let other = Tensor::<3>::zeros([2, 1, 4], &device);
+        assert!(attention(&other, &x, &x, 2, None, None).is_none());
+        let other = Tensor::<3>::zeros([1, 1, 2], &device);
+        assert!(attention(&other, &x, &x, 2, None, None).is_none());
+        // A mask that is not `[batch, heads, queries, seq]`.
         let mask = Tensor::<4, Bool>::empty([1, 1, 1, 2], &device);
         assert!(attention(&x, &x, &x, 2, Some(&mask), None).is_none());
         // An f64 tensor.

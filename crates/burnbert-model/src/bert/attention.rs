@@ -124,10 +124,7 @@ impl BertSelfAttention {
         queries: usize,
         mask: Option<Tensor<4, Bool>>,
     ) -> Tensor<3> {
-        let [batch, _, hidden] = hidden_states.dims();
-        let first = hidden_states
-            .clone()
-            .slice([0..batch, 0..queries, 0..hidden]);
+        let first = first_positions(&hidden_states, queries);
         self.attend(linear(&self.query, first), hidden_states, mask)
     }
 
@@ -192,6 +189,16 @@ impl BertSelfAttention {
     }
 }
 
+/// The first `n` positions of a batch of hidden states.
+///
+/// # Shapes
+/// - hidden_states: `[batch, seq, hidden]`, `n ≤ seq`
+/// - output: `[batch, n, hidden]`
+pub(crate) fn first_positions(hidden_states: &Tensor<3>, n: usize) -> Tensor<3> {
+    let [batch, _, hidden] = hidden_states.dims();
+    hidden_states.clone().slice([0..batch, 0..n, 0..hidden])
+}
+
 /// Whether the device's fused `attention` op ignores the keys whose mask is `true`, as Burn
 /// documents it. Burn 0.22.1's LibTorch backend (`burn-tch` `ops/module.rs`, `fn attention`)
 /// hands Burn's mask straight to torch's `scaled_dot_product_attention`, where `true` means
@@ -252,10 +259,7 @@ impl BertAttention {
         queries: usize,
         mask: Option<Tensor<4, Bool>>,
     ) -> Tensor<3> {
-        let [batch, _, hidden] = hidden_states.dims();
-        let residual = hidden_states
-            .clone()
-            .slice([0..batch, 0..queries, 0..hidden]);
+        let residual = first_positions(&hidden_states, queries);
         let context = self
             .self_attention
             .forward_first(hidden_states, queries, mask);

@@ -2,6 +2,7 @@
 
 use burn::prelude::*;
 
+use super::attention::first_positions;
 use crate::{BertConfig, BertLayer};
 
 /// `encoder.layer.{0..L}` in HF's keys.
@@ -52,8 +53,7 @@ impl BertEncoder {
         mask: Option<Tensor<4, Bool>>,
     ) -> Tensor<3> {
         let Some((top, below)) = self.layer.split_last() else {
-            let [batch, _, hidden] = hidden_states.dims();
-            return hidden_states.slice([0..batch, 0..1, 0..hidden]);
+            return first_positions(&hidden_states, 1);
         };
         let x = below
             .iter()

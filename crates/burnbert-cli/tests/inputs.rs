@@ -3,15 +3,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
 use common::*;
 
 /// A scratch copy of `assets/NAME` with `edit` applied to its config.json.
-fn model_with(name: &str, tag: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {
-    let dir = copy_model(name, &scratch(tag));
+fn model_with(name: &str, tag: &str, edit: impl FnOnce(&mut Value)) -> Scratch {
+    let dir = scratch(tag);
+    copy_model(name, &dir);
     let mut config: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
     edit(&mut config);
@@ -61,7 +62,8 @@ fn configs_pytorch_refuses_are_errors() {
 #[test]
 fn tokenizer_json_wordpiece_settings_are_bert_tokenizers() {
     // transformers 5 rebuilds WordPiece from the vocabulary ([UNK], ##, 100 characters).
-    let dir = copy_model("tiny-bert", &scratch("wordpiece"));
+    let dir = scratch("wordpiece");
+    copy_model("tiny-bert", &dir);
     let mut tokenizer: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("tokenizer.json")).unwrap())
             .unwrap();

@@ -77,12 +77,33 @@ pub fn copy_model(name: &str, dir: &Path) -> PathBuf {
     dir.to_path_buf()
 }
 
-/// An empty scratch folder for test `name` of this process.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("burnbert-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// An empty scratch folder for test `name`, removed with what the test wrote into it when the
+/// returned value is dropped (`tempfile`'s `TempDir`); `BURNBERT_KEEP_SCRATCH=1` keeps it, to
+/// look at after a failure. Read it as a `&Path`.
+pub fn scratch(name: &str) -> Scratch {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("burnbert-cli-{name}-"))
+        .disable_cleanup(std::env::var_os("BURNBERT_KEEP_SCRATCH").is_some())
+        .tempdir()
+        .unwrap();
+    Scratch(dir)
+}
+
+/// A scratch folder that [`scratch`] made: a `Path` while it lives, removed when dropped.
+pub struct Scratch(tempfile::TempDir);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
 }
 
 /// The numbers of a JSON array.

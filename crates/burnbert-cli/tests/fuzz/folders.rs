@@ -158,7 +158,8 @@ fn malformed_model_folders_are_errors_naming_the_file() {
 
 #[test]
 fn a_pickle_that_runs_code_is_never_run() {
-    let dir = copy_model("tiny-bert", &scratch("fuzz-pickle"));
+    let dir = scratch("fuzz-pickle");
+    copy_model("tiny-bert", &dir);
     std::fs::remove_file(dir.join("model.safetensors")).unwrap();
     let marker = dir.join("payload-ran");
     // pickle protocol 2: os.system("touch MARKER"), the classic pytorch_model.bin exploit.
